@@ -1,0 +1,121 @@
+//! `/api/admin/*`: platform staff only (and `ADMIN_IP_ALLOWLIST`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::client::ClientInfo;
+use super::pagination;
+use super::security::Staff;
+use super::tenant::{audit_page, create_invitation, AuthEventPage, CreatedInvitationResult};
+use super::Tag;
+use crate::auditing::{record, AuthEventKind};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::platform::{self, UserRow};
+use crate::tenancy::Role;
+
+#[derive(Object)]
+pub struct AdminUser {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub timezone: String,
+    pub is_staff: bool,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for AdminUser {
+    fn from(u: UserRow) -> Self {
+        Self { id: u.id, email: u.email, display_name: u.display_name, timezone: u.timezone, is_staff: u.is_staff, disabled: u.disabled, created_at: u.created_at }
+    }
+}
+
+#[derive(Object)]
+pub struct AdminUserPage {
+    pub items: Vec<AdminUser>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Object)]
+pub struct CreateTenantInvitation {
+    #[oai(validator(max_length = 254))]
+    pub email: Option<String>,
+    /// Hours until the passkey expires (1–720, default 72).
+    pub expires_in_hours: Option<u32>,
+}
+
+pub struct AdminApi;
+
+#[OpenApi(prefix_path = "/admin", tag = "Tag::Admin")]
+impl AdminApi {
+    /// Invite someone to create a new workspace (they become its owner).
+    #[oai(path = "/invitations", method = "post", operation_id = "admin_invitation_create")]
+    async fn invite(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: Staff, body: Json<CreateTenantInvitation>) -> ApiResult<CreatedInvitationResult> {
+        let created = create_invitation(&state, &client, &auth.0.user_id, None, Role::Owner, body.email.as_deref(), body.expires_in_hours).await?;
+        Ok(CreatedInvitationResult::Created(Json(created)))
+    }
+
+    /// All users, newest first; `q` matches e-mail or name.
+    #[oai(path = "/users", method = "get", operation_id = "admin_users")]
+    async fn users(&self, state: Data<&Arc<AppState>>, _auth: Staff, q: Query<Option<String>>, cursor: Query<Option<String>>, limit: Query<Option<u32>>) -> ApiResult<Json<AdminUserPage>> {
+        let (limit, cursor) = pagination::page(limit.0, cursor.0)?;
+        let q = q.0.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let rows = platform::list_users(state.store.platform(), q.as_deref(), cursor.as_deref(), limit + 1).await?;
+        let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
+        Ok(Json(AdminUserPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+    }
+
+    /// Disable a user: they can no longer log in, refresh, or use an access token.
+    #[oai(path = "/users/:id/disable", method = "post", operation_id = "admin_user_disable")]
+    async fn disable(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: Staff, id: Path<uuid::Uuid>) -> ApiResult<Json<AdminUser>> {
+        if id.0.to_string() == auth.0.user_id {
+            return Err(ApiError::validation("you cannot disable yourself"));
+        }
+        set_disabled(&state, &client, &auth.0.user_id, &id.0.to_string(), true).await.map(Json)
+    }
+
+    /// Re-enable a disabled user.
+    #[oai(path = "/users/:id/enable", method = "post", operation_id = "admin_user_enable")]
+    async fn enable(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: Staff, id: Path<uuid::Uuid>) -> ApiResult<Json<AdminUser>> {
+        set_disabled(&state, &client, &auth.0.user_id, &id.0.to_string(), false).await.map(Json)
+    }
+
+    /// The authentication audit log of every tenant, newest first.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/audit", method = "get", operation_id = "admin_audit")]
+    async fn audit(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _auth: Staff,
+        tenant_id: Query<Option<uuid::Uuid>>,
+        kind: Query<Option<AuthEventKind>>,
+        user_id: Query<Option<uuid::Uuid>>,
+        since: Query<Option<DateTime<Utc>>>,
+        until: Query<Option<DateTime<Utc>>>,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<AuthEventPage>> {
+        Ok(Json(
+            audit_page(&state, tenant_id.0.map(|t| t.to_string()), kind.0.map(|k| k.as_str().to_string()), user_id.0.map(|u| u.to_string()), since.0, until.0, cursor.0, limit.0)
+                .await?,
+        ))
+    }
+}
+
+async fn set_disabled(state: &AppState, client: &ClientInfo, actor: &str, id: &str, disabled: bool) -> ApiResult<AdminUser> {
+    let db = state.store.platform();
+    platform::user_by_id(db, id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    platform::set_disabled(db, id, disabled).await?;
+    if disabled {
+        platform::revoke_user_sessions(db, id).await?;
+    }
+    let kind = if disabled { AuthEventKind::UserDisabled } else { AuthEventKind::UserEnabled };
+    record(state, kind, client, Some(actor), None, None, serde_json::json!({"target_user_id": id})).await;
+    Ok(platform::user_by_id(db, id).await?.ok_or_else(|| ApiError::not_found("user"))?.into())
+}

@@ -1,0 +1,109 @@
+//! `/api/me`: the caller's own profile and password.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::client::ClientInfo;
+use super::security::{Authenticated, Principal};
+use super::Tag;
+use crate::accounts::{self, Email};
+use crate::auditing::{record, AuthEventKind};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
+use crate::store::platform::{self, UserRow};
+use crate::tenancy::Role;
+
+/// The caller's profile and workspace.
+#[derive(Object)]
+pub struct Me {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub timezone: String,
+    pub is_staff: bool,
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Object)]
+pub struct UpdateMe {
+    #[oai(validator(max_length = 200))]
+    pub display_name: Option<String>,
+    #[oai(validator(max_length = 64))]
+    pub timezone: Option<String>,
+}
+
+#[derive(Object)]
+pub struct ChangePassword {
+    #[oai(validator(max_length = 256))]
+    pub current_password: String,
+    #[oai(validator(max_length = 256))]
+    pub new_password: String,
+}
+
+#[derive(ApiResponse)]
+pub enum NoContent {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}
+
+async fn me_of(state: &AppState, p: &Principal, user: UserRow) -> ApiResult<Me> {
+    let tenant = platform::tenant_by_id(state.store.platform(), &p.tenant_id()).await?.ok_or_else(|| ApiError::not_found("tenant"))?;
+    Ok(Me {
+        id: user.id,
+        email: user.email,
+        display_name: user.display_name,
+        timezone: user.timezone,
+        is_staff: user.is_staff,
+        tenant_id: tenant.id,
+        tenant_name: tenant.name,
+        role: p.role,
+        created_at: user.created_at,
+    })
+}
+
+pub struct MeApi;
+
+#[OpenApi(tag = "Tag::Account")]
+impl MeApi {
+    /// Your profile, workspace and role.
+    #[oai(path = "/me", method = "get", operation_id = "me_get")]
+    async fn get(&self, state: Data<&Arc<AppState>>, auth: Authenticated) -> ApiResult<Json<Me>> {
+        let user = platform::user_by_id(state.store.platform(), &auth.0.user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+        Ok(Json(me_of(&state, &auth.0, user).await?))
+    }
+
+    /// Change your display name or time zone (read-only members may too: it is their own profile).
+    #[oai(path = "/me", method = "patch", operation_id = "me_update")]
+    async fn update(&self, state: Data<&Arc<AppState>>, auth: Authenticated, body: Json<UpdateMe>) -> ApiResult<Json<Me>> {
+        let name = body.display_name.as_deref().map(accounts::parse_display_name).transpose()?;
+        let tz = body.timezone.as_deref().map(accounts::parse_timezone).transpose()?;
+        let user = platform::update_profile(state.store.platform(), &auth.0.user_id, name.as_deref(), tz.as_deref())
+            .await?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        Ok(Json(me_of(&state, &auth.0, user).await?))
+    }
+
+    /// Change your password. Every refresh token you hold is revoked (log out everywhere).
+    #[oai(path = "/me/password", method = "post", operation_id = "me_change_password")]
+    async fn change_password(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: Authenticated, body: Json<ChangePassword>) -> ApiResult<NoContent> {
+        let db = state.store.platform();
+        let user = platform::user_by_id(db, &auth.0.user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+        if !accounts::verify_password_async(body.current_password.clone(), user.password_hash.clone()).await {
+            return Err(ApiError::new(ErrorCode::InvalidCredentials, "current password is incorrect"));
+        }
+        accounts::validate_password(&body.new_password, &Email::parse(&user.email)?)?;
+        let hash = accounts::hash_password_async(body.new_password.clone()).await?;
+        platform::set_password(db, &user.id, &hash).await?;
+        platform::revoke_user_sessions(db, &user.id).await?;
+        record(&state, AuthEventKind::PasswordChanged, &client, Some(&user.id), Some(&auth.0.tenant_id()), Some(&user.email), serde_json::json!({})).await;
+        Ok(NoContent::Done)
+    }
+}

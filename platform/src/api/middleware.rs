@@ -1,0 +1,194 @@
+//! Cross-cutting HTTP behaviour, outermost first:
+//! correlation ID + access log → security headers → JSON error envelope → panic guard
+//! → gate (body size, maintenance, service token, admin IP allowlist) → routes.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{header, HeaderValue, StatusCode};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use tracing::Instrument;
+
+use super::client::ClientInfo;
+use crate::auth;
+use crate::error::{ApiError, ErrorCode};
+use crate::observability;
+use crate::state::AppState;
+
+/// The correlation ID of the request, stored in its extensions.
+#[derive(Clone)]
+pub struct CorrelationId(pub String);
+
+/// Assigns the correlation ID, scopes it for logs and errors, echoes it, logs the request.
+pub async fn correlation<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let id = observability::correlation_id_from_header(req.header("x-correlation-id"));
+    req.extensions_mut().insert(CorrelationId(id.clone()));
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    let span = tracing::info_span!("request", correlation_id = %id, method = %method, path = %path);
+    let started = Instant::now();
+    let result = observability::with_correlation_id(id.clone(), next.call(req).instrument(span.clone())).await;
+    let mut resp = match result {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-correlation-id", v);
+    }
+    span.in_scope(|| {
+        tracing::info!(status = resp.status().as_u16(), latency_ms = started.elapsed().as_secs_f64() * 1000.0, "request")
+    });
+    Ok(resp)
+}
+
+/// Production flag for HSTS, captured once.
+#[derive(Clone, Copy)]
+pub struct HeaderPolicy {
+    pub hsts: bool,
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+/// The interactive API docs page ships inline bootstrap code; only it gets this policy.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
+
+/// Adds the SPEC §5 security headers to every response, errors included.
+pub fn security_headers(policy: HeaderPolicy) -> impl Fn(Response, bool) -> Response + Clone + Send + Sync {
+    move |mut resp: Response, docs: bool| {
+        let h = resp.headers_mut();
+        let mut set = |name: &'static str, value: &'static str| {
+            h.insert(name, HeaderValue::from_static(value));
+        };
+        set("content-security-policy", if docs { DOCS_CSP } else { CSP });
+        set("x-frame-options", "DENY");
+        set("x-content-type-options", "nosniff");
+        set("x-xss-protection", "1; mode=block");
+        set("referrer-policy", "strict-origin-when-cross-origin");
+        set("permissions-policy", "geolocation=(), camera=(), microphone=(), payment=(), usb=()");
+        if policy.hsts {
+            set("strict-transport-security", "max-age=31536000; includeSubDomains; preload");
+        }
+        if !h.contains_key(header::CACHE_CONTROL) {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        resp
+    }
+}
+
+/// Maps a poem error that is not an [`ApiError`] to an error code.
+fn classify(e: &poem::Error) -> ApiError {
+    use poem_openapi::error::{ParseParamError, ParsePathError, ParseRequestPayloadError};
+    if let Some(api) = e.downcast_ref::<ApiError>() {
+        return api.clone();
+    }
+    let msg = e.to_string();
+    if e.is::<ParseRequestPayloadError>() {
+        // poem-openapi reports validator failures as "verification failed"; everything
+        // else (syntax, wrong types, missing fields, unknown enum values) is a bad body.
+        let code = if msg.contains("verification failed") {
+            ErrorCode::ValidationFailed
+        } else {
+            ErrorCode::InvalidJson
+        };
+        return ApiError::new(code, msg);
+    }
+    if e.is::<ParseParamError>() || e.is::<ParsePathError>() {
+        return ApiError::new(ErrorCode::InvalidParameter, msg);
+    }
+    let code = match e.status() {
+        StatusCode::BAD_REQUEST => ErrorCode::BadRequest,
+        StatusCode::UNAUTHORIZED => ErrorCode::Unauthorized,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::NOT_FOUND => return ApiError::new(ErrorCode::NotFound, "no such route"),
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+        s if s.is_client_error() => ErrorCode::BadRequest,
+        _ => return ApiError::internal(msg),
+    };
+    let msg = if code == ErrorCode::Unauthorized && msg.to_lowercase().contains("authorization") {
+        "missing or malformed Authorization: Bearer header".to_string()
+    } else {
+        msg
+    };
+    ApiError::new(code, msg)
+}
+
+/// Turns every error into the JSON envelope (with the correlation ID).
+pub async fn envelope<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let cid = req.extensions().get::<CorrelationId>().map(|c| c.0.clone()).unwrap_or_default();
+    match next.call(req).await {
+        Ok(r) => {
+            let resp = r.into_response();
+            // Errors poem turns into plain responses (e.g. a caught panic) get the envelope too.
+            if resp.status().is_server_error() && !is_json(&resp) {
+                return Ok(ApiError::internal("server error without body").to_response(&cid));
+            }
+            Ok(resp)
+        }
+        Err(e) => Ok(classify(&e).to_response(&cid)),
+    }
+}
+
+fn is_json(resp: &Response) -> bool {
+    resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"))
+}
+
+/// Paths that never need a service token (SPEC §5) and stay up in maintenance.
+fn is_public(path: &str) -> bool {
+    path.starts_with("/api/auth/")
+        || path == "/api/healthz"
+        || path == "/api/readyz"
+        || path.starts_with("/api/share/")
+        || path == "/api/billing/webhook"
+}
+
+fn is_admin(path: &str) -> bool {
+    path.starts_with("/api/admin") || path.starts_with("/api/system")
+}
+
+/// Request gate: body size, maintenance mode, service token, admin IP allowlist.
+pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let Some(state) = req.data::<Arc<AppState>>().cloned() else {
+        return Err(ApiError::internal("AppState missing").into());
+    };
+    let s = &state.settings;
+    let path = req.uri().path().to_string();
+
+    let declared = req.header("content-length").and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > s.max_body_bytes) {
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("request body is larger than {} bytes", s.max_body_bytes)).into());
+    }
+
+    if s.maintenance_mode && path != "/api/healthz" && path != "/api/readyz" && !path.starts_with("/api/auth/token") {
+        let staff = req
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|t| state.jwt.verify(t).ok())
+            .is_some_and(|c| c.staff);
+        if !staff {
+            let mut e = ApiError::new(ErrorCode::Maintenance, "AfterResume is down for maintenance; please try again later");
+            e.retry_after = Some(300);
+            return Err(e.into());
+        }
+    }
+
+    if s.require_service_token && !s.skip_service_auth && path.starts_with("/api/") && !is_public(&path) {
+        let token = req
+            .header("x-service-token")
+            .ok_or_else(|| ApiError::new(ErrorCode::ServiceTokenMissing, "X-Service-Token header is required"))?;
+        auth::verify_service_token(&s.service_secret, token, chrono::Utc::now().timestamp())?;
+    }
+
+    if is_admin(&path) && !s.admin_ip_allowlist.is_empty() {
+        let client = ClientInfo::from_request_parts(&req, s);
+        let allowed = client.ip.parse::<std::net::IpAddr>().is_ok_and(|ip| s.admin_ip_allowlist.iter().any(|n| n.contains(ip)));
+        if !allowed {
+            return Err(ApiError::new(ErrorCode::IpNotAllowed, "admin endpoints are not reachable from your address").into());
+        }
+    }
+
+    next.call(req).await.map(IntoResponse::into_response)
+}

@@ -1,0 +1,87 @@
+//! The HTTP API: every route of the server is listed in [`routes`].
+//!
+//! Handlers are thin: validate, call a service or repository, respond. Authorization is
+//! visible in signatures through the guards of [`security`].
+
+pub mod admin;
+pub mod auth;
+pub mod client;
+pub mod health;
+pub mod me;
+pub mod middleware;
+pub mod pagination;
+pub mod security;
+pub mod tenant;
+
+use std::sync::Arc;
+
+use poem::middleware::{CatchPanic, NormalizePath, TrailingSlash};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::state::AppState;
+
+/// OpenAPI tags grouping the operations.
+#[derive(Tags)]
+pub enum Tag {
+    /// Liveness and readiness.
+    Health,
+    /// Signup, login, token refresh, logout.
+    Auth,
+    /// Your own profile.
+    Account,
+    /// Your workspace: members, invitations, audit.
+    Tenant,
+    /// Platform staff.
+    Admin,
+}
+
+type Apis = (health::HealthApi, auth::AuthApi, me::MeApi, tenant::TenantApi, admin::AdminApi);
+
+/// The OpenAPI service (used by the server and by `afterresume openapi`).
+pub fn openapi_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (health::HealthApi, auth::AuthApi, me::MeApi, tenant::TenantApi, admin::AdminApi),
+        "AfterResume API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Work log, skills with evidence, LLM-written reports and resumes. \
+         Errors are `{\"error\":{\"code\",\"message\",\"correlation_id\"}}`; \
+         authenticate with `Authorization: Bearer <access_token>` from `POST /api/auth/token`.",
+    )
+    .server("/api")
+}
+
+/// The OpenAPI document as pretty JSON (what `openapi/openapi.json` holds).
+pub fn openapi_json() -> String {
+    openapi_service().spec()
+}
+
+/// The whole application with its middleware stack.
+pub fn app(state: Arc<AppState>) -> impl poem::Endpoint {
+    let api = openapi_service();
+    let docs = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    let headers = middleware::security_headers(middleware::HeaderPolicy { hsts: state.settings.is_production() });
+    let routes = Route::new()
+        .nest("/api/docs", docs)
+        .at("/api/openapi.json", spec)
+        .nest("/api", api)
+        .into_endpoint()
+        .around(middleware::gate)
+        .with(CatchPanic::new())
+        .around(middleware::envelope);
+    routes
+        .around(move |next, req| {
+            let headers = headers.clone();
+            async move {
+                let docs = req.uri().path().starts_with("/api/docs");
+                let resp = next.call(req).await?;
+                Ok(headers(poem::IntoResponse::into_response(resp), docs))
+            }
+        })
+        .around(middleware::correlation)
+        .with(NormalizePath::new(TrailingSlash::Trim))
+        .data(state)
+}

@@ -1,0 +1,141 @@
+//! Who may call what: security-scheme extractors that double as role guards.
+//!
+//! A handler's signature says who may call it: `auth: Authenticated` (any member of a
+//! tenant), `Writer` (member and above), `TenantAdmin` (admin, owner), `TenantOwner`,
+//! `Staff`. All of them are the same `bearerAuth` scheme in the OpenAPI document; the
+//! guard runs in the checker, before the handler body. The principal is rebuilt from
+//! the database on every request, so disabling a user, removing a member or changing a
+//! role takes effect immediately, not when the 15-minute token expires.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::auth::Bearer;
+use poem_openapi::SecurityScheme;
+
+use crate::auditing::{self, AuthEventKind};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
+use crate::store::{platform, TenantDb, TenantId};
+use crate::tenancy::Role;
+
+use super::client::ClientInfo;
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: String,
+    pub tenant: TenantId,
+    pub role: Role,
+    pub is_staff: bool,
+    pub email: String,
+}
+
+impl Principal {
+    /// This principal's tenant database: the only way request code reaches tenant data.
+    pub async fn tenant_db(&self, state: &AppState) -> ApiResult<TenantDb> {
+        Ok(state.store.tenant(self.tenant).await?)
+    }
+
+    /// The tenant id as stored in platform rows.
+    pub fn tenant_id(&self) -> String {
+        self.tenant.to_string()
+    }
+}
+
+fn state_of(req: &Request) -> ApiResult<Arc<AppState>> {
+    req.data::<Arc<AppState>>().cloned().ok_or_else(|| ApiError::internal("AppState missing"))
+}
+
+async fn authenticate(req: &Request, bearer: &Bearer) -> ApiResult<Principal> {
+    let state = state_of(req)?;
+    let claims = state.jwt.verify(&bearer.token)?;
+    let tenant_uuid = uuid::Uuid::parse_str(&claims.tid)
+        .map_err(|_| ApiError::new(ErrorCode::TokenInvalid, "access token is invalid"))?;
+    let db = state.store.platform();
+    let user = platform::user_by_id(db, &claims.sub)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "access token is invalid"))?;
+    if user.disabled {
+        return Err(ApiError::new(ErrorCode::AccountDisabled, "this account is disabled"));
+    }
+    let membership = platform::membership_for(db, &user.id, Some(&claims.tid))
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "you are no longer a member of this tenant"))?;
+    state.limits.api(&user.id)?;
+    Ok(Principal {
+        user_id: user.id,
+        tenant: TenantId(tenant_uuid),
+        role: membership.role,
+        is_staff: user.is_staff,
+        email: user.email,
+    })
+}
+
+/// Records the refusal and answers 403.
+async fn deny(req: &Request, p: &Principal, needed: &str) -> ApiError {
+    if let Ok(state) = state_of(req) {
+        let client = ClientInfo::from_request_parts(req, &state.settings);
+        auditing::record(
+            &state,
+            AuthEventKind::PermissionDenied,
+            &client,
+            Some(&p.user_id),
+            Some(&p.tenant_id()),
+            Some(&p.email),
+            serde_json::json!({"method": req.method().as_str(), "path": req.uri().path(), "needed": needed, "role": p.role}),
+        )
+        .await;
+    }
+    ApiError::forbidden(format!("this action needs the {needed} role"))
+}
+
+async fn require(req: &Request, bearer: Bearer, ok: fn(&Principal) -> bool, needed: &str) -> poem::Result<Principal> {
+    let p = authenticate(req, &bearer).await?;
+    if ok(&p) {
+        Ok(p)
+    } else {
+        Err(deny(req, &p, needed).await.into())
+    }
+}
+
+async fn check_any(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    require(req, bearer, |_| true, "any").await
+}
+async fn check_writer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    require(req, bearer, |p| p.role.can_write(), "member").await
+}
+async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    require(req, bearer, |p| p.role.can_manage_members(), "admin").await
+}
+async fn check_owner(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    require(req, bearer, |p| p.role == Role::Owner, "owner").await
+}
+async fn check_staff(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    require(req, bearer, |p| p.is_staff, "staff").await
+}
+
+/// Any member of a tenant, read_only included.
+#[derive(SecurityScheme)]
+#[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "check_any")]
+pub struct Authenticated(pub Principal);
+
+/// Member, admin or owner: may write content.
+#[derive(SecurityScheme)]
+#[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "check_writer")]
+pub struct Writer(pub Principal);
+
+/// Admin or owner: manages members and invitations.
+#[derive(SecurityScheme)]
+#[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "check_admin")]
+pub struct TenantAdmin(pub Principal);
+
+/// Owner only: billing and tenant deletion.
+#[derive(SecurityScheme)]
+#[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "check_owner")]
+pub struct TenantOwner(pub Principal);
+
+/// Platform staff (`is_staff`).
+#[derive(SecurityScheme)]
+#[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "check_staff")]
+pub struct Staff(pub Principal);

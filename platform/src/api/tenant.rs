@@ -1,0 +1,371 @@
+//! `/api/tenant`, `/api/invitations`: the caller's workspace, members, invitations, audit.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+
+use super::client::ClientInfo;
+use super::me::NoContent;
+use super::pagination;
+use super::security::{Authenticated, TenantAdmin};
+use super::Tag;
+use crate::auditing::{record, AuthEventKind};
+use crate::auth;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
+use crate::store::platform::{self, AuthEventFilter, AuthEventRow, InvitationRow, NewInvitation};
+use crate::tenancy::Role;
+
+#[derive(Object)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// Your role in it.
+    pub role: Role,
+    pub member_count: u32,
+}
+
+#[derive(Object)]
+pub struct UpdateTenant {
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub name: String,
+}
+
+#[derive(Object)]
+pub struct Member {
+    pub user_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Object)]
+pub struct MemberList {
+    pub items: Vec<Member>,
+}
+
+#[derive(Object)]
+pub struct UpdateMember {
+    pub role: Role,
+}
+
+/// Where an invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    Pending,
+    Used,
+    Expired,
+    Revoked,
+}
+
+#[derive(Object)]
+pub struct Invitation {
+    pub id: String,
+    /// `null` for a staff invitation that creates a new workspace.
+    pub tenant_id: Option<String>,
+    pub role: Role,
+    pub email: Option<String>,
+    pub status: InvitationStatus,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub used_by: Option<String>,
+}
+
+impl From<InvitationRow> for Invitation {
+    fn from(r: InvitationRow) -> Self {
+        let status = if r.used_at.is_some() {
+            InvitationStatus::Used
+        } else if r.revoked_at.is_some() {
+            InvitationStatus::Revoked
+        } else if r.expires_at < Utc::now() {
+            InvitationStatus::Expired
+        } else {
+            InvitationStatus::Pending
+        };
+        Self {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            role: r.role,
+            email: r.email,
+            status,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+            used_by: r.used_by,
+        }
+    }
+}
+
+/// A new invitation, with its passkey (shown this once, never again).
+#[derive(Object)]
+pub struct CreatedInvitation {
+    #[oai(flatten)]
+    pub invitation: Invitation,
+    pub passkey: String,
+}
+
+#[derive(Object)]
+pub struct InvitationPage {
+    pub items: Vec<Invitation>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Object)]
+pub struct CreateInvitation {
+    /// Role the invitee gets in your workspace.
+    pub role: Role,
+    /// Optional: who the invitation is for (informational).
+    #[oai(validator(max_length = 254))]
+    pub email: Option<String>,
+    /// Hours until the passkey expires (1–720, default 72).
+    pub expires_in_hours: Option<u32>,
+}
+
+#[derive(ApiResponse)]
+pub enum CreatedInvitationResult {
+    /// Created; the passkey is in the body and will not be shown again.
+    #[oai(status = 201)]
+    Created(Json<CreatedInvitation>),
+}
+
+#[derive(Object)]
+pub struct AuthEvent {
+    pub id: String,
+    pub kind: String,
+    pub user_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub email: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub correlation_id: Option<String>,
+    pub detail: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AuthEventRow> for AuthEvent {
+    fn from(r: AuthEventRow) -> Self {
+        Self {
+            id: r.id,
+            kind: r.kind,
+            user_id: r.user_id,
+            tenant_id: r.tenant_id,
+            email: r.email,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            correlation_id: r.correlation_id,
+            detail: r.detail,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct AuthEventPage {
+    pub items: Vec<AuthEvent>,
+    pub next_cursor: Option<String>,
+}
+
+/// Shared by the tenant and staff audit endpoints.
+#[allow(clippy::too_many_arguments)]
+pub async fn audit_page(
+    state: &AppState,
+    tenant_id: Option<String>,
+    kind: Option<String>,
+    user_id: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+) -> ApiResult<AuthEventPage> {
+    let (limit, cursor) = pagination::page(limit, cursor)?;
+    let rows = platform::list_auth_events(
+        state.store.platform(),
+        &AuthEventFilter { tenant_id, kind, user_id, since, until, cursor, limit: limit + 1 },
+    )
+    .await?;
+    let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
+    Ok(AuthEventPage { items: rows.into_iter().map(Into::into).collect(), next_cursor })
+}
+
+/// Creates an invitation and returns it with its one-time passkey.
+pub async fn create_invitation(
+    state: &AppState,
+    client: &ClientInfo,
+    actor_id: &str,
+    tenant_id: Option<String>,
+    role: Role,
+    email: Option<&str>,
+    expires_in_hours: Option<u32>,
+) -> ApiResult<CreatedInvitation> {
+    let hours = expires_in_hours.unwrap_or(72);
+    if !(1..=720).contains(&hours) {
+        return Err(ApiError::validation("expires_in_hours must be between 1 and 720"));
+    }
+    let email = email.map(crate::accounts::Email::parse).transpose()?;
+    let passkey = auth::new_passkey();
+    let row = platform::create_invitation(
+        state.store.platform(),
+        &NewInvitation {
+            passkey_hash: &auth::sha256_hex(&passkey),
+            tenant_id: tenant_id.as_deref(),
+            role,
+            email: email.as_ref().map(|e| e.as_str()),
+            created_by: actor_id,
+            expires_at: Utc::now() + chrono::Duration::hours(i64::from(hours)),
+        },
+    )
+    .await?;
+    record(state, AuthEventKind::InviteCreated, client, Some(actor_id), tenant_id.as_deref(), None,
+        serde_json::json!({"invitation_id": row.id, "role": role, "new_tenant": tenant_id.is_none()})).await;
+    Ok(CreatedInvitation { invitation: row.into(), passkey })
+}
+
+pub struct TenantApi;
+
+#[OpenApi(tag = "Tag::Tenant")]
+impl TenantApi {
+    /// Your workspace.
+    #[oai(path = "/tenant", method = "get", operation_id = "tenant_get")]
+    async fn get(&self, state: Data<&Arc<AppState>>, auth: Authenticated) -> ApiResult<Json<Tenant>> {
+        let db = state.store.platform();
+        let t = platform::tenant_by_id(db, &auth.0.tenant_id()).await?.ok_or_else(|| ApiError::not_found("tenant"))?;
+        let members = platform::members_of(db, &t.id).await?;
+        Ok(Json(Tenant { id: t.id, name: t.name, created_at: t.created_at, role: auth.0.role, member_count: members.len() as u32 }))
+    }
+
+    /// Rename your workspace (admin or owner).
+    #[oai(path = "/tenant", method = "patch", operation_id = "tenant_update")]
+    async fn update(&self, state: Data<&Arc<AppState>>, auth: TenantAdmin, body: Json<UpdateTenant>) -> ApiResult<Json<Tenant>> {
+        let name = body.name.trim();
+        if name.is_empty() {
+            return Err(ApiError::validation("name must not be blank"));
+        }
+        let db = state.store.platform();
+        let t = platform::rename_tenant(db, &auth.0.tenant_id(), name).await?.ok_or_else(|| ApiError::not_found("tenant"))?;
+        let members = platform::members_of(db, &t.id).await?;
+        Ok(Json(Tenant { id: t.id, name: t.name, created_at: t.created_at, role: auth.0.role, member_count: members.len() as u32 }))
+    }
+
+    /// Members of your workspace.
+    #[oai(path = "/tenant/members", method = "get", operation_id = "tenant_members")]
+    async fn members(&self, state: Data<&Arc<AppState>>, auth: Authenticated) -> ApiResult<Json<MemberList>> {
+        let rows = platform::members_of(state.store.platform(), &auth.0.tenant_id()).await?;
+        Ok(Json(MemberList {
+            items: rows
+                .into_iter()
+                .map(|m| Member { user_id: m.user_id, email: m.email, display_name: m.display_name, role: m.role, disabled: m.disabled, joined_at: m.created_at })
+                .collect(),
+        }))
+    }
+
+    /// Change a member's role (admin or owner). Admins can't touch owners or make
+    /// owners; the last owner can't be demoted.
+    #[oai(path = "/tenant/members/:user_id", method = "patch", operation_id = "tenant_member_update")]
+    async fn update_member(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: TenantAdmin, user_id: Path<uuid::Uuid>, body: Json<UpdateMember>) -> ApiResult<Json<Member>> {
+        let p = &auth.0;
+        let db = state.store.platform();
+        let uid = user_id.0.to_string();
+        let tid = p.tenant_id();
+        let current = platform::membership_for(db, &uid, Some(&tid)).await?.ok_or_else(|| ApiError::not_found("member"))?;
+        if !p.role.may_assign(current.role) || !p.role.may_assign(body.role) {
+            return Err(ApiError::forbidden("only an owner can change an owner's role or make someone owner"));
+        }
+        platform::set_role(db, &tid, &uid, body.role).await.map_err(last_owner)?.ok_or_else(|| ApiError::not_found("member"))?;
+        record(&state, AuthEventKind::RoleChanged, &client, Some(&p.user_id), Some(&tid), None,
+            serde_json::json!({"target_user_id": uid, "from": current.role, "to": body.role})).await;
+        let m = platform::members_of(db, &tid).await?.into_iter().find(|m| m.user_id == uid).ok_or_else(|| ApiError::not_found("member"))?;
+        Ok(Json(Member { user_id: m.user_id, email: m.email, display_name: m.display_name, role: m.role, disabled: m.disabled, joined_at: m.created_at }))
+    }
+
+    /// Remove a member (admin or owner; only owners remove owners; never the last owner).
+    #[oai(path = "/tenant/members/:user_id", method = "delete", operation_id = "tenant_member_remove")]
+    async fn remove_member(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: TenantAdmin, user_id: Path<uuid::Uuid>) -> ApiResult<NoContent> {
+        let p = &auth.0;
+        let db = state.store.platform();
+        let uid = user_id.0.to_string();
+        let tid = p.tenant_id();
+        let current = platform::membership_for(db, &uid, Some(&tid)).await?.ok_or_else(|| ApiError::not_found("member"))?;
+        if !p.role.may_assign(current.role) {
+            return Err(ApiError::forbidden("only an owner can remove an owner"));
+        }
+        if !platform::remove_member(db, &tid, &uid).await.map_err(last_owner)? {
+            return Err(ApiError::not_found("member"));
+        }
+        record(&state, AuthEventKind::MemberRemoved, &client, Some(&p.user_id), Some(&tid), None,
+            serde_json::json!({"target_user_id": uid, "role": current.role})).await;
+        Ok(NoContent::Done)
+    }
+
+    /// Invite someone into your workspace (admin or owner). The passkey is returned once.
+    #[oai(path = "/invitations", method = "post", operation_id = "invitation_create")]
+    async fn create_invitation(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: TenantAdmin, body: Json<CreateInvitation>) -> ApiResult<CreatedInvitationResult> {
+        let p = &auth.0;
+        if !p.role.may_assign(body.role) {
+            return Err(ApiError::forbidden("only an owner can invite another owner"));
+        }
+        let created = create_invitation(&state, &client, &p.user_id, Some(p.tenant_id()), body.role, body.email.as_deref(), body.expires_in_hours).await?;
+        Ok(CreatedInvitationResult::Created(Json(created)))
+    }
+
+    /// Your workspace's invitations, newest first (admin or owner).
+    #[oai(path = "/invitations", method = "get", operation_id = "invitation_list")]
+    async fn list_invitations(&self, state: Data<&Arc<AppState>>, auth: TenantAdmin, cursor: Query<Option<String>>, limit: Query<Option<u32>>) -> ApiResult<Json<InvitationPage>> {
+        let (limit, cursor) = pagination::page(limit.0, cursor.0)?;
+        let rows = platform::invitations_of(state.store.platform(), Some(&auth.0.tenant_id()), cursor.as_deref(), limit + 1).await?;
+        let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
+        Ok(Json(InvitationPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+    }
+
+    /// Revoke an unused invitation (admin or owner).
+    #[oai(path = "/invitations/:id", method = "delete", operation_id = "invitation_revoke")]
+    async fn revoke_invitation(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: TenantAdmin, id: Path<uuid::Uuid>) -> ApiResult<NoContent> {
+        let tid = auth.0.tenant_id();
+        let row = platform::revoke_invitation(state.store.platform(), Some(&tid), &id.0.to_string())
+            .await?
+            .ok_or_else(|| ApiError::not_found("invitation"))?;
+        if row.used_at.is_some() {
+            return Err(ApiError::conflict("this invitation was already used"));
+        }
+        record(&state, AuthEventKind::InviteRevoked, &client, Some(&auth.0.user_id), Some(&tid), None, serde_json::json!({"invitation_id": row.id})).await;
+        Ok(NoContent::Done)
+    }
+
+    /// Your workspace's authentication audit log (admin or owner), newest first.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/tenant/audit", method = "get", operation_id = "tenant_audit")]
+    async fn audit(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAdmin,
+        kind: Query<Option<AuthEventKind>>,
+        user_id: Query<Option<uuid::Uuid>>,
+        since: Query<Option<DateTime<Utc>>>,
+        until: Query<Option<DateTime<Utc>>>,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<AuthEventPage>> {
+        Ok(Json(
+            audit_page(&state, Some(auth.0.tenant_id()), kind.0.map(|k| k.as_str().to_string()), user_id.0.map(|u| u.to_string()), since.0, until.0, cursor.0, limit.0)
+                .await?,
+        ))
+    }
+}
+
+fn last_owner(e: crate::store::StoreError) -> ApiError {
+    if e.thrown() == Some("last_owner") {
+        ApiError::new(ErrorCode::LastOwner, "a workspace must keep at least one owner")
+    } else {
+        e.into()
+    }
+}

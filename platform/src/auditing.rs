@@ -1,0 +1,78 @@
+//! Authentication and authorization audit trail (`AuthEvent`).
+
+use poem_openapi::Enum;
+
+use crate::api::client::ClientInfo;
+use crate::state::AppState;
+use crate::store::platform::{self, NewAuthEvent};
+
+/// Every auth decision of note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum AuthEventKind {
+    LoginSucceeded,
+    LoginFailed,
+    Refresh,
+    RefreshReuseDetected,
+    Logout,
+    Signup,
+    InviteCreated,
+    InviteUsed,
+    InviteRevoked,
+    PermissionDenied,
+    RoleChanged,
+    MemberRemoved,
+    PasswordChanged,
+    UserDisabled,
+    UserEnabled,
+}
+
+impl AuthEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginSucceeded => "login_succeeded",
+            Self::LoginFailed => "login_failed",
+            Self::Refresh => "refresh",
+            Self::RefreshReuseDetected => "refresh_reuse_detected",
+            Self::Logout => "logout",
+            Self::Signup => "signup",
+            Self::InviteCreated => "invite_created",
+            Self::InviteUsed => "invite_used",
+            Self::InviteRevoked => "invite_revoked",
+            Self::PermissionDenied => "permission_denied",
+            Self::RoleChanged => "role_changed",
+            Self::MemberRemoved => "member_removed",
+            Self::PasswordChanged => "password_changed",
+            Self::UserDisabled => "user_disabled",
+            Self::UserEnabled => "user_enabled",
+        }
+    }
+}
+
+/// Writes an audit record. An audit failure is logged, never surfaced: the decision it
+/// records has already been made.
+pub async fn record(
+    state: &AppState,
+    kind: AuthEventKind,
+    client: &ClientInfo,
+    user_id: Option<&str>,
+    tenant_id: Option<&str>,
+    email: Option<&str>,
+    detail: serde_json::Value,
+) {
+    let event = NewAuthEvent {
+        kind: kind.as_str().to_string(),
+        user_id: user_id.map(str::to_string),
+        tenant_id: tenant_id.map(str::to_string),
+        email: email.map(str::to_string),
+        ip: Some(client.ip.clone()),
+        user_agent: client.user_agent.clone(),
+        correlation_id: Some(client.correlation_id.clone()).filter(|c| !c.is_empty()),
+        detail,
+    };
+    tracing::info!(kind = kind.as_str(), user_id, tenant_id, "auth event");
+    if let Err(e) = platform::insert_auth_event(state.store.platform(), &event).await {
+        tracing::error!(error = %e, kind = kind.as_str(), "failed to write auth event");
+    }
+}

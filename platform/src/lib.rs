@@ -1,0 +1,18 @@
+//! AfterResume platform: API server, job runner and CLI.
+//!
+//! Layering (SPEC §3): `api` → (domain modules | `jobs`) → `store`. Domain modules
+//! (`accounts`, `tenancy`) are pure; `sessions` orchestrates the auth lifecycle.
+
+pub mod accounts;
+pub mod api;
+pub mod auditing;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod observability;
+pub mod server;
+pub mod sessions;
+pub mod state;
+pub mod store;
+pub mod tenancy;

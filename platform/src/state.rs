@@ -1,0 +1,83 @@
+//! Process-wide state shared by every request.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::store::Store;
+
+type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+
+/// Rate limiters (GCRA from `governor`), keyed by IP, account or user.
+pub struct RateLimits {
+    auth_ip: Keyed,
+    auth_account: Keyed,
+    api_user: Keyed,
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN))
+}
+
+fn check(limiter: &Keyed, key: &str) -> Result<(), ApiError> {
+    limiter.check_key(&key.to_string()).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        ApiError::rate_limited(wait.as_secs() + 1)
+    })
+}
+
+impl RateLimits {
+    pub fn new(auth_per_minute: u32, api_per_minute: u32) -> Self {
+        Self {
+            auth_ip: RateLimiter::keyed(per_minute(auth_per_minute)),
+            auth_account: RateLimiter::keyed(per_minute(auth_per_minute)),
+            api_user: RateLimiter::keyed(per_minute(api_per_minute)),
+        }
+    }
+
+    /// Auth endpoints: both the client IP and the account (e-mail) must have budget.
+    pub fn auth(&self, ip: &str, account: Option<&str>) -> Result<(), ApiError> {
+        check(&self.auth_ip, ip)?;
+        if let Some(a) = account {
+            check(&self.auth_account, a)?;
+        }
+        Ok(())
+    }
+
+    /// Authenticated API calls, per user.
+    pub fn api(&self, user_id: &str) -> Result<(), ApiError> {
+        check(&self.api_user, user_id)
+    }
+}
+
+/// Everything a handler may need.
+pub struct AppState {
+    pub settings: Settings,
+    pub store: Arc<Store>,
+    pub jwt: JwtKeys,
+    pub limits: RateLimits,
+    /// A real argon2 hash checked when the e-mail is unknown, so a failed login takes
+    /// the same time whether or not the account exists.
+    pub dummy_hash: String,
+}
+
+impl AppState {
+    pub async fn new(settings: Settings, store: Arc<Store>) -> anyhow::Result<Arc<Self>> {
+        let dummy_hash = crate::accounts::hash_password_async("dummy password for timing".into())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Arc::new(Self {
+            jwt: JwtKeys::new(&settings.secret_key, settings.access_token_ttl_secs),
+            limits: RateLimits::new(settings.auth_rate_limit_per_minute, settings.api_rate_limit_per_minute),
+            settings,
+            store,
+            dummy_hash,
+        }))
+    }
+}

@@ -1,0 +1,137 @@
+//! Versioned schema migrations, applied on start and recorded so each runs once.
+//!
+//! The platform database and every tenant database have their own list. A migration is
+//! SurrealQL; it runs together with the row that records it in one transaction, so a
+//! crash never leaves a migration half-applied-but-recorded. Never edit a shipped
+//! migration: append a new one.
+
+use super::{Db, StoreError};
+
+/// One schema step.
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Global tables: accounts, tenancy, invitations, sessions, audit.
+pub const PLATFORM: &[Migration] = &[Migration {
+    version: 1,
+    name: "accounts_tenancy_auth_audit",
+    sql: r#"
+DEFINE TABLE IF NOT EXISTS user SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS email ON user TYPE string;
+DEFINE FIELD IF NOT EXISTS password_hash ON user TYPE string;
+DEFINE FIELD IF NOT EXISTS display_name ON user TYPE string;
+DEFINE FIELD IF NOT EXISTS timezone ON user TYPE string DEFAULT 'UTC';
+DEFINE FIELD IF NOT EXISTS is_staff ON user TYPE bool DEFAULT false;
+DEFINE FIELD IF NOT EXISTS disabled ON user TYPE bool DEFAULT false;
+DEFINE FIELD IF NOT EXISTS created_at ON user TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS updated_at ON user TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS user_email ON user FIELDS email UNIQUE;
+
+DEFINE TABLE IF NOT EXISTS tenant SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS name ON tenant TYPE string;
+DEFINE FIELD IF NOT EXISTS created_at ON tenant TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS updated_at ON tenant TYPE datetime DEFAULT time::now();
+
+DEFINE TABLE IF NOT EXISTS membership SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS user_id ON membership TYPE string;
+DEFINE FIELD IF NOT EXISTS tenant_id ON membership TYPE string;
+DEFINE FIELD IF NOT EXISTS role ON membership TYPE string ASSERT $value IN ['owner', 'admin', 'member', 'read_only'];
+DEFINE FIELD IF NOT EXISTS created_at ON membership TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS membership_user_tenant ON membership FIELDS user_id, tenant_id UNIQUE;
+DEFINE INDEX IF NOT EXISTS membership_tenant ON membership FIELDS tenant_id;
+
+DEFINE TABLE IF NOT EXISTS invitation SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS passkey_hash ON invitation TYPE string;
+DEFINE FIELD IF NOT EXISTS tenant_id ON invitation TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS role ON invitation TYPE string ASSERT $value IN ['owner', 'admin', 'member', 'read_only'];
+DEFINE FIELD IF NOT EXISTS email ON invitation TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS created_by ON invitation TYPE string;
+DEFINE FIELD IF NOT EXISTS created_at ON invitation TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS expires_at ON invitation TYPE datetime;
+DEFINE FIELD IF NOT EXISTS used_at ON invitation TYPE option<datetime>;
+DEFINE FIELD IF NOT EXISTS used_by ON invitation TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS revoked_at ON invitation TYPE option<datetime>;
+DEFINE INDEX IF NOT EXISTS invitation_passkey ON invitation FIELDS passkey_hash UNIQUE;
+DEFINE INDEX IF NOT EXISTS invitation_tenant ON invitation FIELDS tenant_id;
+
+DEFINE TABLE IF NOT EXISTS refresh_token SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS token_hash ON refresh_token TYPE string;
+DEFINE FIELD IF NOT EXISTS family ON refresh_token TYPE string;
+DEFINE FIELD IF NOT EXISTS user_id ON refresh_token TYPE string;
+DEFINE FIELD IF NOT EXISTS tenant_id ON refresh_token TYPE string;
+DEFINE FIELD IF NOT EXISTS created_at ON refresh_token TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS expires_at ON refresh_token TYPE datetime;
+DEFINE FIELD IF NOT EXISTS used_at ON refresh_token TYPE option<datetime>;
+DEFINE FIELD IF NOT EXISTS revoked_at ON refresh_token TYPE option<datetime>;
+DEFINE INDEX IF NOT EXISTS refresh_token_hash ON refresh_token FIELDS token_hash UNIQUE;
+DEFINE INDEX IF NOT EXISTS refresh_token_family ON refresh_token FIELDS family;
+DEFINE INDEX IF NOT EXISTS refresh_token_user ON refresh_token FIELDS user_id;
+
+DEFINE TABLE IF NOT EXISTS auth_event SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS kind ON auth_event TYPE string;
+DEFINE FIELD IF NOT EXISTS user_id ON auth_event TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS tenant_id ON auth_event TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS email ON auth_event TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS ip ON auth_event TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS user_agent ON auth_event TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS correlation_id ON auth_event TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS detail ON auth_event TYPE object FLEXIBLE DEFAULT {};
+DEFINE FIELD IF NOT EXISTS created_at ON auth_event TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS auth_event_tenant ON auth_event FIELDS tenant_id;
+"#,
+}];
+
+/// Per-tenant tables. Issue-by-issue capabilities append their own migrations here.
+pub const TENANT: &[Migration] = &[Migration {
+    version: 1,
+    name: "event_timeline",
+    sql: r#"
+DEFINE TABLE IF NOT EXISTS event SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS kind ON event TYPE string;
+DEFINE FIELD IF NOT EXISTS tenant_id ON event TYPE string;
+DEFINE FIELD IF NOT EXISTS job_id ON event TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS correlation_id ON event TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS message ON event TYPE string DEFAULT '';
+DEFINE FIELD IF NOT EXISTS data ON event TYPE object FLEXIBLE DEFAULT {};
+DEFINE FIELD IF NOT EXISTS created_at ON event TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS event_job ON event FIELDS job_id;
+"#,
+}];
+
+#[derive(serde::Deserialize)]
+struct Applied {
+    version: u32,
+}
+
+/// Applies every migration of `list` not yet recorded in `db`.
+pub async fn apply(db: &Db, list: &[Migration]) -> anyhow::Result<()> {
+    db.query(
+        "DEFINE TABLE IF NOT EXISTS migration SCHEMAFULL;
+         DEFINE FIELD IF NOT EXISTS version ON migration TYPE int;
+         DEFINE FIELD IF NOT EXISTS name ON migration TYPE string;
+         DEFINE FIELD IF NOT EXISTS applied_at ON migration TYPE datetime DEFAULT time::now();",
+        serde_json::json!({}),
+    )
+    .await?;
+    let applied: Vec<Applied> =
+        db.query("SELECT version FROM migration;", serde_json::json!({})).await?.take(0)?;
+    for m in list {
+        if applied.iter().any(|a| a.version == m.version) {
+            continue;
+        }
+        let sql = format!(
+            "BEGIN TRANSACTION;\n{}\nCREATE type::record('migration', $version) CONTENT {{ version: $version, name: $name }};\nCOMMIT TRANSACTION;",
+            m.sql
+        );
+        match db.query(&sql, serde_json::json!({"version": m.version, "name": m.name})).await {
+            Ok(_) => tracing::info!(version = m.version, name = m.name, "migration applied"),
+            // Another process (or a concurrent first use) recorded it first.
+            Err(StoreError::Unique(_)) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => anyhow::bail!("migration {} ({}) failed: {e}", m.version, m.name),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! SurrealDB storage: connection, migrations, and tenant isolation.
+//!
+//! # Tenant isolation design
+//!
+//! Global data (users, tenants, memberships, invitations, refresh tokens, auth events)
+//! lives in the database `platform` of the namespace `SURREAL_NAMESPACE`. Every tenant
+//! gets **its own database** (`t_<tenant uuid without dashes>`) in the same namespace.
+//!
+//! The isolation is structural:
+//! * The only way to reach tenant data is a [`TenantDb`], and the only constructor of a
+//!   `TenantDb` is [`Store::tenant`], which takes a [`TenantId`]. Request code obtains a
+//!   `TenantId` only from the authenticated principal (see `api::security`), never from
+//!   a path or body.
+//! * A `TenantDb` wraps one long-lived SDK session that was pointed at its database
+//!   exactly once, when it was created, and is never re-pointed: the wrapper exposes
+//!   queries but not `use_ns`/`use_db`. Sessions are cached per tenant.
+//! * The SDK copies a parent session's namespace *lazily* into a clone (shared/STACK.md:
+//!   re-pointing a handle that has clones leaks into them). So the root handle is
+//!   pointed at the platform database once, before any clone exists, and never moved
+//!   again; every tenant session is a clone of it that then points itself — and is
+//!   verified with `session::db()` before it is handed out.
+//!
+//! `tests/isolation.rs` in this crate runs two tenants' operations interleaved across
+//! many tasks (≥ 1,000 operations) and checks that no row ever crosses.
+//!
+//! Table PERMISSIONS are not used for isolation: they do not apply to the root session.
+
+pub mod migrations;
+pub mod platform;
+pub mod tenant;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use surrealdb::engine::any::Any;
+use surrealdb::Surreal;
+use tokio::sync::Mutex;
+
+pub use tenant::TenantDb;
+
+/// Name of the platform database inside the namespace.
+pub const PLATFORM_DB: &str = "platform";
+
+/// A storage failure, classified so callers can react to the retryable ones.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An optimistic transaction lost a race; retrying may succeed.
+    #[error("transaction conflict: {0}")]
+    Conflict(String),
+    /// A UNIQUE index rejected the write.
+    #[error("unique constraint: {0}")]
+    Unique(String),
+    /// A `THROW` inside a query (a business rule checked in the transaction).
+    #[error("{0}")]
+    Thrown(String),
+    /// A row did not have the expected shape.
+    #[error("decode: {0}")]
+    Decode(String),
+    #[error("database: {0}")]
+    Db(String),
+}
+
+impl StoreError {
+    fn classify(e: surrealdb::Error) -> Self {
+        let msg = e.to_string();
+        let lower = msg.to_ascii_lowercase();
+        if lower.contains("conflict") || lower.contains("can be retried") {
+            StoreError::Conflict(msg)
+        } else if lower.contains("already contains") || lower.contains("already exists") {
+            StoreError::Unique(msg)
+        } else if let Some(rest) = msg.split("AR:").nth(1) {
+            // Business rules checked inside transactions `THROW "AR:<code>"`.
+            let code: String =
+                rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+            StoreError::Thrown(code)
+        } else {
+            StoreError::Db(msg)
+        }
+    }
+
+    /// The code of a `THROW "AR:<code>"`, if this is a thrown business error.
+    pub fn thrown(&self) -> Option<&str> {
+        match self {
+            StoreError::Thrown(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A database session that runs queries with JSON variables and returns JSON rows.
+///
+/// Deliberately has no way to change its namespace or database.
+#[derive(Clone)]
+pub struct Db {
+    session: Surreal<Any>,
+}
+
+/// The rows of one multi-statement query, decodable with serde.
+pub struct Rows {
+    results: surrealdb::IndexedResults,
+}
+
+impl Rows {
+    /// Rows of statement `index` as `Vec<T>`.
+    pub fn take<T: DeserializeOwned>(&mut self, index: usize) -> StoreResult<Vec<T>> {
+        let value: surrealdb::types::Value =
+            self.results.take(index).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let json = value.into_json_value();
+        let json = match json {
+            serde_json::Value::Array(_) => json,
+            serde_json::Value::Null => serde_json::Value::Array(vec![]),
+            other => serde_json::Value::Array(vec![other]),
+        };
+        serde_json::from_value(json).map_err(|e| StoreError::Decode(e.to_string()))
+    }
+
+    /// The first row of statement `index`, if any.
+    pub fn first<T: DeserializeOwned>(&mut self, index: usize) -> StoreResult<Option<T>> {
+        Ok(self.take::<T>(index)?.into_iter().next())
+    }
+
+    /// The rows of the last statement that returned something (after `BEGIN … COMMIT`,
+    /// whose closing statement yields nothing).
+    pub fn last<T: DeserializeOwned>(&mut self) -> StoreResult<Vec<T>> {
+        for i in (0..self.results.num_statements()).rev() {
+            let value: surrealdb::types::Value =
+                self.results.take(i).map_err(|e| StoreError::Decode(e.to_string()))?;
+            if !matches!(value, surrealdb::types::Value::None) {
+                let json = match value.into_json_value() {
+                    a @ serde_json::Value::Array(_) => a,
+                    serde_json::Value::Null => serde_json::Value::Array(vec![]),
+                    other => serde_json::Value::Array(vec![other]),
+                };
+                return serde_json::from_value(json).map_err(|e| StoreError::Decode(e.to_string()));
+            }
+        }
+        Ok(Vec::new())
+    }
+}
+
+impl Db {
+    /// Runs `sql` with the variables of the JSON object `vars`; fails on the first
+    /// statement error.
+    pub async fn query(&self, sql: &str, vars: serde_json::Value) -> StoreResult<Rows> {
+        // JSON null binds as SurrealQL NULL, which `option<T>` fields reject; an unbound
+        // parameter is NONE. So absent values are simply not bound.
+        let vars = match vars {
+            serde_json::Value::Object(map) => {
+                serde_json::Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+            }
+            other => other,
+        };
+        let mut results = self.session.query(sql).bind(vars).await.map_err(StoreError::classify)?;
+        let errors = results.take_errors();
+        if !errors.is_empty() {
+            // In a failed transaction every statement reports "not executed"; the
+            // informative error is the THROW (or conflict) that caused it.
+            let mut errors: Vec<(usize, surrealdb::Error)> = errors.into_iter().collect();
+            errors.sort_by_key(|(i, _)| *i);
+            let best = errors
+                .iter()
+                .position(|(_, e)| {
+                    let m = e.to_string();
+                    m.contains("AR:") || m.to_ascii_lowercase().contains("conflict")
+                })
+                .or_else(|| errors.iter().position(|(_, e)| !e.to_string().contains("not executed")))
+                .unwrap_or(0);
+            return Err(StoreError::classify(errors.swap_remove(best).1));
+        }
+        Ok(Rows { results })
+    }
+
+    /// Runs `sql`, retrying on transaction conflicts (with a little jitter).
+    pub async fn query_retrying(&self, sql: &str, vars: serde_json::Value) -> StoreResult<Rows> {
+        let mut attempt = 0u32;
+        loop {
+            match self.query(sql, vars.clone()).await {
+                Err(StoreError::Conflict(_)) if attempt < 8 => {
+                    attempt += 1;
+                    let jitter = rand::random::<u64>() % (5 * u64::from(attempt) + 1);
+                    tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn current_db(&self) -> StoreResult<(Option<String>, Option<String>)> {
+        let mut rows = self.query("RETURN [session::ns(), session::db()];", serde_json::json!({})).await?;
+        let pair: Vec<Option<String>> = rows.take(0)?;
+        Ok((pair.first().cloned().flatten(), pair.get(1).cloned().flatten()))
+    }
+}
+
+/// Identifies a tenant. Obtainable by request code only from an authenticated principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct TenantId(pub uuid::Uuid);
+
+impl TenantId {
+    /// The name of this tenant's database.
+    pub fn database(&self) -> String {
+        format!("t_{}", self.0.simple())
+    }
+}
+
+impl std::fmt::Display for TenantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The storage root: platform database plus a cache of tenant sessions.
+pub struct Store {
+    root: Surreal<Any>,
+    platform: Db,
+    namespace: String,
+    tenants: Mutex<HashMap<TenantId, TenantDb>>,
+}
+
+impl Store {
+    /// Connects, points the root session at the platform database and applies
+    /// platform migrations.
+    pub async fn open(url: &str, namespace: &str) -> anyhow::Result<Arc<Self>> {
+        if let Some(path) = url.strip_prefix("surrealkv://") {
+            std::fs::create_dir_all(path)
+                .map_err(|e| anyhow::anyhow!("cannot create database directory {path}: {e}"))?;
+        }
+        let root = surrealdb::engine::any::connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open database at {url}: {e}"))?;
+        // Pointed once, before any clone exists; never re-pointed (see module docs).
+        root.use_ns(namespace).use_db(PLATFORM_DB).await?;
+        let platform = Db { session: root.clone() };
+        let store = Arc::new(Self {
+            root,
+            platform,
+            namespace: namespace.to_string(),
+            tenants: Mutex::new(HashMap::new()),
+        });
+        migrations::apply(&store.platform, migrations::PLATFORM).await?;
+        Ok(store)
+    }
+
+    /// An in-memory store (tests).
+    pub async fn memory() -> anyhow::Result<Arc<Self>> {
+        Self::open("mem://", "afterresume").await
+    }
+
+    /// The platform (global) database.
+    pub fn platform(&self) -> &Db {
+        &self.platform
+    }
+
+    /// The session of one tenant's database, created, verified and migrated on first use.
+    pub async fn tenant(&self, id: TenantId) -> StoreResult<TenantDb> {
+        let mut map = self.tenants.lock().await;
+        if let Some(db) = map.get(&id) {
+            return Ok(db.clone());
+        }
+        let session = self.root.clone();
+        session
+            .use_ns(self.namespace.clone())
+            .use_db(id.database())
+            .await
+            .map_err(StoreError::classify)?;
+        let db = Db { session };
+        let (ns, dbname) = db.current_db().await?;
+        if ns.as_deref() != Some(self.namespace.as_str()) || dbname.as_deref() != Some(id.database().as_str()) {
+            return Err(StoreError::Db(format!(
+                "tenant session for {id} points at {ns:?}/{dbname:?}; refusing to use it"
+            )));
+        }
+        migrations::apply(&db, migrations::TENANT).await.map_err(|e| StoreError::Db(e.to_string()))?;
+        let tenant = TenantDb::new(id, db);
+        map.insert(id, tenant.clone());
+        Ok(tenant)
+    }
+
+    /// Drops a tenant's database and its cached session (tenant deletion).
+    pub async fn remove_tenant(&self, id: TenantId) -> StoreResult<()> {
+        self.tenants.lock().await.remove(&id);
+        let sql = format!("REMOVE DATABASE IF EXISTS {};", id.database());
+        self.platform.query(&sql, serde_json::json!({})).await?;
+        Ok(())
+    }
+
+    /// Readiness probe: a trivial query on the platform database.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.platform.query("RETURN 1;", serde_json::json!({})).await.map(|_| ())
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerates openapi/openapi.json from the server's `afterresume openapi`.
+# Run it after changing any API endpoint, and commit the result.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+echo "==> cargo build --bin afterresume"
+cargo build --bin afterresume
+
+bin="${CARGO_TARGET_DIR:-target}/debug/afterresume"
+mkdir -p openapi
+tmp="$(mktemp openapi/.openapi.json.XXXXXX)"
+trap 'rm -f "$tmp"' EXIT
+echo "==> $bin openapi > openapi/openapi.json"
+"$bin" openapi > "$tmp"
+chmod 644 "$tmp"
+mv "$tmp" openapi/openapi.json
+echo "wrote openapi/openapi.json"

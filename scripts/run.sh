@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# One-command start: builds the release binaries, starts the LLM sidecar in the
+# background and the AfterResume server in the foreground. Ctrl-C stops both.
+# On first run (no .env and no SECRET_KEY in the environment) it writes a .env
+# with a random SECRET_KEY and ENVIRONMENT=development.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+random_hex() {
+    if [ -r /dev/urandom ] && command -v od >/dev/null 2>&1; then
+        od -An -tx1 -N32 /dev/urandom | tr -d ' \n'
+    else
+        python3 -c 'import secrets; print(secrets.token_hex(32), end="")'
+    fi
+}
+
+if [ ! -f .env ] && [ -z "${SECRET_KEY:-}" ]; then
+    echo "==> creating .env with a random SECRET_KEY (ENVIRONMENT=development)"
+    (
+        umask 077
+        {
+            echo "# Written by scripts/run.sh; see .env.example for every variable."
+            echo "SECRET_KEY=$(random_hex)"
+            echo "ENVIRONMENT=development"
+        } > .env
+    )
+fi
+
+# Value of a variable: the environment wins, then .env, then the default.
+setting() {
+    local name="$1" default="$2" value=""
+    value="$(printenv "$name" || true)"
+    if [ -z "$value" ] && [ -f .env ]; then
+        value="$(grep -E "^[[:space:]]*${name}=" .env | tail -n 1 | cut -d= -f2- | tr -d "\"'" || true)"
+    fi
+    printf '%s' "${value:-$default}"
+}
+
+# The SPA (ui/) build step is added here with the SPA issue.
+
+echo "==> cargo build --release --bins"
+cargo build --release --bins
+
+bin_dir="${CARGO_TARGET_DIR:-target}/release"
+
+sidecar_port=8081
+echo "==> starting llm-sidecar on 127.0.0.1:${sidecar_port}"
+"$bin_dir/llm-sidecar" --host 127.0.0.1 --port "$sidecar_port" &
+sidecar_pid=$!
+trap 'kill "$sidecar_pid" 2>/dev/null || true; wait "$sidecar_pid" 2>/dev/null || true' EXIT
+
+host="$(setting HOST 127.0.0.1)"
+port="$(setting PORT 8000)"
+case "$host" in
+    0.0.0.0 | "::" | "[::]") url_host=127.0.0.1 ;;
+    *:*) url_host="[$host]" ;;
+    *) url_host="$host" ;;
+esac
+echo "==> starting afterresume serve"
+echo "    AfterResume API:  http://${url_host}:${port}/api/"
+echo "    API docs:         http://${url_host}:${port}/api/docs"
+echo "    Press Ctrl-C to stop."
+"$bin_dir/afterresume" serve

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: formatting, clippy, build, all tests, OpenAPI drift.
+# Usage: scripts/test.sh   (from anywhere; honours CARGO_TARGET_DIR)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TERM_COLOR=never
+
+step() {
+    printf '\n==> %s\n' "$*"
+    "$@"
+}
+
+step cargo fmt --all -- --check
+step cargo clippy --workspace --all-targets -- -D warnings
+step cargo build --workspace --bins
+step cargo test --workspace
+
+bin="${CARGO_TARGET_DIR:-target}/debug/afterresume"
+generated="$(mktemp "${TMPDIR:-/tmp}/openapi.generated.XXXXXX.json")"
+trap 'rm -f "$generated"' EXIT
+printf '\n==> %s\n' "OpenAPI drift check: $bin openapi vs openapi/openapi.json"
+"$bin" openapi > "$generated"
+if ! diff -u openapi/openapi.json "$generated"; then
+    echo "error: openapi/openapi.json is stale: run scripts/openapi.sh" >&2
+    exit 1
+fi
+
+printf '\n==> all checks passed\n'
