@@ -1,6 +1,8 @@
 //! Users: validated input types and password hashing (argon2id).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::error::{ApiError, ApiResult};
@@ -11,8 +13,8 @@ pub const ARGON2_ITERATIONS: u32 = 2;
 pub const ARGON2_LANES: u32 = 1;
 
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES, None)
-        .unwrap_or_default();
+    let params =
+        Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -39,7 +41,9 @@ impl Email {
         if valid {
             Ok(Self(s))
         } else {
-            Err(ApiError::validation(format!("{raw:?} is not a valid e-mail address")))
+            Err(ApiError::validation(format!(
+                "{raw:?} is not a valid e-mail address"
+            )))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -52,7 +56,9 @@ pub fn parse_display_name(raw: &str) -> ApiResult<String> {
     let s = raw.trim();
     let n = s.chars().count();
     if n == 0 || n > 100 || s.chars().any(char::is_control) {
-        return Err(ApiError::validation("display_name must be 1–100 characters"));
+        return Err(ApiError::validation(
+            "display_name must be 1–100 characters",
+        ));
     }
     Ok(s.to_string())
 }
@@ -62,7 +68,11 @@ pub fn parse_timezone(raw: &str) -> ApiResult<String> {
     raw.trim()
         .parse::<chrono_tz::Tz>()
         .map(|tz| tz.name().to_string())
-        .map_err(|_| ApiError::validation(format!("{raw:?} is not an IANA time zone (e.g. Europe/Berlin)")))
+        .map_err(|_| {
+            ApiError::validation(format!(
+                "{raw:?} is not an IANA time zone (e.g. Europe/Berlin)"
+            ))
+        })
 }
 
 /// Minimum and maximum password lengths, in characters.
@@ -73,13 +83,19 @@ pub const PASSWORD_MAX: usize = 256;
 pub fn validate_password(password: &str, email: &Email) -> ApiResult<()> {
     let n = password.chars().count();
     if n < PASSWORD_MIN {
-        return Err(ApiError::validation(format!("password must be at least {PASSWORD_MIN} characters")));
+        return Err(ApiError::validation(format!(
+            "password must be at least {PASSWORD_MIN} characters"
+        )));
     }
     if n > PASSWORD_MAX {
-        return Err(ApiError::validation(format!("password must be at most {PASSWORD_MAX} characters")));
+        return Err(ApiError::validation(format!(
+            "password must be at most {PASSWORD_MAX} characters"
+        )));
     }
     if password.eq_ignore_ascii_case(email.as_str()) {
-        return Err(ApiError::validation("password must not be your e-mail address"));
+        return Err(ApiError::validation(
+            "password must not be your e-mail address",
+        ));
     }
     Ok(())
 }
@@ -96,7 +112,9 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 /// Verifies a password against a PHC hash. CPU-heavy: call from `spawn_blocking`.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -111,7 +129,9 @@ pub async fn hash_password_async(password: String) -> ApiResult<String> {
 
 /// Verifies on the blocking pool.
 pub async fn verify_password_async(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -120,8 +140,13 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "@x.io", "ada@", "a b@x.io", "a@b@c", "ada@.x", "ada@x."] {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "", "ada", "@x.io", "ada@", "a b@x.io", "a@b@c", "ada@.x", "ada@x.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

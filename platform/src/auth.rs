@@ -34,7 +34,8 @@ pub struct Claims {
 /// Derives a purpose-specific key from `SECRET_KEY`, so one leaked derived key
 /// doesn't compromise the others.
 fn derive_key(secret: &str, purpose: &str) -> Vec<u8> {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).expect("hmac takes any key length");
+    let mut mac =
+        <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).expect("hmac takes any key length");
     mac.update(purpose.as_bytes());
     mac.finalize().into_bytes().to_vec()
 }
@@ -62,7 +63,13 @@ impl JwtKeys {
     }
 
     /// Issues a token for a user in a tenant.
-    pub fn issue(&self, user_id: &str, tenant_id: &str, role: Role, staff: bool) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        user_id: &str,
+        tenant_id: &str,
+        role: Role,
+        staff: bool,
+    ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -76,7 +83,11 @@ impl JwtKeys {
             exp: now + self.ttl_secs,
             jti: uuid::Uuid::new_v4().to_string(),
         };
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     /// Verifies signature (HS256 only), issuer, audience, expiry and not-before.
@@ -87,14 +98,14 @@ impl JwtKeys {
         v.validate_nbf = true;
         v.leeway = 5;
         v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map(|d| d.claims).map_err(|e| {
-            match e.kind() {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+            .map(|d| d.claims)
+            .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                     ApiError::new(ErrorCode::TokenExpired, "access token expired; refresh it")
                 }
                 _ => ApiError::new(ErrorCode::TokenInvalid, "access token is invalid"),
-            }
-        })
+            })
     }
 }
 
@@ -125,7 +136,8 @@ pub const SERVICE_TOKEN_MAX_AGE_SECS: i64 = 300;
 
 /// Builds `X-Service-Token: <unix_ts>:<hex hmac-sha256(secret, ts)>`.
 pub fn service_token(secret: &str, unix_ts: i64) -> String {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).expect("hmac takes any key length");
+    let mut mac =
+        <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).expect("hmac takes any key length");
     mac.update(unix_ts.to_string().as_bytes());
     format!("{unix_ts}:{}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -133,17 +145,30 @@ pub fn service_token(secret: &str, unix_ts: i64) -> String {
 /// Checks a service token: well-formed, signed with `secret`, at most 5 minutes old
 /// (and not more than 5 minutes in the future, for clock skew).
 pub fn verify_service_token(secret: &str, token: &str, now: i64) -> Result<(), ApiError> {
-    let malformed = || ApiError::new(ErrorCode::ServiceTokenInvalid, "X-Service-Token is malformed");
+    let malformed = || {
+        ApiError::new(
+            ErrorCode::ServiceTokenInvalid,
+            "X-Service-Token is malformed",
+        )
+    };
     let (ts, sig) = token.trim().split_once(':').ok_or_else(malformed)?;
     let ts: i64 = ts.parse().map_err(|_| malformed())?;
     let sig = hex::decode(sig).map_err(|_| malformed())?;
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).expect("hmac takes any key length");
+    let mut mac =
+        <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).expect("hmac takes any key length");
     mac.update(ts.to_string().as_bytes());
     // verify_slice compares in constant time.
-    mac.verify_slice(&sig)
-        .map_err(|_| ApiError::new(ErrorCode::ServiceTokenInvalid, "X-Service-Token signature is invalid"))?;
+    mac.verify_slice(&sig).map_err(|_| {
+        ApiError::new(
+            ErrorCode::ServiceTokenInvalid,
+            "X-Service-Token signature is invalid",
+        )
+    })?;
     if (now - ts).abs() > SERVICE_TOKEN_MAX_AGE_SECS {
-        return Err(ApiError::new(ErrorCode::ServiceTokenExpired, "X-Service-Token has expired"));
+        return Err(ApiError::new(
+            ErrorCode::ServiceTokenExpired,
+            "X-Service-Token has expired",
+        ));
     }
     Ok(())
 }
@@ -157,16 +182,24 @@ mod tests {
         let keys = JwtKeys::new("0123456789abcdef0123456789abcdef", 900);
         let t = keys.issue("u1", "t1", Role::Member, false).unwrap();
         let c = keys.verify(&t).unwrap();
-        assert_eq!((c.sub.as_str(), c.tid.as_str(), c.role), ("u1", "t1", Role::Member));
+        assert_eq!(
+            (c.sub.as_str(), c.tid.as_str(), c.role),
+            ("u1", "t1", Role::Member)
+        );
         let other = JwtKeys::new("another secret another secret 123", 900);
         assert_eq!(other.verify(&t).unwrap_err().code, ErrorCode::TokenInvalid);
         let expired = JwtKeys::new("0123456789abcdef0123456789abcdef", 0);
         let mut claims = keys.verify(&t).unwrap();
         claims.exp = chrono::Utc::now().timestamp() - 60;
-        let old = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &expired.encoding).unwrap();
+        let old = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &expired.encoding)
+            .unwrap();
         assert_eq!(keys.verify(&old).unwrap_err().code, ErrorCode::TokenExpired);
         // alg=none and other algorithms are refused.
-        let none = format!("{}.{}.", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0", t.split('.').nth(1).unwrap());
+        let none = format!(
+            "{}.{}.",
+            "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0",
+            t.split('.').nth(1).unwrap()
+        );
         assert!(keys.verify(&none).is_err());
         assert!(keys.verify("garbage").is_err());
     }
@@ -176,10 +209,22 @@ mod tests {
         let now = 1_800_000_000;
         let tok = service_token("s3cret", now);
         assert!(verify_service_token("s3cret", &tok, now + 10).is_ok());
-        assert_eq!(verify_service_token("s3cret", &tok, now + 301).unwrap_err().code, ErrorCode::ServiceTokenExpired);
-        assert_eq!(verify_service_token("other", &tok, now).unwrap_err().code, ErrorCode::ServiceTokenInvalid);
+        assert_eq!(
+            verify_service_token("s3cret", &tok, now + 301)
+                .unwrap_err()
+                .code,
+            ErrorCode::ServiceTokenExpired
+        );
+        assert_eq!(
+            verify_service_token("other", &tok, now).unwrap_err().code,
+            ErrorCode::ServiceTokenInvalid
+        );
         for bad in ["", "abc", "123:zz", "x:00", "123"] {
-            assert_eq!(verify_service_token("s3cret", bad, now).unwrap_err().code, ErrorCode::ServiceTokenInvalid, "{bad}");
+            assert_eq!(
+                verify_service_token("s3cret", bad, now).unwrap_err().code,
+                ErrorCode::ServiceTokenInvalid,
+                "{bad}"
+            );
         }
     }
 
@@ -188,6 +233,9 @@ mod tests {
         let a = new_passkey();
         assert!(a.starts_with("inv_") && a.len() == 68);
         assert_ne!(a, new_passkey());
-        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

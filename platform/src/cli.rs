@@ -12,7 +12,11 @@ use crate::store::Store;
 use crate::tenancy::Role;
 
 #[derive(Parser)]
-#[command(name = "afterresume", version, about = "AfterResume: work log, skills, reports and resumes")]
+#[command(
+    name = "afterresume",
+    version,
+    about = "AfterResume: work log, skills, reports and resumes"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -142,7 +146,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             match Settings::from_env() {
                 Ok(s) => {
-                    println!("environment OK ({:?}, database {}, provider {:?})", s.environment, s.surreal_url, s.llm_provider);
+                    println!(
+                        "environment OK ({:?}, database {}, provider {:?})",
+                        s.environment, s.surreal_url, s.llm_provider
+                    );
                     Ok(0)
                 }
                 Err(problems) => {
@@ -186,7 +193,11 @@ async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<i32> {
         Ok(1)
     };
     match cmd {
-        AdminCommand::CreateStaff { email, password, name } => {
+        AdminCommand::CreateStaff {
+            email,
+            password,
+            name,
+        } => {
             let email = match Email::parse(&email) {
                 Ok(e) => e,
                 Err(e) => return fail(e.message),
@@ -200,18 +211,40 @@ async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<i32> {
                 Err(e) => return fail(e.message),
             };
             let hash = accounts::hash_password(&password)?;
-            let user = NewUser { email: email.as_str(), password_hash: &hash, display_name: &name, timezone: "UTC", is_staff: true };
+            let user = NewUser {
+                email: email.as_str(),
+                password_hash: &hash,
+                display_name: &name,
+                timezone: "UTC",
+                is_staff: true,
+            };
             let id = match platform::create_user(db, &user).await {
                 Ok(id) => id,
-                Err(crate::store::StoreError::Unique(_)) => return fail(format!("a user with e-mail {} already exists", email.as_str())),
+                Err(crate::store::StoreError::Unique(_)) => {
+                    return fail(format!(
+                        "a user with e-mail {} already exists",
+                        email.as_str()
+                    ))
+                }
                 Err(e) => return Err(e.into()),
             };
-            let tid = platform::create_tenant_with_owner(db, &format!("{name} (staff)"), &id).await?;
-            store.tenant(crate::store::TenantId(uuid::Uuid::parse_str(&tid)?)).await?;
-            println!("staff user created: {} ({id}), workspace {tid}", email.as_str());
+            let tid =
+                platform::create_tenant_with_owner(db, &format!("{name} (staff)"), &id).await?;
+            store
+                .tenant(crate::store::TenantId(uuid::Uuid::parse_str(&tid)?))
+                .await?;
+            println!(
+                "staff user created: {} ({id}), workspace {tid}",
+                email.as_str()
+            );
             Ok(0)
         }
-        AdminCommand::Invite { role, tenant, expires_in_hours, email } => {
+        AdminCommand::Invite {
+            role,
+            tenant,
+            expires_in_hours,
+            email,
+        } => {
             if !(1..=720).contains(&expires_in_hours) {
                 return fail("--expires-in-hours must be between 1 and 720".into());
             }
@@ -224,7 +257,11 @@ async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<i32> {
                 Ok(e) => e,
                 Err(e) => return fail(e.message),
             };
-            let role: Role = if tenant.is_none() { Role::Owner } else { role.into() };
+            let role: Role = if tenant.is_none() {
+                Role::Owner
+            } else {
+                role.into()
+            };
             let passkey = auth::new_passkey();
             let tenant_id = tenant.map(|t| t.to_string());
             let inv = platform::create_invitation(
@@ -235,16 +272,23 @@ async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<i32> {
                     role,
                     email: email.as_ref().map(|e| e.as_str()),
                     created_by: "cli",
-                    expires_at: chrono::Utc::now() + chrono::Duration::hours(i64::from(expires_in_hours)),
+                    expires_at: chrono::Utc::now()
+                        + chrono::Duration::hours(i64::from(expires_in_hours)),
                 },
             )
             .await?;
-            eprintln!("invitation {} ({}, expires {}); the passkey is shown only now:", inv.id, role.as_str(), inv.expires_at.to_rfc3339());
+            eprintln!(
+                "invitation {} ({}, expires {}); the passkey is shown only now:",
+                inv.id,
+                role.as_str(),
+                inv.expires_at.to_rfc3339()
+            );
             println!("{passkey}");
             Ok(0)
         }
         AdminCommand::ResetPassword { email, password } => {
-            let Some(user) = platform::user_by_email(db, &email.trim().to_lowercase()).await? else {
+            let Some(user) = platform::user_by_email(db, &email.trim().to_lowercase()).await?
+            else {
                 return fail(format!("no user with e-mail {email}"));
             };
             let password = password_arg(password)?;
@@ -258,14 +302,19 @@ async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
         AdminCommand::DisableUser { email, enable } => {
-            let Some(user) = platform::user_by_email(db, &email.trim().to_lowercase()).await? else {
+            let Some(user) = platform::user_by_email(db, &email.trim().to_lowercase()).await?
+            else {
                 return fail(format!("no user with e-mail {email}"));
             };
             platform::set_disabled(db, &user.id, !enable).await?;
             if !enable {
                 platform::revoke_user_sessions(db, &user.id).await?;
             }
-            println!("{} {}", user.email, if enable { "enabled" } else { "disabled" });
+            println!(
+                "{} {}",
+                user.email,
+                if enable { "enabled" } else { "disabled" }
+            );
             Ok(0)
         }
     }

@@ -27,8 +27,16 @@ pub enum LlmProvider {
 /// Where artifacts live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArtifactsConfig {
-    Fs { root: PathBuf },
-    S3 { endpoint: String, bucket: String, access_key: String, secret_key: String, region: String },
+    Fs {
+        root: PathBuf,
+    },
+    S3 {
+        endpoint: String,
+        bucket: String,
+        access_key: String,
+        secret_key: String,
+        region: String,
+    },
 }
 
 /// An IP network from `ADMIN_IP_ALLOWLIST` (a single address or a CIDR block).
@@ -60,11 +68,15 @@ impl IpNet {
         };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -140,7 +152,9 @@ impl VarSource for ProcessEnv {
 
 impl VarSource for BTreeMap<String, String> {
     fn get(&self, key: &str) -> Option<String> {
-        BTreeMap::get(self, key).cloned().filter(|v| !v.trim().is_empty())
+        BTreeMap::get(self, key)
+            .cloned()
+            .filter(|v| !v.trim().is_empty())
     }
 }
 
@@ -207,23 +221,25 @@ impl Reader<'_> {
             Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => true,
             Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => false,
             Some(v) => {
-                self.problems.push(format!("{key}={v:?} is not a boolean: use true or false"));
+                self.problems
+                    .push(format!("{key}={v:?} is not a boolean: use true or false"));
                 false
             }
         }
     }
 
-    fn number<T: std::str::FromStr + Copy>(&mut self, key: &str, default: T, min: T) -> T
+    fn number<T>(&mut self, key: &str, default: T, min: T) -> T
     where
-        T: PartialOrd + std::fmt::Display,
+        T: std::str::FromStr + Copy + PartialOrd + std::fmt::Display,
     {
         match self.src.get(key) {
             None => default,
             Some(v) => match v.trim().parse::<T>() {
                 Ok(n) if n >= min => n,
                 _ => {
-                    self.problems
-                        .push(format!("{key}={v:?} must be a whole number of at least {min}"));
+                    self.problems.push(format!(
+                        "{key}={v:?} must be a whole number of at least {min}"
+                    ));
                     default
                 }
             },
@@ -238,7 +254,9 @@ impl Reader<'_> {
                 u.scheme(),
                 schemes.join(", ")
             )),
-            Err(e) => self.problems.push(format!("{key}={value:?} is not a valid URL ({e})")),
+            Err(e) => self
+                .problems
+                .push(format!("{key}={value:?} is not a valid URL ({e})")),
         }
     }
 }
@@ -251,9 +269,16 @@ impl Settings {
 
     /// Reads and validates any variable source; returns every problem found.
     pub fn from_source(src: &dyn VarSource) -> Result<Self, Vec<String>> {
-        let mut r = Reader { src, problems: Vec::new() };
+        let mut r = Reader {
+            src,
+            problems: Vec::new(),
+        };
 
-        let environment = match r.string("ENVIRONMENT", "production").to_ascii_lowercase().as_str() {
+        let environment = match r
+            .string("ENVIRONMENT", "production")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "development" | "dev" => Environment::Development,
             "production" | "prod" => Environment::Production,
             other => {
@@ -281,12 +306,18 @@ impl Settings {
 
         let host = r.string("HOST", "127.0.0.1");
         if host.parse::<IpAddr>().is_err() && host != "localhost" {
-            r.problems.push(format!("HOST={host:?} is not an IP address"));
+            r.problems
+                .push(format!("HOST={host:?} is not an IP address"));
         }
         let port = r.number("PORT", 8000u16, 0);
         let data_dir = PathBuf::from(r.string("DATA_DIR", "data"));
-        let surreal_url = r.string("SURREAL_URL", &format!("surrealkv://{}/db", data_dir.display()));
-        if !["mem://", "surrealkv://", "ws://", "wss://"].iter().any(|p| surreal_url.starts_with(p))
+        let surreal_url = r.string(
+            "SURREAL_URL",
+            &format!("surrealkv://{}/db", data_dir.display()),
+        );
+        if !["mem://", "surrealkv://", "ws://", "wss://"]
+            .iter()
+            .any(|p| surreal_url.starts_with(p))
         {
             r.problems.push(format!(
                 "SURREAL_URL={surreal_url:?} is not supported: use surrealkv://PATH, mem:// or ws://HOST:PORT"
@@ -294,7 +325,9 @@ impl Settings {
         }
         let surreal_namespace = r.string("SURREAL_NAMESPACE", "afterresume");
         if surreal_namespace.is_empty()
-            || !surreal_namespace.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || !surreal_namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             r.problems.push(format!(
                 "SURREAL_NAMESPACE={surreal_namespace:?} may only hold letters, digits and _"
@@ -305,7 +338,10 @@ impl Settings {
 
         let artifacts = Self::read_artifacts(&mut r, &data_dir);
 
-        let service_secret = r.src.get("SERVICE_TO_SERVICE_SECRET").unwrap_or_else(|| secret_key.clone());
+        let service_secret = r
+            .src
+            .get("SERVICE_TO_SERVICE_SECRET")
+            .unwrap_or_else(|| secret_key.clone());
         let require_service_token = r.bool("REQUIRE_SERVICE_TOKEN");
 
         let csrf_trusted_origins: Vec<String> = r
@@ -335,7 +371,11 @@ impl Settings {
         let disable_sharing = r.bool("DISABLE_SHARING");
         let skip_service_auth = r.bool("SKIP_SERVICE_AUTH");
 
-        let llm_provider = match r.string("LLM_PROVIDER", "local").to_ascii_lowercase().as_str() {
+        let llm_provider = match r
+            .string("LLM_PROVIDER", "local")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "local" | "fake" => LlmProvider::Local,
             "sidecar" => LlmProvider::Sidecar,
             "vllm" => LlmProvider::Vllm,
@@ -347,12 +387,18 @@ impl Settings {
             }
         };
         let llm_sidecar_url = r.string("LLM_SIDECAR_URL", "http://127.0.0.1:8081");
-        r.url("LLM_SIDECAR_URL", &llm_sidecar_url.clone(), &["http", "https"]);
+        r.url(
+            "LLM_SIDECAR_URL",
+            &llm_sidecar_url.clone(),
+            &["http", "https"],
+        );
         let llm_vllm_endpoint = r.src.get("LLM_VLLM_ENDPOINT");
         if let Some(ep) = &llm_vllm_endpoint {
             r.url("LLM_VLLM_ENDPOINT", &ep.clone(), &["http", "https"]);
         } else if llm_provider == LlmProvider::Vllm {
-            r.problems.push("LLM_PROVIDER=vllm needs LLM_VLLM_ENDPOINT (e.g. http://vllm:8000/v1)".into());
+            r.problems.push(
+                "LLM_PROVIDER=vllm needs LLM_VLLM_ENDPOINT (e.g. http://vllm:8000/v1)".into(),
+            );
         }
         let llm_model_name = r.string("LLM_MODEL_NAME", "smollm2-135m-instruct");
 
@@ -365,7 +411,8 @@ impl Settings {
             from: r.string("EMAIL_FROM", "AfterResume <no-reply@localhost>"),
         };
         if email.user.is_some() != email.password.is_some() {
-            r.problems.push("EMAIL_HOST_USER and EMAIL_HOST_PASSWORD must be set together".into());
+            r.problems
+                .push("EMAIL_HOST_USER and EMAIL_HOST_PASSWORD must be set together".into());
         }
 
         let stripe = StripeConfig {
@@ -427,7 +474,8 @@ impl Settings {
             r.url("MINIO_ENDPOINT", &endpoint, &["http", "https"]);
             let mut need = |k: &str| {
                 r.src.get(k).unwrap_or_else(|| {
-                    r.problems.push(format!("MINIO_ENDPOINT is set but {k} is missing"));
+                    r.problems
+                        .push(format!("MINIO_ENDPOINT is set but {k} is missing"));
                     String::new()
                 })
             };
@@ -443,18 +491,27 @@ impl Settings {
             };
         }
         match r.src.get("ARTIFACTS_URL") {
-            None => ArtifactsConfig::Fs { root: data_dir.join("artifacts") },
+            None => ArtifactsConfig::Fs {
+                root: data_dir.join("artifacts"),
+            },
             Some(u) => {
                 if let Some(path) = u.strip_prefix("fs://") {
-                    ArtifactsConfig::Fs { root: PathBuf::from(path) }
+                    ArtifactsConfig::Fs {
+                        root: PathBuf::from(path),
+                    }
                 } else if u.starts_with("s3://") {
                     r.problems.push(format!(
                         "ARTIFACTS_URL={u:?}: for S3 set MINIO_ENDPOINT, MINIO_ACCESS_KEY, MINIO_SECRET_KEY and MINIO_BUCKET"
                     ));
-                    ArtifactsConfig::Fs { root: data_dir.join("artifacts") }
+                    ArtifactsConfig::Fs {
+                        root: data_dir.join("artifacts"),
+                    }
                 } else {
-                    r.problems.push(format!("ARTIFACTS_URL={u:?} must start with fs://"));
-                    ArtifactsConfig::Fs { root: data_dir.join("artifacts") }
+                    r.problems
+                        .push(format!("ARTIFACTS_URL={u:?} must start with fs://"));
+                    ArtifactsConfig::Fs {
+                        root: data_dir.join("artifacts"),
+                    }
                 }
             }
         }
@@ -483,13 +540,19 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn missing_secret_is_reported() {
         let problems = Settings::from_source(&env(&[])).unwrap_err();
-        assert!(problems.iter().any(|p| p.contains("SECRET_KEY is missing")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("SECRET_KEY is missing")),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -521,7 +584,10 @@ mod tests {
             "MAINTENANCE_MODE",
             "ADMIN_IP_ALLOWLIST",
         ] {
-            assert!(problems.iter().any(|p| p.contains(needle)), "{needle} not in {problems:?}");
+            assert!(
+                problems.iter().any(|p| p.contains(needle)),
+                "{needle} not in {problems:?}"
+            );
         }
     }
 
@@ -534,7 +600,12 @@ mod tests {
         .unwrap();
         assert_eq!(s.surreal_url, "surrealkv:///srv/ar/db");
         assert_eq!(s.queue_path, PathBuf::from("/srv/ar/queue"));
-        assert_eq!(s.artifacts, ArtifactsConfig::Fs { root: PathBuf::from("/srv/ar/artifacts") });
+        assert_eq!(
+            s.artifacts,
+            ArtifactsConfig::Fs {
+                root: PathBuf::from("/srv/ar/artifacts")
+            }
+        );
         assert_eq!(s.service_secret, "0123456789abcdef0123456789abcdef");
         assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8000));
     }
@@ -546,7 +617,9 @@ mod tests {
         assert!(!net.contains("10.2.0.1".parse().unwrap()));
         let one = IpNet::parse("127.0.0.1").unwrap();
         assert!(one.contains("::ffff:127.0.0.1".parse().unwrap()));
-        assert!(IpNet::parse("::1").unwrap().contains("::1".parse().unwrap()));
+        assert!(IpNet::parse("::1")
+            .unwrap()
+            .contains("::1".parse().unwrap()));
         assert!(IpNet::parse("nonsense").is_none());
     }
 }

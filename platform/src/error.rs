@@ -110,7 +110,11 @@ impl std::error::Error for ApiError {}
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after: None }
+        Self {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ValidationFailed, message)
@@ -137,7 +141,10 @@ impl ApiError {
     /// An unexpected failure: the detail goes to the log, the client gets a generic message.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
-        Self::new(ErrorCode::Internal, "internal error; quote the correlation id when reporting it")
+        Self::new(
+            ErrorCode::Internal,
+            "internal error; quote the correlation id when reporting it",
+        )
     }
 
     /// The JSON response for this error, stamped with `correlation_id`.
@@ -156,7 +163,8 @@ impl ApiError {
             .body(json);
         if let Some(secs) = self.retry_after {
             if let Ok(v) = secs.to_string().parse() {
-                resp.headers_mut().insert(poem::http::header::RETRY_AFTER, v);
+                resp.headers_mut()
+                    .insert(poem::http::header::RETRY_AFTER, v);
             }
         }
         resp
@@ -222,9 +230,10 @@ impl ApiResponse for ApiError {
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
-            crate::store::StoreError::Conflict(msg) => {
-                Self::new(ErrorCode::Conflict, format!("concurrent update, please retry: {msg}"))
-            }
+            crate::store::StoreError::Conflict(msg) => Self::new(
+                ErrorCode::Conflict,
+                format!("concurrent update, please retry: {msg}"),
+            ),
             other => Self::internal(other),
         }
     }

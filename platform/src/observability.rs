@@ -32,12 +32,21 @@ pub fn correlation_id_from_header(value: Option<&str>) -> String {
 pub fn init_logging() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,surrealdb=warn,surrealkv=warn,poem=warn"));
-    let pretty = std::env::var("LOG_FORMAT").map(|v| v == "pretty").unwrap_or(false);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true);
+    let pretty = std::env::var("LOG_FORMAT")
+        .map(|v| v == "pretty")
+        .unwrap_or(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(true);
     let result = if pretty {
         builder.try_init()
     } else {
-        builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
     };
     // A second init (tests) is harmless; the first subscriber stays.
     let _ = result;
@@ -53,7 +62,10 @@ mod tests {
         assert_eq!(correlation_id_from_header(Some(given)), given);
         let generated = correlation_id_from_header(Some("x\ninjected"));
         assert_ne!(generated, "x\ninjected");
-        assert_eq!(uuid::Uuid::parse_str(&generated).unwrap().get_version_num(), 4);
+        assert_eq!(
+            uuid::Uuid::parse_str(&generated).unwrap().get_version_num(),
+            4
+        );
         assert_eq!(correlation_id_from_header(None).len(), 36);
     }
 

@@ -28,13 +28,30 @@ pub struct IssuedSession {
     pub role: Role,
 }
 
-async fn issue(state: &AppState, user_id: &str, tenant_id: &str, role: Role, staff: bool, family: &str) -> ApiResult<IssuedSession> {
-    let access_token = state.jwt.issue(user_id, tenant_id, role, staff).map_err(ApiError::internal)?;
+async fn issue(
+    state: &AppState,
+    user_id: &str,
+    tenant_id: &str,
+    role: Role,
+    staff: bool,
+    family: &str,
+) -> ApiResult<IssuedSession> {
+    let access_token = state
+        .jwt
+        .issue(user_id, tenant_id, role, staff)
+        .map_err(ApiError::internal)?;
     let refresh_token = auth::new_refresh_token();
     let ttl = i64::try_from(state.settings.refresh_token_ttl_secs).unwrap_or(86_400);
     let expires_at = Utc::now() + chrono::Duration::seconds(ttl);
-    platform::insert_refresh(state.store.platform(), &auth::sha256_hex(&refresh_token), family, user_id, tenant_id, expires_at)
-        .await?;
+    platform::insert_refresh(
+        state.store.platform(),
+        &auth::sha256_hex(&refresh_token),
+        family,
+        user_id,
+        tenant_id,
+        expires_at,
+    )
+    .await?;
     Ok(IssuedSession {
         access_token,
         expires_in: state.jwt.ttl_secs(),
@@ -46,12 +63,20 @@ async fn issue(state: &AppState, user_id: &str, tenant_id: &str, role: Role, sta
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::new(ErrorCode::InvalidCredentials, "e-mail or password is incorrect")
+    ApiError::new(
+        ErrorCode::InvalidCredentials,
+        "e-mail or password is incorrect",
+    )
 }
 
 /// Password login. Unknown e-mail and wrong password answer identically, after the
 /// same argon2 work.
-pub async fn login(state: &AppState, client: &ClientInfo, email: &str, password: &str) -> ApiResult<IssuedSession> {
+pub async fn login(
+    state: &AppState,
+    client: &ClientInfo,
+    email: &str,
+    password: &str,
+) -> ApiResult<IssuedSession> {
     let email_norm = email.trim().to_lowercase();
     state.limits.auth(&client.ip, Some(&email_norm))?;
     let db = state.store.platform();
@@ -59,7 +84,10 @@ pub async fn login(state: &AppState, client: &ClientInfo, email: &str, password:
         Ok(e) => platform::user_by_email(db, e.as_str()).await?,
         Err(_) => None,
     };
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| state.dummy_hash.clone());
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| state.dummy_hash.clone());
     let ok = accounts::verify_password_async(password.to_string(), hash).await;
     let user = match (user, ok) {
         (Some(u), true) => u,
@@ -70,61 +98,150 @@ pub async fn login(state: &AppState, client: &ClientInfo, email: &str, password:
         }
     };
     if user.disabled {
-        record(state, AuthEventKind::LoginFailed, client, Some(&user.id), None, Some(&email_norm),
-            serde_json::json!({"reason": "disabled"})).await;
-        return Err(ApiError::new(ErrorCode::AccountDisabled, "this account is disabled"));
+        record(
+            state,
+            AuthEventKind::LoginFailed,
+            client,
+            Some(&user.id),
+            None,
+            Some(&email_norm),
+            serde_json::json!({"reason": "disabled"}),
+        )
+        .await;
+        return Err(ApiError::new(
+            ErrorCode::AccountDisabled,
+            "this account is disabled",
+        ));
     }
     let membership = platform::membership_for(db, &user.id, None)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "this account belongs to no tenant"))?;
-    let session = issue(state, &user.id, &membership.tenant_id, membership.role, user.is_staff, &new_id()).await?;
-    record(state, AuthEventKind::LoginSucceeded, client, Some(&user.id), Some(&membership.tenant_id), Some(&user.email),
-        serde_json::json!({})).await;
+    let session = issue(
+        state,
+        &user.id,
+        &membership.tenant_id,
+        membership.role,
+        user.is_staff,
+        &new_id(),
+    )
+    .await?;
+    record(
+        state,
+        AuthEventKind::LoginSucceeded,
+        client,
+        Some(&user.id),
+        Some(&membership.tenant_id),
+        Some(&user.email),
+        serde_json::json!({}),
+    )
+    .await;
     Ok(session)
 }
 
 /// Rotates a refresh token.
-pub async fn refresh(state: &AppState, client: &ClientInfo, presented: &str) -> ApiResult<IssuedSession> {
+pub async fn refresh(
+    state: &AppState,
+    client: &ClientInfo,
+    presented: &str,
+) -> ApiResult<IssuedSession> {
     state.limits.auth(&client.ip, None)?;
     let db = state.store.platform();
-    let invalid = || ApiError::new(ErrorCode::RefreshInvalid, "refresh token is invalid; log in again");
-    let row = platform::refresh_by_hash(db, &auth::sha256_hex(presented)).await?.ok_or_else(invalid)?;
+    let invalid = || {
+        ApiError::new(
+            ErrorCode::RefreshInvalid,
+            "refresh token is invalid; log in again",
+        )
+    };
+    let row = platform::refresh_by_hash(db, &auth::sha256_hex(presented))
+        .await?
+        .ok_or_else(invalid)?;
     if row.revoked_at.is_some() {
         return Err(invalid());
     }
     let reuse = |row: platform::RefreshRow| async move {
         platform::revoke_family(db, &row.family).await?;
-        record(state, AuthEventKind::RefreshReuseDetected, client, Some(&row.user_id), Some(&row.tenant_id), None,
-            serde_json::json!({"family": row.family})).await;
-        Err::<IssuedSession, _>(ApiError::new(ErrorCode::RefreshReused, "refresh token was already used; all sessions of this login were revoked"))
+        record(
+            state,
+            AuthEventKind::RefreshReuseDetected,
+            client,
+            Some(&row.user_id),
+            Some(&row.tenant_id),
+            None,
+            serde_json::json!({"family": row.family}),
+        )
+        .await;
+        Err::<IssuedSession, _>(ApiError::new(
+            ErrorCode::RefreshReused,
+            "refresh token was already used; all sessions of this login were revoked",
+        ))
     };
     if row.used_at.is_some() {
         return reuse(row).await;
     }
     if row.expires_at < Utc::now() {
-        return Err(ApiError::new(ErrorCode::RefreshExpired, "session expired; log in again"));
+        return Err(ApiError::new(
+            ErrorCode::RefreshExpired,
+            "session expired; log in again",
+        ));
     }
     if !platform::consume_refresh(db, &row.id).await? {
         return reuse(row).await;
     }
-    let user = platform::user_by_id(db, &row.user_id).await?.ok_or_else(invalid)?;
+    let user = platform::user_by_id(db, &row.user_id)
+        .await?
+        .ok_or_else(invalid)?;
     if user.disabled {
         platform::revoke_family(db, &row.family).await?;
-        return Err(ApiError::new(ErrorCode::AccountDisabled, "this account is disabled"));
+        return Err(ApiError::new(
+            ErrorCode::AccountDisabled,
+            "this account is disabled",
+        ));
     }
-    let membership = platform::membership_for(db, &user.id, Some(&row.tenant_id)).await?.ok_or_else(invalid)?;
-    let session = issue(state, &user.id, &row.tenant_id, membership.role, user.is_staff, &row.family).await?;
-    record(state, AuthEventKind::Refresh, client, Some(&user.id), Some(&row.tenant_id), None, serde_json::json!({"family": row.family})).await;
+    let membership = platform::membership_for(db, &user.id, Some(&row.tenant_id))
+        .await?
+        .ok_or_else(invalid)?;
+    let session = issue(
+        state,
+        &user.id,
+        &row.tenant_id,
+        membership.role,
+        user.is_staff,
+        &row.family,
+    )
+    .await?;
+    record(
+        state,
+        AuthEventKind::Refresh,
+        client,
+        Some(&user.id),
+        Some(&row.tenant_id),
+        None,
+        serde_json::json!({"family": row.family}),
+    )
+    .await;
     Ok(session)
 }
 
 /// Revokes the presented token's family. Unknown tokens are fine: logout is idempotent.
-pub async fn logout(state: &AppState, client: &ClientInfo, presented: Option<&str>) -> ApiResult<()> {
+pub async fn logout(
+    state: &AppState,
+    client: &ClientInfo,
+    presented: Option<&str>,
+) -> ApiResult<()> {
     let db = state.store.platform();
     if let Some(tok) = presented {
         if let Some(row) = platform::refresh_by_hash(db, &auth::sha256_hex(tok)).await? {
             platform::revoke_family(db, &row.family).await?;
-            record(state, AuthEventKind::Logout, client, Some(&row.user_id), Some(&row.tenant_id), None, serde_json::json!({})).await;
+            record(
+                state,
+                AuthEventKind::Logout,
+                client,
+                Some(&row.user_id),
+                Some(&row.tenant_id),
+                None,
+                serde_json::json!({}),
+            )
+            .await;
         }
     }
     Ok(())
@@ -141,7 +258,11 @@ pub struct SignupInput {
 }
 
 /// Invite-only signup: claims the passkey and creates the account atomically.
-pub async fn signup(state: &AppState, client: &ClientInfo, input: SignupInput) -> ApiResult<IssuedSession> {
+pub async fn signup(
+    state: &AppState,
+    client: &ClientInfo,
+    input: SignupInput,
+) -> ApiResult<IssuedSession> {
     let email = Email::parse(&input.email)?;
     state.limits.auth(&client.ip, Some(email.as_str()))?;
     let display_name = accounts::parse_display_name(&input.display_name)?;
@@ -152,7 +273,11 @@ pub async fn signup(state: &AppState, client: &ClientInfo, input: SignupInput) -
     accounts::validate_password(&input.password, &email)?;
     let tenant_name = match input.tenant_name.as_deref().map(str::trim) {
         Some(n) if !n.is_empty() && n.chars().count() <= 100 => n.to_string(),
-        Some(n) if !n.is_empty() => return Err(ApiError::validation("tenant_name must be at most 100 characters")),
+        Some(n) if !n.is_empty() => {
+            return Err(ApiError::validation(
+                "tenant_name must be at most 100 characters",
+            ))
+        }
         _ => format!("{display_name}'s workspace"),
     };
     let passkey_hash = auth::sha256_hex(input.passkey.trim());
@@ -172,10 +297,37 @@ pub async fn signup(state: &AppState, client: &ClientInfo, input: SignupInput) -
     .map_err(|e| e.into_signup_error())?;
     // Define the new tenant's schema before any traffic reaches it (STACK.md pitfall 5).
     let tenant_uuid = uuid::Uuid::parse_str(&outcome.tenant_id).map_err(ApiError::internal)?;
-    state.store.tenant(crate::store::TenantId(tenant_uuid)).await?;
-    record(state, AuthEventKind::Signup, client, Some(&outcome.user_id), Some(&outcome.tenant_id), Some(email.as_str()),
-        serde_json::json!({"role": outcome.role})).await;
-    record(state, AuthEventKind::InviteUsed, client, Some(&outcome.user_id), Some(&outcome.tenant_id), Some(email.as_str()),
-        serde_json::json!({})).await;
-    issue(state, &outcome.user_id, &outcome.tenant_id, outcome.role, false, &new_id()).await
+    state
+        .store
+        .tenant(crate::store::TenantId(tenant_uuid))
+        .await?;
+    record(
+        state,
+        AuthEventKind::Signup,
+        client,
+        Some(&outcome.user_id),
+        Some(&outcome.tenant_id),
+        Some(email.as_str()),
+        serde_json::json!({"role": outcome.role}),
+    )
+    .await;
+    record(
+        state,
+        AuthEventKind::InviteUsed,
+        client,
+        Some(&outcome.user_id),
+        Some(&outcome.tenant_id),
+        Some(email.as_str()),
+        serde_json::json!({}),
+    )
+    .await;
+    issue(
+        state,
+        &outcome.user_id,
+        &outcome.tenant_id,
+        outcome.role,
+        false,
+        &new_id(),
+    )
+    .await
 }

@@ -74,7 +74,10 @@ impl AppState {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Arc::new(Self {
             jwt: JwtKeys::new(&settings.secret_key, settings.access_token_ttl_secs),
-            limits: RateLimits::new(settings.auth_rate_limit_per_minute, settings.api_rate_limit_per_minute),
+            limits: RateLimits::new(
+                settings.auth_rate_limit_per_minute,
+                settings.api_rate_limit_per_minute,
+            ),
             settings,
             store,
             dummy_hash,

@@ -12,6 +12,7 @@ use super::client::ClientInfo;
 use super::pagination;
 use super::security::Staff;
 use super::tenant::{audit_page, create_invitation, AuthEventPage, CreatedInvitationResult};
+use super::text::Text;
 use super::Tag;
 use crate::auditing::{record, AuthEventKind};
 use crate::error::{ApiError, ApiResult};
@@ -32,7 +33,15 @@ pub struct AdminUser {
 
 impl From<UserRow> for AdminUser {
     fn from(u: UserRow) -> Self {
-        Self { id: u.id, email: u.email, display_name: u.display_name, timezone: u.timezone, is_staff: u.is_staff, disabled: u.disabled, created_at: u.created_at }
+        Self {
+            id: u.id,
+            email: u.email,
+            display_name: u.display_name,
+            timezone: u.timezone,
+            is_staff: u.is_staff,
+            disabled: u.disabled,
+            created_at: u.created_at,
+        }
     }
 }
 
@@ -45,7 +54,7 @@ pub struct AdminUserPage {
 #[derive(Object)]
 pub struct CreateTenantInvitation {
     #[oai(validator(max_length = 254))]
-    pub email: Option<String>,
+    pub email: Option<Text>,
     /// Hours until the passkey expires (1–720, default 72).
     pub expires_in_hours: Option<u32>,
 }
@@ -55,35 +64,94 @@ pub struct AdminApi;
 #[OpenApi(prefix_path = "/admin", tag = "Tag::Admin")]
 impl AdminApi {
     /// Invite someone to create a new workspace (they become its owner).
-    #[oai(path = "/invitations", method = "post", operation_id = "admin_invitation_create")]
-    async fn invite(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: Staff, body: Json<CreateTenantInvitation>) -> ApiResult<CreatedInvitationResult> {
-        let created = create_invitation(&state, &client, &auth.0.user_id, None, Role::Owner, body.email.as_deref(), body.expires_in_hours).await?;
+    #[oai(
+        path = "/invitations",
+        method = "post",
+        operation_id = "admin_invitation_create"
+    )]
+    async fn invite(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        auth: Staff,
+        body: Json<CreateTenantInvitation>,
+    ) -> ApiResult<CreatedInvitationResult> {
+        let created = create_invitation(
+            &state,
+            &client,
+            &auth.0.user_id,
+            None,
+            Role::Owner,
+            body.email.as_deref(),
+            body.expires_in_hours,
+        )
+        .await?;
         Ok(CreatedInvitationResult::Created(Json(created)))
     }
 
     /// All users, newest first; `q` matches e-mail or name.
     #[oai(path = "/users", method = "get", operation_id = "admin_users")]
-    async fn users(&self, state: Data<&Arc<AppState>>, _auth: Staff, q: Query<Option<String>>, cursor: Query<Option<String>>, limit: Query<Option<u32>>) -> ApiResult<Json<AdminUserPage>> {
+    async fn users(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _auth: Staff,
+        q: Query<Option<String>>,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<AdminUserPage>> {
         let (limit, cursor) = pagination::page(limit.0, cursor.0)?;
         let q = q.0.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let rows = platform::list_users(state.store.platform(), q.as_deref(), cursor.as_deref(), limit + 1).await?;
+        let rows = platform::list_users(
+            state.store.platform(),
+            q.as_deref(),
+            cursor.as_deref(),
+            limit + 1,
+        )
+        .await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
-        Ok(Json(AdminUserPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+        Ok(Json(AdminUserPage {
+            items: rows.into_iter().map(Into::into).collect(),
+            next_cursor,
+        }))
     }
 
     /// Disable a user: they can no longer log in, refresh, or use an access token.
-    #[oai(path = "/users/:id/disable", method = "post", operation_id = "admin_user_disable")]
-    async fn disable(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: Staff, id: Path<uuid::Uuid>) -> ApiResult<Json<AdminUser>> {
+    #[oai(
+        path = "/users/:id/disable",
+        method = "post",
+        operation_id = "admin_user_disable"
+    )]
+    async fn disable(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        auth: Staff,
+        id: Path<uuid::Uuid>,
+    ) -> ApiResult<Json<AdminUser>> {
         if id.0.to_string() == auth.0.user_id {
             return Err(ApiError::validation("you cannot disable yourself"));
         }
-        set_disabled(&state, &client, &auth.0.user_id, &id.0.to_string(), true).await.map(Json)
+        set_disabled(&state, &client, &auth.0.user_id, &id.0.to_string(), true)
+            .await
+            .map(Json)
     }
 
     /// Re-enable a disabled user.
-    #[oai(path = "/users/:id/enable", method = "post", operation_id = "admin_user_enable")]
-    async fn enable(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: Staff, id: Path<uuid::Uuid>) -> ApiResult<Json<AdminUser>> {
-        set_disabled(&state, &client, &auth.0.user_id, &id.0.to_string(), false).await.map(Json)
+    #[oai(
+        path = "/users/:id/enable",
+        method = "post",
+        operation_id = "admin_user_enable"
+    )]
+    async fn enable(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        auth: Staff,
+        id: Path<uuid::Uuid>,
+    ) -> ApiResult<Json<AdminUser>> {
+        set_disabled(&state, &client, &auth.0.user_id, &id.0.to_string(), false)
+            .await
+            .map(Json)
     }
 
     /// The authentication audit log of every tenant, newest first.
@@ -102,20 +170,53 @@ impl AdminApi {
         limit: Query<Option<u32>>,
     ) -> ApiResult<Json<AuthEventPage>> {
         Ok(Json(
-            audit_page(&state, tenant_id.0.map(|t| t.to_string()), kind.0.map(|k| k.as_str().to_string()), user_id.0.map(|u| u.to_string()), since.0, until.0, cursor.0, limit.0)
-                .await?,
+            audit_page(
+                &state,
+                tenant_id.0.map(|t| t.to_string()),
+                kind.0.map(|k| k.as_str().to_string()),
+                user_id.0.map(|u| u.to_string()),
+                since.0,
+                until.0,
+                cursor.0,
+                limit.0,
+            )
+            .await?,
         ))
     }
 }
 
-async fn set_disabled(state: &AppState, client: &ClientInfo, actor: &str, id: &str, disabled: bool) -> ApiResult<AdminUser> {
+async fn set_disabled(
+    state: &AppState,
+    client: &ClientInfo,
+    actor: &str,
+    id: &str,
+    disabled: bool,
+) -> ApiResult<AdminUser> {
     let db = state.store.platform();
-    platform::user_by_id(db, id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    platform::user_by_id(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     platform::set_disabled(db, id, disabled).await?;
     if disabled {
         platform::revoke_user_sessions(db, id).await?;
     }
-    let kind = if disabled { AuthEventKind::UserDisabled } else { AuthEventKind::UserEnabled };
-    record(state, kind, client, Some(actor), None, None, serde_json::json!({"target_user_id": id})).await;
-    Ok(platform::user_by_id(db, id).await?.ok_or_else(|| ApiError::not_found("user"))?.into())
+    let kind = if disabled {
+        AuthEventKind::UserDisabled
+    } else {
+        AuthEventKind::UserEnabled
+    };
+    record(
+        state,
+        kind,
+        client,
+        Some(actor),
+        None,
+        None,
+        serde_json::json!({"target_user_id": id}),
+    )
+    .await;
+    Ok(platform::user_by_id(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?
+        .into())
 }

@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::client::ClientInfo;
+use super::text::Text;
 use super::Tag;
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -24,27 +25,27 @@ pub const CSRF_HEADER: &str = "x-requested-with";
 pub struct SignupRequest {
     /// The invitation passkey you were given.
     #[oai(validator(min_length = 1, max_length = 200))]
-    pub passkey: String,
+    pub passkey: Text,
     #[oai(validator(max_length = 254))]
-    pub email: String,
+    pub email: Text,
     #[oai(validator(max_length = 256))]
-    pub password: String,
+    pub password: Text,
     #[oai(validator(max_length = 200))]
-    pub display_name: String,
+    pub display_name: Text,
     /// IANA time zone, e.g. `Europe/Berlin` (default `UTC`).
     #[oai(validator(max_length = 64))]
-    pub timezone: Option<String>,
+    pub timezone: Option<Text>,
     /// Name of the new workspace when the invitation creates one.
     #[oai(validator(max_length = 200))]
-    pub tenant_name: Option<String>,
+    pub tenant_name: Option<Text>,
 }
 
 #[derive(Object)]
 pub struct LoginRequest {
     #[oai(validator(max_length = 254))]
-    pub email: String,
+    pub email: Text,
     #[oai(validator(max_length = 256))]
-    pub password: String,
+    pub password: Text,
 }
 
 /// A new access token. The refresh token is set as an HttpOnly cookie.
@@ -78,7 +79,11 @@ pub enum LogoutResult {
 }
 
 fn cookie(settings: &Settings, value: &str, max_age: u64) -> String {
-    let secure = if settings.is_production() { "; Secure" } else { "" };
+    let secure = if settings.is_production() {
+        "; Secure"
+    } else {
+        ""
+    };
     format!("{REFRESH_COOKIE}={value}; HttpOnly; SameSite=Lax; Path=/api/auth; Max-Age={max_age}{secure}")
 }
 
@@ -94,23 +99,37 @@ fn token_body(s: &IssuedSession) -> Json<TokenResponse> {
 }
 
 fn refresh_cookie_value(req: &Request) -> Option<String> {
-    req.headers().get_all("cookie").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
-        let (k, v) = pair.trim().split_once('=')?;
-        (k == REFRESH_COOKIE && !v.is_empty()).then(|| v.to_string())
-    })
+    req.headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == REFRESH_COOKIE && !v.is_empty()).then(|| v.to_string())
+        })
 }
 
 /// Cookie-authenticated endpoints: the Origin must be trusted (or same-origin) and the
 /// custom header present, so a cross-site page can't ride the cookie.
 fn check_csrf(req: &Request, settings: &Settings) -> ApiResult<()> {
     let fail = |m: &str| Err(ApiError::new(ErrorCode::CsrfFailed, m.to_string()));
-    if req.header(CSRF_HEADER).map(str::trim).unwrap_or("").is_empty() {
+    if req
+        .header(CSRF_HEADER)
+        .map(str::trim)
+        .unwrap_or("")
+        .is_empty()
+    {
         return fail("missing X-Requested-With header");
     }
     let Some(origin) = req.header("origin").map(|o| o.trim_end_matches('/')) else {
         return fail("missing Origin header");
     };
-    if settings.csrf_trusted_origins.iter().any(|t| t.eq_ignore_ascii_case(origin)) {
+    if settings
+        .csrf_trusted_origins
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(origin))
+    {
         return Ok(());
     }
     let same_origin = match (url::Url::parse(origin), req.header("host")) {
@@ -139,30 +158,48 @@ impl AuthApi {
     /// A staff invitation creates a new workspace owned by you; a workspace admin's
     /// invitation joins that workspace with the invited role. Each passkey works once.
     #[oai(path = "/signup", method = "post", operation_id = "auth_signup")]
-    async fn signup(&self, state: Data<&Arc<AppState>>, client: ClientInfo, body: Json<SignupRequest>) -> ApiResult<TokenResult> {
+    async fn signup(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        body: Json<SignupRequest>,
+    ) -> ApiResult<TokenResult> {
         let b = body.0;
         let s = sessions::signup(
             &state,
             &client,
             SignupInput {
-                passkey: b.passkey,
-                email: b.email,
-                password: b.password,
-                display_name: b.display_name,
-                timezone: b.timezone,
-                tenant_name: b.tenant_name,
+                passkey: b.passkey.into_string(),
+                email: b.email.into_string(),
+                password: b.password.into_string(),
+                display_name: b.display_name.into_string(),
+                timezone: b.timezone.map(Text::into_string),
+                tenant_name: b.tenant_name.map(Text::into_string),
             },
         )
         .await?;
-        let c = cookie(&state.settings, &s.refresh_token, state.settings.refresh_token_ttl_secs);
+        let c = cookie(
+            &state.settings,
+            &s.refresh_token,
+            state.settings.refresh_token_ttl_secs,
+        );
         Ok(TokenResult::Created(token_body(&s), c))
     }
 
     /// Log in with e-mail and password.
     #[oai(path = "/token", method = "post", operation_id = "auth_token")]
-    async fn token(&self, state: Data<&Arc<AppState>>, client: ClientInfo, body: Json<LoginRequest>) -> ApiResult<TokenResult> {
+    async fn token(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        body: Json<LoginRequest>,
+    ) -> ApiResult<TokenResult> {
         let s = sessions::login(&state, &client, &body.email, &body.password).await?;
-        let c = cookie(&state.settings, &s.refresh_token, state.settings.refresh_token_ttl_secs);
+        let c = cookie(
+            &state.settings,
+            &s.refresh_token,
+            state.settings.refresh_token_ttl_secs,
+        );
         Ok(TokenResult::Ok(token_body(&s), c))
     }
 
@@ -170,19 +207,38 @@ impl AuthApi {
     ///
     /// Needs the `ar_refresh` cookie, a trusted `Origin` and an `X-Requested-With`
     /// header. Reusing an already-rotated token revokes the whole session family.
-    #[oai(path = "/token/refresh", method = "post", operation_id = "auth_refresh")]
-    async fn refresh(&self, state: Data<&Arc<AppState>>, client: ClientInfo, req: &Request) -> ApiResult<TokenResult> {
+    #[oai(
+        path = "/token/refresh",
+        method = "post",
+        operation_id = "auth_refresh"
+    )]
+    async fn refresh(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        req: &Request,
+    ) -> ApiResult<TokenResult> {
         check_csrf(req, &state.settings)?;
-        let presented = refresh_cookie_value(req)
-            .ok_or_else(|| ApiError::new(ErrorCode::RefreshInvalid, "no refresh cookie; log in again"))?;
+        let presented = refresh_cookie_value(req).ok_or_else(|| {
+            ApiError::new(ErrorCode::RefreshInvalid, "no refresh cookie; log in again")
+        })?;
         let s = sessions::refresh(&state, &client, &presented).await?;
-        let c = cookie(&state.settings, &s.refresh_token, state.settings.refresh_token_ttl_secs);
+        let c = cookie(
+            &state.settings,
+            &s.refresh_token,
+            state.settings.refresh_token_ttl_secs,
+        );
         Ok(TokenResult::Ok(token_body(&s), c))
     }
 
     /// Log out: revoke this login's refresh tokens and clear the cookie.
     #[oai(path = "/logout", method = "post", operation_id = "auth_logout")]
-    async fn logout(&self, state: Data<&Arc<AppState>>, client: ClientInfo, req: &Request) -> ApiResult<LogoutResult> {
+    async fn logout(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        req: &Request,
+    ) -> ApiResult<LogoutResult> {
         check_csrf(req, &state.settings)?;
         sessions::logout(&state, &client, refresh_cookie_value(req).as_deref()).await?;
         Ok(LogoutResult::NoContent(cookie(&state.settings, "", 0)))

@@ -27,11 +27,16 @@ impl ClientInfo {
             .map(|s| s.trim().to_string())
             .filter(|s| s.parse::<std::net::IpAddr>().is_ok());
         let ip = forwarded.unwrap_or_else(|| {
-            req.remote_addr().as_socket_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+            req.remote_addr()
+                .as_socket_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_else(|| "unknown".into())
         });
         Self {
             ip,
-            user_agent: req.header("user-agent").map(|s| s.chars().take(512).collect()),
+            user_agent: req
+                .header("user-agent")
+                .map(|s| s.chars().take(512).collect()),
             correlation_id: crate::observability::current_correlation_id(),
             origin: req.header("origin").map(str::to_string),
             host: req.header("host").map(str::to_string),

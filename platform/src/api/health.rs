@@ -48,7 +48,9 @@ impl HealthApi {
     /// Liveness: the process is up.
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> Json<Health> {
-        Json(Health { status: "ok".into() })
+        Json(Health {
+            status: "ok".into(),
+        })
     }
 
     /// Readiness: each dependency is checked.
@@ -63,7 +65,10 @@ impl HealthApi {
             error: db.err().map(|e| e.to_string()),
         }];
         let ok = checks.iter().all(|c| c.ok);
-        let body = Readiness { status: if ok { "ok" } else { "unavailable" }.into(), checks };
+        let body = Readiness {
+            status: if ok { "ok" } else { "unavailable" }.into(),
+            checks,
+        };
         if ok {
             ReadyResult::Ready(Json(body))
         } else {

@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::client::ClientInfo;
 use super::security::{Authenticated, Principal};
+use super::text::Text;
 use super::Tag;
 use crate::accounts::{self, Email};
 use crate::auditing::{record, AuthEventKind};
@@ -34,17 +35,17 @@ pub struct Me {
 #[derive(Object)]
 pub struct UpdateMe {
     #[oai(validator(max_length = 200))]
-    pub display_name: Option<String>,
+    pub display_name: Option<Text>,
     #[oai(validator(max_length = 64))]
-    pub timezone: Option<String>,
+    pub timezone: Option<Text>,
 }
 
 #[derive(Object)]
 pub struct ChangePassword {
     #[oai(validator(max_length = 256))]
-    pub current_password: String,
+    pub current_password: Text,
     #[oai(validator(max_length = 256))]
-    pub new_password: String,
+    pub new_password: Text,
 }
 
 #[derive(ApiResponse)]
@@ -55,7 +56,9 @@ pub enum NoContent {
 }
 
 async fn me_of(state: &AppState, p: &Principal, user: UserRow) -> ApiResult<Me> {
-    let tenant = platform::tenant_by_id(state.store.platform(), &p.tenant_id()).await?.ok_or_else(|| ApiError::not_found("tenant"))?;
+    let tenant = platform::tenant_by_id(state.store.platform(), &p.tenant_id())
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))?;
     Ok(Me {
         id: user.id,
         email: user.email,
@@ -76,34 +79,83 @@ impl MeApi {
     /// Your profile, workspace and role.
     #[oai(path = "/me", method = "get", operation_id = "me_get")]
     async fn get(&self, state: Data<&Arc<AppState>>, auth: Authenticated) -> ApiResult<Json<Me>> {
-        let user = platform::user_by_id(state.store.platform(), &auth.0.user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
-        Ok(Json(me_of(&state, &auth.0, user).await?))
-    }
-
-    /// Change your display name or time zone (read-only members may too: it is their own profile).
-    #[oai(path = "/me", method = "patch", operation_id = "me_update")]
-    async fn update(&self, state: Data<&Arc<AppState>>, auth: Authenticated, body: Json<UpdateMe>) -> ApiResult<Json<Me>> {
-        let name = body.display_name.as_deref().map(accounts::parse_display_name).transpose()?;
-        let tz = body.timezone.as_deref().map(accounts::parse_timezone).transpose()?;
-        let user = platform::update_profile(state.store.platform(), &auth.0.user_id, name.as_deref(), tz.as_deref())
+        let user = platform::user_by_id(state.store.platform(), &auth.0.user_id)
             .await?
             .ok_or_else(|| ApiError::not_found("user"))?;
         Ok(Json(me_of(&state, &auth.0, user).await?))
     }
 
+    /// Change your display name or time zone (read-only members may too: it is their own profile).
+    #[oai(path = "/me", method = "patch", operation_id = "me_update")]
+    async fn update(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Authenticated,
+        body: Json<UpdateMe>,
+    ) -> ApiResult<Json<Me>> {
+        let name = body
+            .display_name
+            .as_deref()
+            .map(accounts::parse_display_name)
+            .transpose()?;
+        let tz = body
+            .timezone
+            .as_deref()
+            .map(accounts::parse_timezone)
+            .transpose()?;
+        let user = platform::update_profile(
+            state.store.platform(),
+            &auth.0.user_id,
+            name.as_deref(),
+            tz.as_deref(),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+        Ok(Json(me_of(&state, &auth.0, user).await?))
+    }
+
     /// Change your password. Every refresh token you hold is revoked (log out everywhere).
-    #[oai(path = "/me/password", method = "post", operation_id = "me_change_password")]
-    async fn change_password(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: Authenticated, body: Json<ChangePassword>) -> ApiResult<NoContent> {
+    #[oai(
+        path = "/me/password",
+        method = "post",
+        operation_id = "me_change_password"
+    )]
+    async fn change_password(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        auth: Authenticated,
+        body: Json<ChangePassword>,
+    ) -> ApiResult<NoContent> {
         let db = state.store.platform();
-        let user = platform::user_by_id(db, &auth.0.user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
-        if !accounts::verify_password_async(body.current_password.clone(), user.password_hash.clone()).await {
-            return Err(ApiError::new(ErrorCode::InvalidCredentials, "current password is incorrect"));
+        let user = platform::user_by_id(db, &auth.0.user_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        if !accounts::verify_password_async(
+            body.current_password.to_string(),
+            user.password_hash.clone(),
+        )
+        .await
+        {
+            return Err(ApiError::new(
+                ErrorCode::InvalidCredentials,
+                "current password is incorrect",
+            ));
         }
         accounts::validate_password(&body.new_password, &Email::parse(&user.email)?)?;
-        let hash = accounts::hash_password_async(body.new_password.clone()).await?;
+        let hash = accounts::hash_password_async(body.new_password.to_string()).await?;
         platform::set_password(db, &user.id, &hash).await?;
         platform::revoke_user_sessions(db, &user.id).await?;
-        record(&state, AuthEventKind::PasswordChanged, &client, Some(&user.id), Some(&auth.0.tenant_id()), Some(&user.email), serde_json::json!({})).await;
+        record(
+            &state,
+            AuthEventKind::PasswordChanged,
+            &client,
+            Some(&user.id),
+            Some(&auth.0.tenant_id()),
+            Some(&user.email),
+            serde_json::json!({}),
+        )
+        .await;
         Ok(NoContent::Done)
     }
 }

@@ -26,7 +26,9 @@ pub async fn correlation<E: Endpoint>(next: E, mut req: Request) -> poem::Result
     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
     let span = tracing::info_span!("request", correlation_id = %id, method = %method, path = %path);
     let started = Instant::now();
-    let result = observability::with_correlation_id(id.clone(), next.call(req).instrument(span.clone())).await;
+    let result =
+        observability::with_correlation_id(id.clone(), next.call(req).instrument(span.clone()))
+            .await;
     let mut resp = match result {
         Ok(r) => r.into_response(),
         Err(e) => e.into_response(),
@@ -35,7 +37,11 @@ pub async fn correlation<E: Endpoint>(next: E, mut req: Request) -> poem::Result
         resp.headers_mut().insert("x-correlation-id", v);
     }
     span.in_scope(|| {
-        tracing::info!(status = resp.status().as_u16(), latency_ms = started.elapsed().as_secs_f64() * 1000.0, "request")
+        tracing::info!(
+            status = resp.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        )
     });
     Ok(resp)
 }
@@ -49,11 +55,14 @@ pub struct HeaderPolicy {
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
 connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 /// The interactive API docs page ships inline bootstrap code; only it gets this policy.
-const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+const DOCS_CSP: &str =
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
 img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
 
 /// Adds the SPEC §5 security headers to every response, errors included.
-pub fn security_headers(policy: HeaderPolicy) -> impl Fn(Response, bool) -> Response + Clone + Send + Sync {
+pub fn security_headers(
+    policy: HeaderPolicy,
+) -> impl Fn(Response, bool) -> Response + Clone + Send + Sync {
     move |mut resp: Response, docs: bool| {
         let h = resp.headers_mut();
         let mut set = |name: &'static str, value: &'static str| {
@@ -64,9 +73,15 @@ pub fn security_headers(policy: HeaderPolicy) -> impl Fn(Response, bool) -> Resp
         set("x-content-type-options", "nosniff");
         set("x-xss-protection", "1; mode=block");
         set("referrer-policy", "strict-origin-when-cross-origin");
-        set("permissions-policy", "geolocation=(), camera=(), microphone=(), payment=(), usb=()");
+        set(
+            "permissions-policy",
+            "geolocation=(), camera=(), microphone=(), payment=(), usb=()",
+        );
         if policy.hsts {
-            set("strict-transport-security", "max-age=31536000; includeSubDomains; preload");
+            set(
+                "strict-transport-security",
+                "max-age=31536000; includeSubDomains; preload",
+            );
         }
         if !h.contains_key(header::CACHE_CONTROL) {
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -118,7 +133,11 @@ fn classify(e: &poem::Error) -> ApiError {
 
 /// Turns every error into the JSON envelope (with the correlation ID).
 pub async fn envelope<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
-    let cid = req.extensions().get::<CorrelationId>().map(|c| c.0.clone()).unwrap_or_default();
+    let cid = req
+        .extensions()
+        .get::<CorrelationId>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
     match next.call(req).await {
         Ok(r) => {
             let resp = r.into_response();
@@ -133,7 +152,10 @@ pub async fn envelope<E: Endpoint>(next: E, req: Request) -> poem::Result<Respon
 }
 
 fn is_json(resp: &Response) -> bool {
-    resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"))
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"))
 }
 
 /// Paths that never need a service token (SPEC §5) and stay up in maintenance.
@@ -157,36 +179,63 @@ pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> 
     let s = &state.settings;
     let path = req.uri().path().to_string();
 
-    let declared = req.header("content-length").and_then(|v| v.parse::<usize>().ok());
+    let declared = req
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > s.max_body_bytes) {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("request body is larger than {} bytes", s.max_body_bytes)).into());
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("request body is larger than {} bytes", s.max_body_bytes),
+        )
+        .into());
     }
 
-    if s.maintenance_mode && path != "/api/healthz" && path != "/api/readyz" && !path.starts_with("/api/auth/token") {
+    if s.maintenance_mode
+        && path != "/api/healthz"
+        && path != "/api/readyz"
+        && !path.starts_with("/api/auth/token")
+    {
         let staff = req
             .header("authorization")
             .and_then(|h| h.strip_prefix("Bearer "))
             .and_then(|t| state.jwt.verify(t).ok())
             .is_some_and(|c| c.staff);
         if !staff {
-            let mut e = ApiError::new(ErrorCode::Maintenance, "AfterResume is down for maintenance; please try again later");
+            let mut e = ApiError::new(
+                ErrorCode::Maintenance,
+                "AfterResume is down for maintenance; please try again later",
+            );
             e.retry_after = Some(300);
             return Err(e.into());
         }
     }
 
-    if s.require_service_token && !s.skip_service_auth && path.starts_with("/api/") && !is_public(&path) {
-        let token = req
-            .header("x-service-token")
-            .ok_or_else(|| ApiError::new(ErrorCode::ServiceTokenMissing, "X-Service-Token header is required"))?;
+    if s.require_service_token
+        && !s.skip_service_auth
+        && path.starts_with("/api/")
+        && !is_public(&path)
+    {
+        let token = req.header("x-service-token").ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ServiceTokenMissing,
+                "X-Service-Token header is required",
+            )
+        })?;
         auth::verify_service_token(&s.service_secret, token, chrono::Utc::now().timestamp())?;
     }
 
     if is_admin(&path) && !s.admin_ip_allowlist.is_empty() {
         let client = ClientInfo::from_request_parts(&req, s);
-        let allowed = client.ip.parse::<std::net::IpAddr>().is_ok_and(|ip| s.admin_ip_allowlist.iter().any(|n| n.contains(ip)));
+        let allowed = client
+            .ip
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| s.admin_ip_allowlist.iter().any(|n| n.contains(ip)));
         if !allowed {
-            return Err(ApiError::new(ErrorCode::IpNotAllowed, "admin endpoints are not reachable from your address").into());
+            return Err(ApiError::new(
+                ErrorCode::IpNotAllowed,
+                "admin endpoints are not reachable from your address",
+            )
+            .into());
         }
     }
 

@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod pagination;
 pub mod security;
 pub mod tenant;
+pub mod text;
 
 use std::sync::Arc;
 
@@ -36,12 +37,24 @@ pub enum Tag {
     Admin,
 }
 
-type Apis = (health::HealthApi, auth::AuthApi, me::MeApi, tenant::TenantApi, admin::AdminApi);
+type Apis = (
+    health::HealthApi,
+    auth::AuthApi,
+    me::MeApi,
+    tenant::TenantApi,
+    admin::AdminApi,
+);
 
 /// The OpenAPI service (used by the server and by `afterresume openapi`).
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (health::HealthApi, auth::AuthApi, me::MeApi, tenant::TenantApi, admin::AdminApi),
+        (
+            health::HealthApi,
+            auth::AuthApi,
+            me::MeApi,
+            tenant::TenantApi,
+            admin::AdminApi,
+        ),
         "AfterResume API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -63,7 +76,9 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint {
     let api = openapi_service();
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
-    let headers = middleware::security_headers(middleware::HeaderPolicy { hsts: state.settings.is_production() });
+    let headers = middleware::security_headers(middleware::HeaderPolicy {
+        hsts: state.settings.is_production(),
+    });
     let routes = Route::new()
         .nest("/api/docs", docs)
         .at("/api/openapi.json", spec)

@@ -44,7 +44,9 @@ impl Principal {
 }
 
 fn state_of(req: &Request) -> ApiResult<Arc<AppState>> {
-    req.data::<Arc<AppState>>().cloned().ok_or_else(|| ApiError::internal("AppState missing"))
+    req.data::<Arc<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("AppState missing"))
 }
 
 async fn authenticate(req: &Request, bearer: &Bearer) -> ApiResult<Principal> {
@@ -57,11 +59,19 @@ async fn authenticate(req: &Request, bearer: &Bearer) -> ApiResult<Principal> {
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "access token is invalid"))?;
     if user.disabled {
-        return Err(ApiError::new(ErrorCode::AccountDisabled, "this account is disabled"));
+        return Err(ApiError::new(
+            ErrorCode::AccountDisabled,
+            "this account is disabled",
+        ));
     }
     let membership = platform::membership_for(db, &user.id, Some(&claims.tid))
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "you are no longer a member of this tenant"))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::TokenInvalid,
+                "you are no longer a member of this tenant",
+            )
+        })?;
     state.limits.api(&user.id)?;
     Ok(Principal {
         user_id: user.id,
@@ -90,7 +100,12 @@ async fn deny(req: &Request, p: &Principal, needed: &str) -> ApiError {
     ApiError::forbidden(format!("this action needs the {needed} role"))
 }
 
-async fn require(req: &Request, bearer: Bearer, ok: fn(&Principal) -> bool, needed: &str) -> poem::Result<Principal> {
+async fn require(
+    req: &Request,
+    bearer: Bearer,
+    ok: fn(&Principal) -> bool,
+    needed: &str,
+) -> poem::Result<Principal> {
     let p = authenticate(req, &bearer).await?;
     if ok(&p) {
         Ok(p)
@@ -117,25 +132,50 @@ async fn check_staff(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
 
 /// Any member of a tenant, read_only included.
 #[derive(SecurityScheme)]
-#[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "check_any")]
+#[oai(
+    rename = "bearerAuth",
+    ty = "bearer",
+    bearer_format = "JWT",
+    checker = "check_any"
+)]
 pub struct Authenticated(pub Principal);
 
 /// Member, admin or owner: may write content.
 #[derive(SecurityScheme)]
-#[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "check_writer")]
+#[oai(
+    rename = "bearerAuth",
+    ty = "bearer",
+    bearer_format = "JWT",
+    checker = "check_writer"
+)]
 pub struct Writer(pub Principal);
 
 /// Admin or owner: manages members and invitations.
 #[derive(SecurityScheme)]
-#[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "check_admin")]
+#[oai(
+    rename = "bearerAuth",
+    ty = "bearer",
+    bearer_format = "JWT",
+    checker = "check_admin"
+)]
 pub struct TenantAdmin(pub Principal);
 
 /// Owner only: billing and tenant deletion.
 #[derive(SecurityScheme)]
-#[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "check_owner")]
+#[oai(
+    rename = "bearerAuth",
+    ty = "bearer",
+    bearer_format = "JWT",
+    checker = "check_owner"
+)]
 pub struct TenantOwner(pub Principal);
 
 /// Platform staff (`is_staff`).
 #[derive(SecurityScheme)]
-#[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "check_staff")]
+#[oai(
+    rename = "bearerAuth",
+    ty = "bearer",
+    bearer_format = "JWT",
+    checker = "check_staff"
+)]
 pub struct Staff(pub Principal);

@@ -12,6 +12,7 @@ use super::client::ClientInfo;
 use super::me::NoContent;
 use super::pagination;
 use super::security::{Authenticated, TenantAdmin};
+use super::text::Text;
 use super::Tag;
 use crate::auditing::{record, AuthEventKind};
 use crate::auth;
@@ -33,7 +34,7 @@ pub struct Tenant {
 #[derive(Object)]
 pub struct UpdateTenant {
     #[oai(validator(min_length = 1, max_length = 100))]
-    pub name: String,
+    pub name: Text,
 }
 
 #[derive(Object)]
@@ -127,7 +128,7 @@ pub struct CreateInvitation {
     pub role: Role,
     /// Optional: who the invitation is for (informational).
     #[oai(validator(max_length = 254))]
-    pub email: Option<String>,
+    pub email: Option<Text>,
     /// Hours until the passkey expires (1–720, default 72).
     pub expires_in_hours: Option<u32>,
 }
@@ -191,11 +192,22 @@ pub async fn audit_page(
     let (limit, cursor) = pagination::page(limit, cursor)?;
     let rows = platform::list_auth_events(
         state.store.platform(),
-        &AuthEventFilter { tenant_id, kind, user_id, since, until, cursor, limit: limit + 1 },
+        &AuthEventFilter {
+            tenant_id,
+            kind,
+            user_id,
+            since,
+            until,
+            cursor,
+            limit: limit + 1,
+        },
     )
     .await?;
     let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
-    Ok(AuthEventPage { items: rows.into_iter().map(Into::into).collect(), next_cursor })
+    Ok(AuthEventPage {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    })
 }
 
 /// Creates an invitation and returns it with its one-time passkey.
@@ -210,7 +222,9 @@ pub async fn create_invitation(
 ) -> ApiResult<CreatedInvitation> {
     let hours = expires_in_hours.unwrap_or(72);
     if !(1..=720).contains(&hours) {
-        return Err(ApiError::validation("expires_in_hours must be between 1 and 720"));
+        return Err(ApiError::validation(
+            "expires_in_hours must be between 1 and 720",
+        ));
     }
     let email = email.map(crate::accounts::Email::parse).transpose()?;
     let passkey = auth::new_passkey();
@@ -228,7 +242,10 @@ pub async fn create_invitation(
     .await?;
     record(state, AuthEventKind::InviteCreated, client, Some(actor_id), tenant_id.as_deref(), None,
         serde_json::json!({"invitation_id": row.id, "role": role, "new_tenant": tenant_id.is_none()})).await;
-    Ok(CreatedInvitation { invitation: row.into(), passkey })
+    Ok(CreatedInvitation {
+        invitation: row.into(),
+        passkey,
+    })
 }
 
 pub struct TenantApi;
@@ -237,107 +254,267 @@ pub struct TenantApi;
 impl TenantApi {
     /// Your workspace.
     #[oai(path = "/tenant", method = "get", operation_id = "tenant_get")]
-    async fn get(&self, state: Data<&Arc<AppState>>, auth: Authenticated) -> ApiResult<Json<Tenant>> {
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Authenticated,
+    ) -> ApiResult<Json<Tenant>> {
         let db = state.store.platform();
-        let t = platform::tenant_by_id(db, &auth.0.tenant_id()).await?.ok_or_else(|| ApiError::not_found("tenant"))?;
+        let t = platform::tenant_by_id(db, &auth.0.tenant_id())
+            .await?
+            .ok_or_else(|| ApiError::not_found("tenant"))?;
         let members = platform::members_of(db, &t.id).await?;
-        Ok(Json(Tenant { id: t.id, name: t.name, created_at: t.created_at, role: auth.0.role, member_count: members.len() as u32 }))
+        Ok(Json(Tenant {
+            id: t.id,
+            name: t.name,
+            created_at: t.created_at,
+            role: auth.0.role,
+            member_count: members.len() as u32,
+        }))
     }
 
     /// Rename your workspace (admin or owner).
     #[oai(path = "/tenant", method = "patch", operation_id = "tenant_update")]
-    async fn update(&self, state: Data<&Arc<AppState>>, auth: TenantAdmin, body: Json<UpdateTenant>) -> ApiResult<Json<Tenant>> {
+    async fn update(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAdmin,
+        body: Json<UpdateTenant>,
+    ) -> ApiResult<Json<Tenant>> {
         let name = body.name.trim();
         if name.is_empty() {
             return Err(ApiError::validation("name must not be blank"));
         }
         let db = state.store.platform();
-        let t = platform::rename_tenant(db, &auth.0.tenant_id(), name).await?.ok_or_else(|| ApiError::not_found("tenant"))?;
+        let t = platform::rename_tenant(db, &auth.0.tenant_id(), name)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tenant"))?;
         let members = platform::members_of(db, &t.id).await?;
-        Ok(Json(Tenant { id: t.id, name: t.name, created_at: t.created_at, role: auth.0.role, member_count: members.len() as u32 }))
+        Ok(Json(Tenant {
+            id: t.id,
+            name: t.name,
+            created_at: t.created_at,
+            role: auth.0.role,
+            member_count: members.len() as u32,
+        }))
     }
 
     /// Members of your workspace.
-    #[oai(path = "/tenant/members", method = "get", operation_id = "tenant_members")]
-    async fn members(&self, state: Data<&Arc<AppState>>, auth: Authenticated) -> ApiResult<Json<MemberList>> {
+    #[oai(
+        path = "/tenant/members",
+        method = "get",
+        operation_id = "tenant_members"
+    )]
+    async fn members(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Authenticated,
+    ) -> ApiResult<Json<MemberList>> {
         let rows = platform::members_of(state.store.platform(), &auth.0.tenant_id()).await?;
         Ok(Json(MemberList {
             items: rows
                 .into_iter()
-                .map(|m| Member { user_id: m.user_id, email: m.email, display_name: m.display_name, role: m.role, disabled: m.disabled, joined_at: m.created_at })
+                .map(|m| Member {
+                    user_id: m.user_id,
+                    email: m.email,
+                    display_name: m.display_name,
+                    role: m.role,
+                    disabled: m.disabled,
+                    joined_at: m.created_at,
+                })
                 .collect(),
         }))
     }
 
     /// Change a member's role (admin or owner). Admins can't touch owners or make
     /// owners; the last owner can't be demoted.
-    #[oai(path = "/tenant/members/:user_id", method = "patch", operation_id = "tenant_member_update")]
-    async fn update_member(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: TenantAdmin, user_id: Path<uuid::Uuid>, body: Json<UpdateMember>) -> ApiResult<Json<Member>> {
+    #[oai(
+        path = "/tenant/members/:user_id",
+        method = "patch",
+        operation_id = "tenant_member_update"
+    )]
+    async fn update_member(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        auth: TenantAdmin,
+        user_id: Path<uuid::Uuid>,
+        body: Json<UpdateMember>,
+    ) -> ApiResult<Json<Member>> {
         let p = &auth.0;
         let db = state.store.platform();
         let uid = user_id.0.to_string();
         let tid = p.tenant_id();
-        let current = platform::membership_for(db, &uid, Some(&tid)).await?.ok_or_else(|| ApiError::not_found("member"))?;
+        let current = platform::membership_for(db, &uid, Some(&tid))
+            .await?
+            .ok_or_else(|| ApiError::not_found("member"))?;
         if !p.role.may_assign(current.role) || !p.role.may_assign(body.role) {
-            return Err(ApiError::forbidden("only an owner can change an owner's role or make someone owner"));
+            return Err(ApiError::forbidden(
+                "only an owner can change an owner's role or make someone owner",
+            ));
         }
-        platform::set_role(db, &tid, &uid, body.role).await.map_err(last_owner)?.ok_or_else(|| ApiError::not_found("member"))?;
-        record(&state, AuthEventKind::RoleChanged, &client, Some(&p.user_id), Some(&tid), None,
-            serde_json::json!({"target_user_id": uid, "from": current.role, "to": body.role})).await;
-        let m = platform::members_of(db, &tid).await?.into_iter().find(|m| m.user_id == uid).ok_or_else(|| ApiError::not_found("member"))?;
-        Ok(Json(Member { user_id: m.user_id, email: m.email, display_name: m.display_name, role: m.role, disabled: m.disabled, joined_at: m.created_at }))
+        platform::set_role(db, &tid, &uid, body.role)
+            .await
+            .map_err(last_owner)?
+            .ok_or_else(|| ApiError::not_found("member"))?;
+        record(
+            &state,
+            AuthEventKind::RoleChanged,
+            &client,
+            Some(&p.user_id),
+            Some(&tid),
+            None,
+            serde_json::json!({"target_user_id": uid, "from": current.role, "to": body.role}),
+        )
+        .await;
+        let m = platform::members_of(db, &tid)
+            .await?
+            .into_iter()
+            .find(|m| m.user_id == uid)
+            .ok_or_else(|| ApiError::not_found("member"))?;
+        Ok(Json(Member {
+            user_id: m.user_id,
+            email: m.email,
+            display_name: m.display_name,
+            role: m.role,
+            disabled: m.disabled,
+            joined_at: m.created_at,
+        }))
     }
 
     /// Remove a member (admin or owner; only owners remove owners; never the last owner).
-    #[oai(path = "/tenant/members/:user_id", method = "delete", operation_id = "tenant_member_remove")]
-    async fn remove_member(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: TenantAdmin, user_id: Path<uuid::Uuid>) -> ApiResult<NoContent> {
+    #[oai(
+        path = "/tenant/members/:user_id",
+        method = "delete",
+        operation_id = "tenant_member_remove"
+    )]
+    async fn remove_member(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        auth: TenantAdmin,
+        user_id: Path<uuid::Uuid>,
+    ) -> ApiResult<NoContent> {
         let p = &auth.0;
         let db = state.store.platform();
         let uid = user_id.0.to_string();
         let tid = p.tenant_id();
-        let current = platform::membership_for(db, &uid, Some(&tid)).await?.ok_or_else(|| ApiError::not_found("member"))?;
+        let current = platform::membership_for(db, &uid, Some(&tid))
+            .await?
+            .ok_or_else(|| ApiError::not_found("member"))?;
         if !p.role.may_assign(current.role) {
             return Err(ApiError::forbidden("only an owner can remove an owner"));
         }
-        if !platform::remove_member(db, &tid, &uid).await.map_err(last_owner)? {
+        if !platform::remove_member(db, &tid, &uid)
+            .await
+            .map_err(last_owner)?
+        {
             return Err(ApiError::not_found("member"));
         }
-        record(&state, AuthEventKind::MemberRemoved, &client, Some(&p.user_id), Some(&tid), None,
-            serde_json::json!({"target_user_id": uid, "role": current.role})).await;
+        record(
+            &state,
+            AuthEventKind::MemberRemoved,
+            &client,
+            Some(&p.user_id),
+            Some(&tid),
+            None,
+            serde_json::json!({"target_user_id": uid, "role": current.role}),
+        )
+        .await;
         Ok(NoContent::Done)
     }
 
     /// Invite someone into your workspace (admin or owner). The passkey is returned once.
-    #[oai(path = "/invitations", method = "post", operation_id = "invitation_create")]
-    async fn create_invitation(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: TenantAdmin, body: Json<CreateInvitation>) -> ApiResult<CreatedInvitationResult> {
+    #[oai(
+        path = "/invitations",
+        method = "post",
+        operation_id = "invitation_create"
+    )]
+    async fn create_invitation(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        auth: TenantAdmin,
+        body: Json<CreateInvitation>,
+    ) -> ApiResult<CreatedInvitationResult> {
         let p = &auth.0;
         if !p.role.may_assign(body.role) {
-            return Err(ApiError::forbidden("only an owner can invite another owner"));
+            return Err(ApiError::forbidden(
+                "only an owner can invite another owner",
+            ));
         }
-        let created = create_invitation(&state, &client, &p.user_id, Some(p.tenant_id()), body.role, body.email.as_deref(), body.expires_in_hours).await?;
+        let created = create_invitation(
+            &state,
+            &client,
+            &p.user_id,
+            Some(p.tenant_id()),
+            body.role,
+            body.email.as_deref(),
+            body.expires_in_hours,
+        )
+        .await?;
         Ok(CreatedInvitationResult::Created(Json(created)))
     }
 
     /// Your workspace's invitations, newest first (admin or owner).
-    #[oai(path = "/invitations", method = "get", operation_id = "invitation_list")]
-    async fn list_invitations(&self, state: Data<&Arc<AppState>>, auth: TenantAdmin, cursor: Query<Option<String>>, limit: Query<Option<u32>>) -> ApiResult<Json<InvitationPage>> {
+    #[oai(
+        path = "/invitations",
+        method = "get",
+        operation_id = "invitation_list"
+    )]
+    async fn list_invitations(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAdmin,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<InvitationPage>> {
         let (limit, cursor) = pagination::page(limit.0, cursor.0)?;
-        let rows = platform::invitations_of(state.store.platform(), Some(&auth.0.tenant_id()), cursor.as_deref(), limit + 1).await?;
+        let rows = platform::invitations_of(
+            state.store.platform(),
+            Some(&auth.0.tenant_id()),
+            cursor.as_deref(),
+            limit + 1,
+        )
+        .await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
-        Ok(Json(InvitationPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+        Ok(Json(InvitationPage {
+            items: rows.into_iter().map(Into::into).collect(),
+            next_cursor,
+        }))
     }
 
     /// Revoke an unused invitation (admin or owner).
-    #[oai(path = "/invitations/:id", method = "delete", operation_id = "invitation_revoke")]
-    async fn revoke_invitation(&self, state: Data<&Arc<AppState>>, client: ClientInfo, auth: TenantAdmin, id: Path<uuid::Uuid>) -> ApiResult<NoContent> {
+    #[oai(
+        path = "/invitations/:id",
+        method = "delete",
+        operation_id = "invitation_revoke"
+    )]
+    async fn revoke_invitation(
+        &self,
+        state: Data<&Arc<AppState>>,
+        client: ClientInfo,
+        auth: TenantAdmin,
+        id: Path<uuid::Uuid>,
+    ) -> ApiResult<NoContent> {
         let tid = auth.0.tenant_id();
-        let row = platform::revoke_invitation(state.store.platform(), Some(&tid), &id.0.to_string())
-            .await?
-            .ok_or_else(|| ApiError::not_found("invitation"))?;
+        let row =
+            platform::revoke_invitation(state.store.platform(), Some(&tid), &id.0.to_string())
+                .await?
+                .ok_or_else(|| ApiError::not_found("invitation"))?;
         if row.used_at.is_some() {
             return Err(ApiError::conflict("this invitation was already used"));
         }
-        record(&state, AuthEventKind::InviteRevoked, &client, Some(&auth.0.user_id), Some(&tid), None, serde_json::json!({"invitation_id": row.id})).await;
+        record(
+            &state,
+            AuthEventKind::InviteRevoked,
+            &client,
+            Some(&auth.0.user_id),
+            Some(&tid),
+            None,
+            serde_json::json!({"invitation_id": row.id}),
+        )
+        .await;
         Ok(NoContent::Done)
     }
 
@@ -356,15 +533,27 @@ impl TenantApi {
         limit: Query<Option<u32>>,
     ) -> ApiResult<Json<AuthEventPage>> {
         Ok(Json(
-            audit_page(&state, Some(auth.0.tenant_id()), kind.0.map(|k| k.as_str().to_string()), user_id.0.map(|u| u.to_string()), since.0, until.0, cursor.0, limit.0)
-                .await?,
+            audit_page(
+                &state,
+                Some(auth.0.tenant_id()),
+                kind.0.map(|k| k.as_str().to_string()),
+                user_id.0.map(|u| u.to_string()),
+                since.0,
+                until.0,
+                cursor.0,
+                limit.0,
+            )
+            .await?,
         ))
     }
 }
 
 fn last_owner(e: crate::store::StoreError) -> ApiError {
     if e.thrown() == Some("last_owner") {
-        ApiError::new(ErrorCode::LastOwner, "a workspace must keep at least one owner")
+        ApiError::new(
+            ErrorCode::LastOwner,
+            "a workspace must keep at least one owner",
+        )
     } else {
         e.into()
     }

@@ -116,8 +116,10 @@ pub async fn apply(db: &Db, list: &[Migration]) -> anyhow::Result<()> {
         serde_json::json!({}),
     )
     .await?;
-    let applied: Vec<Applied> =
-        db.query("SELECT version FROM migration;", serde_json::json!({})).await?.take(0)?;
+    let applied: Vec<Applied> = db
+        .query("SELECT version FROM migration;", serde_json::json!({}))
+        .await?
+        .take(0)?;
     for m in list {
         if applied.iter().any(|a| a.version == m.version) {
             continue;
@@ -126,7 +128,13 @@ pub async fn apply(db: &Db, list: &[Migration]) -> anyhow::Result<()> {
             "BEGIN TRANSACTION;\n{}\nCREATE type::record('migration', $version) CONTENT {{ version: $version, name: $name }};\nCOMMIT TRANSACTION;",
             m.sql
         );
-        match db.query(&sql, serde_json::json!({"version": m.version, "name": m.name})).await {
+        match db
+            .query(
+                &sql,
+                serde_json::json!({"version": m.version, "name": m.name}),
+            )
+            .await
+        {
             Ok(_) => tracing::info!(version = m.version, name = m.name, "migration applied"),
             // Another process (or a concurrent first use) recorded it first.
             Err(StoreError::Unique(_)) | Err(StoreError::Conflict(_)) => {}

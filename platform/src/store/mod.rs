@@ -71,8 +71,10 @@ impl StoreError {
             StoreError::Unique(msg)
         } else if let Some(rest) = msg.split("AR:").nth(1) {
             // Business rules checked inside transactions `THROW "AR:<code>"`.
-            let code: String =
-                rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+            let code: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
             StoreError::Thrown(code)
         } else {
             StoreError::Db(msg)
@@ -106,8 +108,10 @@ pub struct Rows {
 impl Rows {
     /// Rows of statement `index` as `Vec<T>`.
     pub fn take<T: DeserializeOwned>(&mut self, index: usize) -> StoreResult<Vec<T>> {
-        let value: surrealdb::types::Value =
-            self.results.take(index).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let value: surrealdb::types::Value = self
+            .results
+            .take(index)
+            .map_err(|e| StoreError::Decode(e.to_string()))?;
         let json = value.into_json_value();
         let json = match json {
             serde_json::Value::Array(_) => json,
@@ -126,8 +130,10 @@ impl Rows {
     /// whose closing statement yields nothing).
     pub fn last<T: DeserializeOwned>(&mut self) -> StoreResult<Vec<T>> {
         for i in (0..self.results.num_statements()).rev() {
-            let value: surrealdb::types::Value =
-                self.results.take(i).map_err(|e| StoreError::Decode(e.to_string()))?;
+            let value: surrealdb::types::Value = self
+                .results
+                .take(i)
+                .map_err(|e| StoreError::Decode(e.to_string()))?;
             if !matches!(value, surrealdb::types::Value::None) {
                 let json = match value.into_json_value() {
                     a @ serde_json::Value::Array(_) => a,
@@ -153,7 +159,12 @@ impl Db {
             }
             other => other,
         };
-        let mut results = self.session.query(sql).bind(vars).await.map_err(StoreError::classify)?;
+        let mut results = self
+            .session
+            .query(sql)
+            .bind(vars)
+            .await
+            .map_err(StoreError::classify)?;
         let errors = results.take_errors();
         if !errors.is_empty() {
             // In a failed transaction every statement reports "not executed"; the
@@ -166,7 +177,11 @@ impl Db {
                     let m = e.to_string();
                     m.contains("AR:") || m.to_ascii_lowercase().contains("conflict")
                 })
-                .or_else(|| errors.iter().position(|(_, e)| !e.to_string().contains("not executed")))
+                .or_else(|| {
+                    errors
+                        .iter()
+                        .position(|(_, e)| !e.to_string().contains("not executed"))
+                })
                 .unwrap_or(0);
             return Err(StoreError::classify(errors.swap_remove(best).1));
         }
@@ -189,9 +204,17 @@ impl Db {
     }
 
     async fn current_db(&self) -> StoreResult<(Option<String>, Option<String>)> {
-        let mut rows = self.query("RETURN [session::ns(), session::db()];", serde_json::json!({})).await?;
+        let mut rows = self
+            .query(
+                "RETURN [session::ns(), session::db()];",
+                serde_json::json!({}),
+            )
+            .await?;
         let pair: Vec<Option<String>> = rows.take(0)?;
-        Ok((pair.first().cloned().flatten(), pair.get(1).cloned().flatten()))
+        Ok((
+            pair.first().cloned().flatten(),
+            pair.get(1).cloned().flatten(),
+        ))
     }
 }
 
@@ -233,7 +256,9 @@ impl Store {
             .map_err(|e| anyhow::anyhow!("cannot open database at {url}: {e}"))?;
         // Pointed once, before any clone exists; never re-pointed (see module docs).
         root.use_ns(namespace).use_db(PLATFORM_DB).await?;
-        let platform = Db { session: root.clone() };
+        let platform = Db {
+            session: root.clone(),
+        };
         let store = Arc::new(Self {
             root,
             platform,
@@ -268,12 +293,16 @@ impl Store {
             .map_err(StoreError::classify)?;
         let db = Db { session };
         let (ns, dbname) = db.current_db().await?;
-        if ns.as_deref() != Some(self.namespace.as_str()) || dbname.as_deref() != Some(id.database().as_str()) {
+        if ns.as_deref() != Some(self.namespace.as_str())
+            || dbname.as_deref() != Some(id.database().as_str())
+        {
             return Err(StoreError::Db(format!(
                 "tenant session for {id} points at {ns:?}/{dbname:?}; refusing to use it"
             )));
         }
-        migrations::apply(&db, migrations::TENANT).await.map_err(|e| StoreError::Db(e.to_string()))?;
+        migrations::apply(&db, migrations::TENANT)
+            .await
+            .map_err(|e| StoreError::Db(e.to_string()))?;
         let tenant = TenantDb::new(id, db);
         map.insert(id, tenant.clone());
         Ok(tenant)
@@ -289,6 +318,9 @@ impl Store {
 
     /// Readiness probe: a trivial query on the platform database.
     pub async fn ping(&self) -> StoreResult<()> {
-        self.platform.query("RETURN 1;", serde_json::json!({})).await.map(|_| ())
+        self.platform
+            .query("RETURN 1;", serde_json::json!({}))
+            .await
+            .map(|_| ())
     }
 }

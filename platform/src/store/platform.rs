@@ -132,12 +132,19 @@ pub async fn create_user(db: &Db, u: &NewUser<'_>) -> StoreResult<String> {
     Ok(id)
 }
 
-pub async fn update_profile(db: &Db, id: &str, name: Option<&str>, tz: Option<&str>) -> StoreResult<Option<UserRow>> {
+pub async fn update_profile(
+    db: &Db,
+    id: &str,
+    name: Option<&str>,
+    tz: Option<&str>,
+) -> StoreResult<Option<UserRow>> {
     let sql = format!(
         "UPDATE type::record('user', $id) SET display_name = $name ?? display_name, timezone = $tz ?? timezone, updated_at = time::now();
          SELECT {USER_FIELDS} FROM type::record('user', $id);"
     );
-    db.query(&sql, json!({"id": id, "name": name, "tz": tz})).await?.first(1)
+    db.query(&sql, json!({"id": id, "name": name, "tz": tz}))
+        .await?
+        .first(1)
 }
 
 pub async fn set_password(db: &Db, id: &str, hash: &str) -> StoreResult<()> {
@@ -159,22 +166,35 @@ pub async fn set_disabled(db: &Db, id: &str, disabled: bool) -> StoreResult<()> 
 }
 
 /// Users, newest first, after `cursor` (an id), for the staff console.
-pub async fn list_users(db: &Db, q: Option<&str>, cursor: Option<&str>, limit: u32) -> StoreResult<Vec<UserRow>> {
+pub async fn list_users(
+    db: &Db,
+    q: Option<&str>,
+    cursor: Option<&str>,
+    limit: u32,
+) -> StoreResult<Vec<UserRow>> {
     let sql = format!(
         "SELECT {USER_FIELDS} FROM user
          WHERE ($cursor = NONE OR id < type::record('user', $cursor))
            AND ($q = NONE OR string::contains(email, $q) OR string::contains(string::lowercase(display_name), $q))
          ORDER BY id DESC LIMIT $limit;"
     );
-    db.query(&sql, json!({"cursor": cursor, "q": q.map(str::to_lowercase), "limit": limit})).await?.take(0)
+    db.query(
+        &sql,
+        json!({"cursor": cursor, "q": q.map(str::to_lowercase), "limit": limit}),
+    )
+    .await?
+    .take(0)
 }
 
 // ---------------------------------------------------------------- tenants and memberships
 
 pub async fn tenant_by_id(db: &Db, id: &str) -> StoreResult<Option<TenantRow>> {
-    db.query("SELECT record::id(id) AS id, name, created_at FROM type::record('tenant', $id);", json!({"id": id}))
-        .await?
-        .first(0)
+    db.query(
+        "SELECT record::id(id) AS id, name, created_at FROM type::record('tenant', $id);",
+        json!({"id": id}),
+    )
+    .await?
+    .first(0)
 }
 
 pub async fn rename_tenant(db: &Db, id: &str, name: &str) -> StoreResult<Option<TenantRow>> {
@@ -202,7 +222,11 @@ pub async fn create_tenant_with_owner(db: &Db, name: &str, owner_id: &str) -> St
 }
 
 /// The user's membership: in `tenant_id` if given, else their first (oldest) one.
-pub async fn membership_for(db: &Db, user_id: &str, tenant_id: Option<&str>) -> StoreResult<Option<MembershipRow>> {
+pub async fn membership_for(
+    db: &Db,
+    user_id: &str,
+    tenant_id: Option<&str>,
+) -> StoreResult<Option<MembershipRow>> {
     db.query(
         "SELECT user_id, tenant_id, role, created_at FROM membership
          WHERE user_id = $uid AND ($tid = NONE OR tenant_id = $tid) ORDER BY created_at ASC LIMIT 1;",
@@ -226,7 +250,12 @@ pub async fn members_of(db: &Db, tenant_id: &str) -> StoreResult<Vec<MemberRow>>
 /// Changes a member's role. Refuses (THROW `AR:last_owner`) to leave a tenant without an
 /// owner. Touching the tenant row makes two concurrent demotions conflict instead of
 /// both passing the owner count (write skew).
-pub async fn set_role(db: &Db, tenant_id: &str, user_id: &str, role: Role) -> StoreResult<Option<MembershipRow>> {
+pub async fn set_role(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    role: Role,
+) -> StoreResult<Option<MembershipRow>> {
     let mut rows = db
         .query_retrying(
             "BEGIN TRANSACTION;
@@ -298,13 +327,23 @@ pub async fn create_invitation(db: &Db, inv: &NewInvitation<'_>) -> StoreResult<
     .ok_or_else(|| StoreError::Db("invitation vanished after create".into()))
 }
 
-pub async fn invitations_of(db: &Db, tenant_id: Option<&str>, cursor: Option<&str>, limit: u32) -> StoreResult<Vec<InvitationRow>> {
+pub async fn invitations_of(
+    db: &Db,
+    tenant_id: Option<&str>,
+    cursor: Option<&str>,
+    limit: u32,
+) -> StoreResult<Vec<InvitationRow>> {
     let sql = format!(
         "SELECT {INVITE_FIELDS} FROM invitation
          WHERE tenant_id = $tid AND ($cursor = NONE OR id < type::record('invitation', $cursor))
          ORDER BY id DESC LIMIT $limit;"
     );
-    db.query(&sql, json!({"tid": tenant_id, "cursor": cursor, "limit": limit})).await?.take(0)
+    db.query(
+        &sql,
+        json!({"tid": tenant_id, "cursor": cursor, "limit": limit}),
+    )
+    .await?
+    .take(0)
 }
 
 pub async fn invitation_by_hash(db: &Db, hash: &str) -> StoreResult<Option<InvitationRow>> {
@@ -313,12 +352,18 @@ pub async fn invitation_by_hash(db: &Db, hash: &str) -> StoreResult<Option<Invit
 }
 
 /// Revokes an unused invitation of `tenant_id`. `None` when it is not that tenant's.
-pub async fn revoke_invitation(db: &Db, tenant_id: Option<&str>, id: &str) -> StoreResult<Option<InvitationRow>> {
+pub async fn revoke_invitation(
+    db: &Db,
+    tenant_id: Option<&str>,
+    id: &str,
+) -> StoreResult<Option<InvitationRow>> {
     let sql = format!(
         "UPDATE invitation SET revoked_at = time::now() WHERE id = type::record('invitation', $id) AND tenant_id = $tid AND used_at = NONE AND revoked_at = NONE;
          SELECT {INVITE_FIELDS} FROM invitation WHERE id = type::record('invitation', $id) AND tenant_id = $tid;"
     );
-    db.query(&sql, json!({"id": id, "tid": tenant_id})).await?.first(1)
+    db.query(&sql, json!({"id": id, "tid": tenant_id}))
+        .await?
+        .first(1)
 }
 
 /// What a successful signup created.
@@ -374,7 +419,14 @@ pub async fn signup(db: &Db, s: &Signup<'_>) -> StoreResult<SignupOutcome> {
 
 // ---------------------------------------------------------------- refresh tokens
 
-pub async fn insert_refresh(db: &Db, hash: &str, family: &str, user_id: &str, tenant_id: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
+pub async fn insert_refresh(
+    db: &Db,
+    hash: &str,
+    family: &str,
+    user_id: &str,
+    tenant_id: &str,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
     db.query(
         "CREATE type::record('refresh_token', $id) CONTENT { token_hash: $h, family: $f, user_id: $uid, tenant_id: $tid, expires_at: <datetime>$exp };",
         json!({"id": new_id(), "h": hash, "f": family, "uid": user_id, "tid": tenant_id, "exp": ts(expires_at)}),
@@ -442,7 +494,11 @@ pub struct NewAuthEvent {
 }
 
 pub async fn insert_auth_event(db: &Db, e: &NewAuthEvent) -> StoreResult<()> {
-    let detail = if e.detail.is_object() { e.detail.clone() } else { json!({}) };
+    let detail = if e.detail.is_object() {
+        e.detail.clone()
+    } else {
+        json!({})
+    };
     db.query(
         "CREATE type::record('auth_event', $id) CONTENT { kind: $kind, user_id: $uid, tenant_id: $tid, email: $email, ip: $ip, user_agent: $ua, correlation_id: $cid, detail: $detail };",
         json!({"id": new_id(), "kind": e.kind, "uid": e.user_id, "tid": e.tenant_id, "email": e.email, "ip": e.ip,
@@ -492,15 +548,34 @@ impl StoreErrorExt for StoreError {
     fn into_signup_error(self) -> crate::error::ApiError {
         use crate::error::{ApiError, ErrorCode};
         match self.thrown() {
-            Some("passkey_unknown") => ApiError::new(ErrorCode::PasskeyUnknown, "this invitation passkey does not exist"),
-            Some("passkey_used") => ApiError::new(ErrorCode::PasskeyUsed, "this invitation passkey was already used"),
-            Some("passkey_revoked") => ApiError::new(ErrorCode::PasskeyRevoked, "this invitation was revoked"),
-            Some("passkey_expired") => ApiError::new(ErrorCode::PasskeyExpired, "this invitation has expired"),
-            Some("email_taken") => ApiError::new(ErrorCode::EmailTaken, "an account with this e-mail already exists"),
+            Some("passkey_unknown") => ApiError::new(
+                ErrorCode::PasskeyUnknown,
+                "this invitation passkey does not exist",
+            ),
+            Some("passkey_used") => ApiError::new(
+                ErrorCode::PasskeyUsed,
+                "this invitation passkey was already used",
+            ),
+            Some("passkey_revoked") => {
+                ApiError::new(ErrorCode::PasskeyRevoked, "this invitation was revoked")
+            }
+            Some("passkey_expired") => {
+                ApiError::new(ErrorCode::PasskeyExpired, "this invitation has expired")
+            }
+            Some("email_taken") => ApiError::new(
+                ErrorCode::EmailTaken,
+                "an account with this e-mail already exists",
+            ),
             _ => match self {
-                StoreError::Unique(_) => ApiError::new(ErrorCode::EmailTaken, "an account with this e-mail already exists"),
+                StoreError::Unique(_) => ApiError::new(
+                    ErrorCode::EmailTaken,
+                    "an account with this e-mail already exists",
+                ),
                 // Lost the race for the passkey to a concurrent signup.
-                StoreError::Conflict(_) => ApiError::new(ErrorCode::PasskeyUsed, "this invitation passkey was already used"),
+                StoreError::Conflict(_) => ApiError::new(
+                    ErrorCode::PasskeyUsed,
+                    "this invitation passkey was already used",
+                ),
                 other => ApiError::internal(other),
             },
         }

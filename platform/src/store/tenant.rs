@@ -71,7 +71,12 @@ pub async fn append_event(
 }
 
 /// Events of this tenant, newest first.
-pub async fn list_events(db: &TenantDb, job_id: Option<&str>, cursor: Option<&str>, limit: u32) -> StoreResult<Vec<EventRow>> {
+pub async fn list_events(
+    db: &TenantDb,
+    job_id: Option<&str>,
+    cursor: Option<&str>,
+    limit: u32,
+) -> StoreResult<Vec<EventRow>> {
     db.query(
         "SELECT record::id(id) AS id, kind, tenant_id, job_id, correlation_id, message, data, created_at FROM event
          WHERE ($job = NONE OR job_id = $job) AND ($cursor = NONE OR id < type::record('event', $cursor))
