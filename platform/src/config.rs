@@ -103,6 +103,20 @@ pub struct StripeConfig {
     pub webhook_secret: Option<String>,
 }
 
+/// The job runner tunables (`JOB_*`, `QUEUE_GROUP_COMMIT`).
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    pub workers: usize,
+    pub tenant_concurrency: usize,
+    pub max_attempts: u32,
+    pub visibility_timeout_secs: u64,
+    pub backoff_base_ms: u64,
+    pub backoff_factor: f64,
+    pub shutdown_grace_secs: u64,
+    pub retention_days: u64,
+    pub group_commit: bool,
+}
+
 /// Every runtime setting of the platform.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -134,6 +148,9 @@ pub struct Settings {
     pub auth_rate_limit_per_minute: u32,
     pub api_rate_limit_per_minute: u32,
     pub max_body_bytes: usize,
+    pub jobs: JobSettings,
+    /// Optional separate address serving `/metrics` without authentication.
+    pub metrics_bind: Option<String>,
 }
 
 /// Source of raw variables: the process environment in production, a map in tests.
@@ -200,6 +217,16 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("AUTH_RATE_LIMIT_PER_MINUTE", false),
     ("API_RATE_LIMIT_PER_MINUTE", false),
     ("MAX_BODY_BYTES", false),
+    ("JOB_WORKERS", false),
+    ("JOB_TENANT_CONCURRENCY", false),
+    ("JOB_MAX_ATTEMPTS", false),
+    ("JOB_VISIBILITY_TIMEOUT_SECS", false),
+    ("JOB_BACKOFF_BASE_MS", false),
+    ("JOB_BACKOFF_FACTOR", false),
+    ("JOB_SHUTDOWN_GRACE_SECS", false),
+    ("JOB_RETENTION_DAYS", false),
+    ("QUEUE_GROUP_COMMIT", false),
+    ("METRICS_BIND", false),
 ];
 
 /// The minimum `SECRET_KEY` length outside development.
@@ -433,6 +460,37 @@ impl Settings {
         let api_rate_limit_per_minute = r.number("API_RATE_LIMIT_PER_MINUTE", 600u32, 1);
         let max_body_bytes = r.number("MAX_BODY_BYTES", 1_048_576usize, 1024);
 
+        let jobs = JobSettings {
+            workers: r.number("JOB_WORKERS", 4usize, 1),
+            tenant_concurrency: r.number("JOB_TENANT_CONCURRENCY", 2usize, 1),
+            max_attempts: r.number("JOB_MAX_ATTEMPTS", 3u32, 1),
+            visibility_timeout_secs: r.number("JOB_VISIBILITY_TIMEOUT_SECS", 60u64, 1),
+            backoff_base_ms: r.number("JOB_BACKOFF_BASE_MS", 2000u64, 1),
+            backoff_factor: match r.src.get("JOB_BACKOFF_FACTOR") {
+                None => 4.0,
+                Some(v) => match v.trim().parse::<f64>() {
+                    Ok(f) if (1.0..=100.0).contains(&f) => f,
+                    _ => {
+                        r.problems.push(format!(
+                            "JOB_BACKOFF_FACTOR={v:?} must be a number between 1 and 100"
+                        ));
+                        4.0
+                    }
+                },
+            },
+            shutdown_grace_secs: r.number("JOB_SHUTDOWN_GRACE_SECS", 30u64, 0),
+            retention_days: r.number("JOB_RETENTION_DAYS", 30u64, 1),
+            group_commit: r.src.get("QUEUE_GROUP_COMMIT").is_none() || r.bool("QUEUE_GROUP_COMMIT"),
+        };
+        let metrics_bind = r.src.get("METRICS_BIND");
+        if let Some(b) = &metrics_bind {
+            if b.parse::<std::net::SocketAddr>().is_err() {
+                r.problems.push(format!(
+                    "METRICS_BIND={b:?} is not an address:port (e.g. 127.0.0.1:9100)"
+                ));
+            }
+        }
+
         if !r.problems.is_empty() {
             return Err(r.problems);
         }
@@ -465,6 +523,8 @@ impl Settings {
             auth_rate_limit_per_minute,
             api_rate_limit_per_minute,
             max_body_bytes,
+            jobs,
+            metrics_bind,
         })
     }
 

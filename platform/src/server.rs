@@ -1,12 +1,18 @@
-//! `afterresume serve`: open the store and serve HTTP until SIGINT/SIGTERM.
+//! `afterresume serve`: open the store and the queue, start the job runner, and serve
+//! HTTP until SIGINT/SIGTERM; then drain the runner gracefully.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use poem::listener::TcpListener;
 
 use crate::config::Settings;
+use crate::jobs::queue::{Queue, QueueConfig};
+use crate::jobs::runner::{self, RunnerConfig};
+use crate::jobs::schedule::{self, Scheduler};
 use crate::state::AppState;
 use crate::store::Store;
+use crate::workflows::{Engine, Registry};
 
 /// Waits for Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
@@ -31,15 +37,49 @@ pub async fn shutdown_signal() {
 /// Runs the server.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let store = Store::open(&settings.surreal_url, &settings.surreal_namespace).await?;
+    let queue = Queue::open(
+        &settings.queue_path,
+        QueueConfig::from_settings(&settings.jobs),
+    )?;
+    let _flusher = queue.spawn_flusher();
+    let scheduler = Scheduler::new(queue.clone())?;
+    let now = crate::jobs::queue::now_ms();
+    for spec in schedule::builtin() {
+        scheduler.ensure(&spec, now)?;
+    }
     let addr = format!("{}:{}", settings.host, settings.port);
-    let state = AppState::new(settings, store).await?;
+    let runner_config = RunnerConfig::from_settings(&settings.jobs);
+    let metrics_bind = settings.metrics_bind.clone();
+    let state = AppState::new(settings, store, queue.clone()).await?;
     if state.settings.maintenance_mode {
         tracing::warn!("MAINTENANCE_MODE is on: only health checks and staff are served");
     }
+    let engine = Arc::new(Engine::new(Registry::builtin(), state.clone()));
+    let runner = runner::start(
+        queue.clone(),
+        engine,
+        state.events.clone(),
+        Some(scheduler),
+        runner_config,
+    );
+    if let Some(bind) = metrics_bind {
+        let q = queue.clone();
+        tokio::spawn(async move {
+            tracing::info!(%bind, "metrics on http://{bind}/metrics");
+            if let Err(e) = poem::Server::new(TcpListener::bind(bind))
+                .run(crate::api::system::metrics_endpoint(q))
+                .await
+            {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+    }
     let app = crate::api::app(state);
     tracing::info!(%addr, "listening on http://{addr}");
-    poem::Server::new(TcpListener::bind(addr))
+    let served = poem::Server::new(TcpListener::bind(addr))
         .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(10)))
-        .await?;
+        .await;
+    runner.shutdown().await;
+    served?;
     Ok(())
 }

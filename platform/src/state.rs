@@ -10,7 +10,11 @@ use governor::{Quota, RateLimiter};
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::error::ApiError;
+use crate::jobs::queue::Queue;
+use crate::jobs::Jobs;
+use crate::observability::events::Events;
 use crate::store::Store;
+use crate::workflows::Registry;
 
 type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
@@ -62,22 +66,36 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub jwt: JwtKeys,
     pub limits: RateLimits,
+    /// Enqueues jobs (and records them on the timeline).
+    pub jobs: Jobs,
+    /// The Event timeline writer, with live delivery.
+    pub events: Events,
+    /// The workflows this server runs, by job kind.
+    pub workflows: Registry,
     /// A real argon2 hash checked when the e-mail is unknown, so a failed login takes
     /// the same time whether or not the account exists.
     pub dummy_hash: String,
 }
 
 impl AppState {
-    pub async fn new(settings: Settings, store: Arc<Store>) -> anyhow::Result<Arc<Self>> {
+    pub async fn new(
+        settings: Settings,
+        store: Arc<Store>,
+        queue: Queue,
+    ) -> anyhow::Result<Arc<Self>> {
         let dummy_hash = crate::accounts::hash_password_async("dummy password for timing".into())
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let events = Events::new(store.clone());
         Ok(Arc::new(Self {
             jwt: JwtKeys::new(&settings.secret_key, settings.access_token_ttl_secs),
             limits: RateLimits::new(
                 settings.auth_rate_limit_per_minute,
                 settings.api_rate_limit_per_minute,
             ),
+            events: events.clone(),
+            jobs: Jobs::new(queue, events, settings.jobs.max_attempts),
+            workflows: Registry::builtin(),
             settings,
             store,
             dummy_hash,

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use afterresume::store::events::EventFilter;
 use afterresume::store::tenant::{append_event, get_event, list_events};
 use afterresume::store::{Store, TenantId};
 
@@ -38,7 +39,8 @@ async fn run_interleaved(store: Arc<Store>) {
                     serde_json::json!({"tenant": me.to_string()}),
                 )
                 .await
-                .unwrap();
+                .unwrap()
+                .id;
                 mine.push(id.clone());
                 // Read back through a freshly looked-up handle.
                 let row = get_event(&store.tenant(me).await.unwrap(), &id)
@@ -62,7 +64,11 @@ async fn run_interleaved(store: Arc<Store>) {
                     crossings += 1;
                 }
                 // Listing shows only own rows.
-                let page = list_events(&db, None, None, 20).await.unwrap();
+                let filter = EventFilter {
+                    limit: 20,
+                    ..Default::default()
+                };
+                let page = list_events(&db, &filter).await.unwrap();
                 crossings += page
                     .iter()
                     .filter(|r| {

@@ -58,12 +58,20 @@ impl HealthApi {
     async fn readyz(&self, state: Data<&Arc<AppState>>) -> ReadyResult {
         let started = Instant::now();
         let db = state.store.ping().await;
-        let checks = vec![ComponentCheck {
+        let mut checks = vec![ComponentCheck {
             name: "database".into(),
             ok: db.is_ok(),
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
             error: db.err().map(|e| e.to_string()),
         }];
+        let started = Instant::now();
+        let queue = state.jobs.queue().ping();
+        checks.push(ComponentCheck {
+            name: "queue".into(),
+            ok: queue.is_ok(),
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            error: queue.err().map(|e| e.to_string()),
+        });
         let ok = checks.iter().all(|c| c.ok);
         let body = Readiness {
             status: if ok { "ok" } else { "unavailable" }.into(),

@@ -36,10 +36,19 @@ pub async fn correlation<E: Endpoint>(next: E, mut req: Request) -> poem::Result
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-correlation-id", v);
     }
+    let elapsed = started.elapsed().as_secs_f64();
+    let route = crate::observability::metrics::route_label(&path);
+    let m = crate::observability::metrics::metrics();
+    m.http_requests
+        .with_label_values(&[method.as_str(), route.as_str(), resp.status().as_str()])
+        .inc();
+    m.http_latency
+        .with_label_values(&[method.as_str(), route.as_str()])
+        .observe(elapsed);
     span.in_scope(|| {
         tracing::info!(
             status = resp.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            latency_ms = elapsed * 1000.0,
             "request"
         )
     });

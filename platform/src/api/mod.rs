@@ -7,10 +7,12 @@ pub mod admin;
 pub mod auth;
 pub mod client;
 pub mod health;
+pub mod jobs;
 pub mod me;
 pub mod middleware;
 pub mod pagination;
 pub mod security;
+pub mod system;
 pub mod tenant;
 pub mod text;
 
@@ -35,6 +37,10 @@ pub enum Tag {
     Tenant,
     /// Platform staff.
     Admin,
+    /// Jobs (all AI work) and the Event timeline.
+    Jobs,
+    /// The operator dashboard: jobs of every tenant, queue, schedules, metrics (staff).
+    System,
 }
 
 type Apis = (
@@ -43,6 +49,8 @@ type Apis = (
     me::MeApi,
     tenant::TenantApi,
     admin::AdminApi,
+    jobs::JobsApi,
+    system::SystemApi,
 );
 
 /// The OpenAPI service (used by the server and by `afterresume openapi`).
@@ -54,6 +62,8 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             me::MeApi,
             tenant::TenantApi,
             admin::AdminApi,
+            jobs::JobsApi,
+            system::SystemApi,
         ),
         "AfterResume API",
         env!("CARGO_PKG_VERSION"),

@@ -15,10 +15,11 @@ pub struct Migration {
 }
 
 /// Global tables: accounts, tenancy, invitations, sessions, audit.
-pub const PLATFORM: &[Migration] = &[Migration {
-    version: 1,
-    name: "accounts_tenancy_auth_audit",
-    sql: r#"
+pub const PLATFORM: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "accounts_tenancy_auth_audit",
+        sql: r#"
 DEFINE TABLE IF NOT EXISTS user SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS email ON user TYPE string;
 DEFINE FIELD IF NOT EXISTS password_hash ON user TYPE string;
@@ -82,13 +83,35 @@ DEFINE FIELD IF NOT EXISTS detail ON auth_event TYPE object FLEXIBLE DEFAULT {};
 DEFINE FIELD IF NOT EXISTS created_at ON auth_event TYPE datetime DEFAULT time::now();
 DEFINE INDEX IF NOT EXISTS auth_event_tenant ON auth_event FIELDS tenant_id;
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "system_events_and_metrics",
+        sql: r#"
+DEFINE TABLE IF NOT EXISTS system_event SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS kind ON system_event TYPE string;
+DEFINE FIELD IF NOT EXISTS tenant_id ON system_event TYPE string;
+DEFINE FIELD IF NOT EXISTS job_id ON system_event TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS correlation_id ON system_event TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS message ON system_event TYPE string DEFAULT '';
+DEFINE FIELD IF NOT EXISTS data ON system_event TYPE object FLEXIBLE DEFAULT {};
+DEFINE FIELD IF NOT EXISTS created_at ON system_event TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS system_event_job ON system_event FIELDS job_id;
+
+DEFINE TABLE IF NOT EXISTS metrics_snapshot SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS computed_at ON metrics_snapshot TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS job_id ON metrics_snapshot TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS data ON metrics_snapshot TYPE object FLEXIBLE DEFAULT {};
+"#,
+    },
+];
 
 /// Per-tenant tables. Issue-by-issue capabilities append their own migrations here.
-pub const TENANT: &[Migration] = &[Migration {
-    version: 1,
-    name: "event_timeline",
-    sql: r#"
+pub const TENANT: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "event_timeline",
+        sql: r#"
 DEFINE TABLE IF NOT EXISTS event SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS kind ON event TYPE string;
 DEFINE FIELD IF NOT EXISTS tenant_id ON event TYPE string;
@@ -99,7 +122,25 @@ DEFINE FIELD IF NOT EXISTS data ON event TYPE object FLEXIBLE DEFAULT {};
 DEFINE FIELD IF NOT EXISTS created_at ON event TYPE datetime DEFAULT time::now();
 DEFINE INDEX IF NOT EXISTS event_job ON event FIELDS job_id;
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "event_correlation_and_diagnostics",
+        sql: r#"
+DEFINE INDEX IF NOT EXISTS event_correlation ON event FIELDS correlation_id;
+
+-- Effects of `diagnostics.echo` jobs: one row per job, keyed by the job id, so a
+-- re-run of the same job can never apply its effect twice.
+DEFINE TABLE IF NOT EXISTS diagnostic SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS job_id ON diagnostic TYPE string;
+DEFINE FIELD IF NOT EXISTS message ON diagnostic TYPE string;
+DEFINE FIELD IF NOT EXISTS attempt ON diagnostic TYPE int;
+DEFINE FIELD IF NOT EXISTS created_at ON diagnostic TYPE datetime DEFAULT time::now();
+DEFINE TABLE IF NOT EXISTS diagnostic_counter SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS applied ON diagnostic_counter TYPE int DEFAULT 0;
+"#,
+    },
+];
 
 #[derive(serde::Deserialize)]
 struct Applied {

@@ -25,6 +25,7 @@
 //!
 //! Table PERMISSIONS are not used for isolation: they do not apply to the root session.
 
+pub mod events;
 pub mod migrations;
 pub mod platform;
 pub mod tenant;

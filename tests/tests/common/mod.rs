@@ -142,16 +142,7 @@ pub async fn spawn_app(extra: &[(&str, &str)]) -> App {
         ],
     );
     assert_eq!(code, 0, "create-staff failed: {out} {err}");
-    let port = free_port();
-    let child = Command::new(bin("afterresume"))
-        .args(["serve", "--port", &port.to_string()])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn afterresume serve");
+    let (child, port) = start_server(&env);
     let app = App {
         base: format!("http://127.0.0.1:{port}"),
         port,
@@ -163,25 +154,67 @@ pub async fn spawn_app(extra: &[(&str, &str)]) -> App {
             .unwrap(),
         env,
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = app
-            .http
-            .get(format!("{}/api/healthz", app.base))
-            .send()
-            .await
-        {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not become healthy");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_healthy().await;
     app
 }
 
+/// Starts `afterresume serve` on a free port.
+fn start_server(env: &[(String, String)]) -> (Child, u16) {
+    let port = free_port();
+    let child = Command::new(bin("afterresume"))
+        .args(["serve", "--port", &port.to_string()])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn afterresume serve");
+    (child, port)
+}
+
 impl App {
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = self
+                .http
+                .get(format!("{}/api/healthz", self.base))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "server did not become healthy");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Kills the server with SIGKILL (no shutdown code runs) and waits for it to die.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops the server with SIGTERM (graceful shutdown) and waits for it to exit.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().ok().and_then(|s| s.code())
+    }
+
+    /// Starts the server again on the same data directory (on a new port).
+    pub async fn restart(&mut self) {
+        let (child, port) = start_server(&self.env);
+        self.child = child;
+        self.port = port;
+        self.base = format!("http://127.0.0.1:{port}");
+        self.wait_healthy().await;
+    }
+
     /// Sends a request; `token` as Bearer, `body` as JSON.
     pub async fn call(
         &self,

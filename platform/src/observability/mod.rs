@@ -3,6 +3,12 @@
 //! A correlation ID is accepted from `X-Correlation-ID` when it is a UUID, otherwise a
 //! UUIDv4 is generated. The request middleware scopes it in a task-local *and* in a
 //! tracing span, so every log line of the request carries it and errors can quote it.
+//!
+//! [`events`] is the Event timeline (job lifecycle, steps, LLM calls, system events)
+//! with live delivery; [`metrics`] the Prometheus registry.
+
+pub mod events;
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 

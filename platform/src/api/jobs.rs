@@ -1,0 +1,599 @@
+//! `/api/jobs`, `/api/events`: your workspace's jobs, their live progress, the timeline.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use futures::stream::BoxStream;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{EventStream, Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use super::pagination;
+use super::security::{Authenticated, Principal, Writer};
+use super::text::Text;
+use super::Tag;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::jobs::queue::{now_ms, Enqueued, Job, JobFilter, JobState, QueueError};
+use crate::observability::events::{kind, Event};
+use crate::state::AppState;
+use crate::store::events::{EventFilter, EventRow};
+use crate::workflows::Enqueue;
+
+/// A finished workflow step.
+#[derive(Object)]
+pub struct JobStep {
+    pub name: String,
+    pub finished_at: DateTime<Utc>,
+}
+
+/// A job: what it is, where it stands, what it produced.
+#[derive(Object)]
+pub struct JobOut {
+    pub id: String,
+    pub tenant_id: String,
+    pub kind: String,
+    pub status: JobState,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// 0 (lowest) to 9 (highest).
+    pub priority: u8,
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When it runs next (queued jobs) or last became due.
+    pub run_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The last attempt's error.
+    pub error: Option<String>,
+    /// Failed for good: out of attempts or not retryable. Staff can retry it.
+    pub dead_letter: bool,
+    pub cancel_requested: bool,
+    pub idempotency_key: Option<String>,
+    pub correlation_id: Option<String>,
+    pub created_by: Option<String>,
+    /// What the job produced (ids of the records it wrote, counts).
+    pub result: Option<serde_json::Value>,
+    /// Finished steps, in order.
+    pub steps: Vec<JobStep>,
+    /// This job's URL.
+    pub url: String,
+    /// Live progress as server-sent events.
+    pub events_url: String,
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+impl From<Job> for JobOut {
+    fn from(j: Job) -> Self {
+        let id = j.id.to_string();
+        Self {
+            url: format!("/api/jobs/{id}"),
+            events_url: format!("/api/jobs/{id}/events"),
+            id,
+            tenant_id: j.tenant,
+            kind: j.kind,
+            status: j.state,
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            priority: j.priority,
+            payload: j.payload,
+            created_at: time(j.created_at),
+            updated_at: time(j.updated_at),
+            run_at: time(j.run_at),
+            started_at: j.started_at.map(time),
+            finished_at: j.finished_at.map(time),
+            error: j.last_error,
+            dead_letter: j.dead,
+            cancel_requested: j.cancel_requested,
+            idempotency_key: j.idempotency_key,
+            correlation_id: j.correlation_id,
+            created_by: j.created_by,
+            result: j.result,
+            steps: j
+                .steps
+                .into_iter()
+                .map(|s| JobStep {
+                    name: s.name,
+                    finished_at: time(s.finished_at),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct JobPage {
+    pub items: Vec<JobOut>,
+    pub next_cursor: Option<String>,
+}
+
+/// One entry of the Event timeline.
+#[derive(Object, Clone)]
+pub struct EventOut {
+    pub id: String,
+    /// `job.queued`, `job.started`, `job.step_started`, `job.step_finished`,
+    /// `job.step_skipped`, `job.step_failed`, `job.progress`, `job.retried`,
+    /// `job.succeeded`, `job.failed`, `job.cancel_requested`, `job.cancelled`,
+    /// `job.lease_expired`, `job.released`, `llm.call`, `system.*`.
+    pub kind: String,
+    pub job_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub message: String,
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<EventRow> for EventOut {
+    fn from(e: EventRow) -> Self {
+        Self {
+            id: e.id,
+            kind: e.kind,
+            job_id: e.job_id,
+            correlation_id: e.correlation_id,
+            message: e.message,
+            data: e.data,
+            created_at: e.created_at,
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct EventPage {
+    pub items: Vec<EventOut>,
+    pub next_cursor: Option<String>,
+}
+
+/// A job to run.
+#[derive(Object)]
+pub struct EnqueueJob {
+    /// A kind open to members (see `GET /api/jobs/kinds`), e.g. `diagnostics.echo`.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub kind: Text,
+    /// The kind's input.
+    pub payload: Option<serde_json::Value>,
+    /// Repeating a key (same kind) within 24 h returns the first job instead of a new one.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub idempotency_key: Option<Text>,
+    /// Run no earlier than this (at most 30 days ahead).
+    pub run_at: Option<DateTime<Utc>>,
+    /// 0 (lowest) to 9 (highest); default 5.
+    #[oai(validator(maximum(value = "9")))]
+    pub priority: Option<u8>,
+}
+
+/// An accepted job.
+#[derive(Object)]
+pub struct JobAccepted {
+    pub id: String,
+    pub status: JobState,
+    /// `true` when the idempotency key matched an earlier job, which is returned instead.
+    pub existing: bool,
+    pub url: String,
+    pub events_url: String,
+}
+
+impl JobAccepted {
+    /// The answer for an enqueue outcome.
+    pub fn from_outcome(state: &AppState, outcome: Enqueued) -> ApiResult<Self> {
+        let id = outcome.id();
+        let status = state
+            .jobs
+            .queue()
+            .get(id)
+            .map_err(ApiError::internal)?
+            .map(|j| j.state)
+            .unwrap_or(JobState::Queued);
+        Ok(Self {
+            id: id.to_string(),
+            status,
+            existing: matches!(outcome, Enqueued::Existing(_)),
+            url: format!("/api/jobs/{id}"),
+            events_url: format!("/api/jobs/{id}/events"),
+        })
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum AcceptedResult {
+    /// Accepted: the job is durable and will run; follow `url` or `events_url`.
+    #[oai(status = 202)]
+    Accepted(Json<JobAccepted>),
+}
+
+/// A job kind members may enqueue.
+#[derive(Object)]
+pub struct JobKind {
+    pub kind: String,
+    pub description: String,
+    pub steps: Vec<String>,
+}
+
+#[derive(Object)]
+pub struct JobKindList {
+    pub items: Vec<JobKind>,
+}
+
+/// Parses a job id from a path; malformed ids are a 400.
+pub fn job_id(raw: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw)
+        .map_err(|_| ApiError::new(ErrorCode::InvalidParameter, "job id is not a valid id"))
+}
+
+/// The job `id` if it belongs to `p`'s tenant; another tenant's job is a 404.
+pub fn own_job(state: &AppState, p: &Principal, id: Uuid) -> ApiResult<Job> {
+    state
+        .jobs
+        .queue()
+        .get(id)
+        .map_err(ApiError::internal)?
+        .filter(|j| j.tenant == p.tenant_id())
+        .ok_or_else(|| ApiError::not_found("job"))
+}
+
+fn optional_uuid(name: &str, v: Option<String>) -> ApiResult<Option<String>> {
+    match v.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => Uuid::parse_str(&s)
+            .map(|u| Some(u.to_string()))
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("{name} is not a valid id"),
+                )
+            }),
+    }
+}
+
+/// Validates the list filters of `/api/events` (shared with the staff endpoint).
+pub fn event_filter(
+    job_id: Option<String>,
+    correlation_id: Option<String>,
+    kind: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+) -> ApiResult<EventFilter> {
+    let (limit, cursor) = pagination::page(limit, cursor)?;
+    let kind = kind.map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
+    if kind.as_ref().is_some_and(|k| {
+        k.len() > 64
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+    }) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            "type must look like job.failed or job. (a prefix)",
+        ));
+    }
+    Ok(EventFilter {
+        job_id: optional_uuid("job_id", job_id)?,
+        correlation_id: optional_uuid("correlation_id", correlation_id)?,
+        kind,
+        cursor,
+        limit: limit + 1,
+        ascending: false,
+    })
+}
+
+pub struct JobsApi;
+
+#[OpenApi(tag = "Tag::Jobs")]
+impl JobsApi {
+    /// Run a job of a kind open to members (e.g. `diagnostics.echo` to check the pipeline).
+    #[oai(path = "/jobs", method = "post", operation_id = "job_create")]
+    async fn create(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Writer,
+        body: Json<EnqueueJob>,
+    ) -> ApiResult<AcceptedResult> {
+        let body = body.0;
+        let workflow = state
+            .workflows
+            .get(&body.kind)
+            .filter(|w| w.enqueue == Enqueue::Members)
+            .ok_or_else(|| {
+                let open: Vec<&str> = state
+                    .workflows
+                    .kinds()
+                    .filter(|w| w.enqueue == Enqueue::Members)
+                    .map(|w| w.kind)
+                    .collect();
+                ApiError::validation(format!(
+                    "unknown job kind {:?}; members can run: {}",
+                    &*body.kind,
+                    open.join(", ")
+                ))
+            })?;
+        let payload = body.payload.unwrap_or_else(|| serde_json::json!({}));
+        if let Some(validate) = workflow.validate {
+            validate(&payload).map_err(ApiError::validation)?;
+        }
+        let now = now_ms();
+        let run_at = body.run_at.map(|t| t.timestamp_millis());
+        if run_at.is_some_and(|t| t > now + 30 * 86_400_000) {
+            return Err(ApiError::validation("run_at must be at most 30 days ahead"));
+        }
+        let mut opts = state.jobs.options();
+        opts.idempotency_key = body.idempotency_key.map(Text::into_string);
+        opts.run_at = run_at.map(|t| t.max(now));
+        opts.priority = body.priority.unwrap_or(5);
+        opts.created_by = Some(auth.0.user_id.clone());
+        let outcome = state
+            .jobs
+            .enqueue(&auth.0.tenant_id(), workflow.kind, payload, opts)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(AcceptedResult::Accepted(Json(JobAccepted::from_outcome(
+            &state, outcome,
+        )?)))
+    }
+
+    /// The job kinds members may run through `POST /api/jobs`.
+    #[oai(path = "/jobs/kinds", method = "get", operation_id = "job_kinds")]
+    async fn kinds(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _auth: Authenticated,
+    ) -> ApiResult<Json<JobKindList>> {
+        Ok(Json(JobKindList {
+            items: state
+                .workflows
+                .kinds()
+                .filter(|w| w.enqueue == Enqueue::Members)
+                .map(|w| JobKind {
+                    kind: w.kind.into(),
+                    description: w.description.into(),
+                    steps: w.steps.iter().map(|s| s.name.to_string()).collect(),
+                })
+                .collect(),
+        }))
+    }
+
+    /// Your workspace's jobs, newest first.
+    #[oai(path = "/jobs", method = "get", operation_id = "job_list")]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Authenticated,
+        /// Only jobs in this state.
+        status: Query<Option<JobState>>,
+        /// Only jobs of this kind.
+        kind: Query<Option<String>>,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<JobPage>> {
+        let (limit, cursor) = pagination::page(limit.0, cursor.0)?;
+        let cursor = cursor.map(|c| job_id(&c)).transpose()?;
+        let filter = JobFilter {
+            state: status.0,
+            kind: kind.0.filter(|k| !k.is_empty()),
+        };
+        let jobs = state
+            .jobs
+            .queue()
+            .list(&auth.0.tenant_id(), &filter, cursor, limit as usize + 1)
+            .map_err(ApiError::internal)?;
+        let (jobs, next_cursor) = pagination::split(jobs, limit, |j| j.id.to_string());
+        Ok(Json(JobPage {
+            items: jobs.into_iter().map(Into::into).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// One job: status, attempts, timestamps, error, result, finished steps.
+    #[oai(path = "/jobs/:id", method = "get", operation_id = "job_get")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Authenticated,
+        id: Path<String>,
+    ) -> ApiResult<Json<JobOut>> {
+        let job = own_job(&state, &auth.0, job_id(&id)?)?;
+        Ok(Json(job.into()))
+    }
+
+    /// Cancel a job: a queued one at once, a running one at its next check. Members
+    /// cancel their own jobs; admins and owners any.
+    #[oai(
+        path = "/jobs/:id/cancel",
+        method = "post",
+        operation_id = "job_cancel"
+    )]
+    async fn cancel(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Writer,
+        id: Path<String>,
+    ) -> ApiResult<Json<JobOut>> {
+        let p = &auth.0;
+        let job = own_job(&state, p, job_id(&id)?)?;
+        if !p.role.can_manage_members() && job.created_by.as_deref() != Some(&p.user_id) {
+            return Err(ApiError::forbidden(
+                "members can cancel only their own jobs",
+            ));
+        }
+        let job = match state.jobs.queue().cancel(job.id).await {
+            Ok(j) => j,
+            Err(QueueError::InvalidState(s)) => {
+                return Err(ApiError::conflict(format!(
+                    "the job is already {}",
+                    s.as_str()
+                )))
+            }
+            Err(QueueError::NotFound) => return Err(ApiError::not_found("job")),
+            Err(e) => return Err(ApiError::internal(e)),
+        };
+        let (k, msg) = if job.state == JobState::Cancelled {
+            (kind::JOB_CANCELLED, "cancelled before it started")
+        } else {
+            (kind::JOB_CANCEL_REQUESTED, "cancellation requested")
+        };
+        state
+            .events
+            .emit(
+                &job.tenant,
+                Event::job(k, &job, msg, serde_json::json!({"by": p.user_id})),
+            )
+            .await;
+        Ok(Json(job.into()))
+    }
+
+    /// Live progress of a job as server-sent events: its stored events first, then new
+    /// ones as they happen. The stream ends after the job succeeds, fails or is cancelled.
+    #[oai(path = "/jobs/:id/events", method = "get", operation_id = "job_events")]
+    async fn events(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Authenticated,
+        id: Path<String>,
+    ) -> ApiResult<EventStream<BoxStream<'static, EventOut>>> {
+        let job = own_job(&state, &auth.0, job_id(&id)?)?;
+        let stream = live_job_events(state.0.clone(), job.tenant, job.id);
+        Ok(EventStream::new(stream)
+            .keep_alive(Duration::from_secs(15))
+            .to_event(|e: EventOut| {
+                let json = poem_openapi::types::ToJSON::to_json_string(&e);
+                poem::web::sse::Event::message(json)
+                    .event_type(e.kind.clone())
+                    .id(e.id.clone())
+            }))
+    }
+
+    /// Your workspace's Event timeline, newest first.
+    #[allow(clippy::too_many_arguments)] // one parameter per query filter
+    #[oai(path = "/events", method = "get", operation_id = "event_list")]
+    async fn list_events(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Authenticated,
+        /// Events of this job.
+        job_id: Query<Option<String>>,
+        /// Events of this request's correlation id.
+        correlation_id: Query<Option<String>>,
+        /// An exact kind (`job.failed`) or a prefix ending in a dot (`job.`, `llm.`).
+        #[oai(name = "type")]
+        kind: Query<Option<String>>,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<EventPage>> {
+        let f = event_filter(job_id.0, correlation_id.0, kind.0, cursor.0, limit.0)?;
+        let limit = f.limit - 1;
+        let rows = state.events.list(&auth.0.tenant_id(), &f).await?;
+        let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
+        Ok(Json(EventPage {
+            items: rows.into_iter().map(Into::into).collect(),
+            next_cursor,
+        }))
+    }
+}
+
+/// The stored and then live events of one job, ending with its terminal event.
+///
+/// Subscribes *before* reading history so nothing falls in between; de-duplicates by
+/// id; catches up from storage when the live channel lagged; and, because the queue
+/// marks a job finished a moment before its final event is stored, ends only after
+/// seeing the terminal event (or after two idle checks of a finished job).
+pub fn live_job_events(
+    state: Arc<AppState>,
+    tenant: String,
+    job: Uuid,
+) -> BoxStream<'static, EventOut> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<EventOut>(256);
+    let mut live = state.events.subscribe();
+    tokio::spawn(async move {
+        let job_str = job.to_string();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut last: Option<String> = None;
+        // Sends stored events after `last`; returns whether a terminal event was sent.
+        async fn catch_up(
+            state: &AppState,
+            tenant: &str,
+            job: &str,
+            seen: &mut HashSet<String>,
+            last: &mut Option<String>,
+            tx: &tokio::sync::mpsc::Sender<EventOut>,
+        ) -> Option<bool> {
+            let mut terminal = false;
+            loop {
+                let f = EventFilter {
+                    job_id: Some(job.to_string()),
+                    cursor: last.clone(),
+                    limit: 200,
+                    ascending: true,
+                    ..Default::default()
+                };
+                let rows = state.events.list(tenant, &f).await.ok()?;
+                let n = rows.len();
+                for r in rows {
+                    *last = Some(r.id.clone());
+                    if seen.insert(r.id.clone()) {
+                        terminal |= kind::is_terminal(&r.kind);
+                        tx.send(r.into()).await.ok()?;
+                    }
+                }
+                if n < 200 {
+                    return Some(terminal);
+                }
+            }
+        }
+        let mut done = match catch_up(&state, &tenant, &job_str, &mut seen, &mut last, &tx).await {
+            Some(t) => t,
+            None => return,
+        };
+        let mut idle_finished = 0;
+        while !done {
+            tokio::select! {
+                msg = live.recv() => match msg {
+                    Ok(p) => {
+                        if p.tenant != tenant || p.event.job_id.as_deref() != Some(job_str.as_str()) {
+                            continue;
+                        }
+                        let e = &p.event;
+                        if seen.insert(e.id.clone()) {
+                            if last.as_ref().is_none_or(|l| *l < e.id) {
+                                last = Some(e.id.clone());
+                            }
+                            done = kind::is_terminal(&e.kind);
+                            if tx.send(e.clone().into()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        match catch_up(&state, &tenant, &job_str, &mut seen, &mut last, &tx).await {
+                            Some(t) => done = t,
+                            None => return,
+                        }
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {
+                    match catch_up(&state, &tenant, &job_str, &mut seen, &mut last, &tx).await {
+                        Some(true) => done = true,
+                        Some(false) => {}
+                        None => return,
+                    }
+                    let finished = state.jobs.queue().get(job).ok().flatten()
+                        .is_none_or(|j| j.state.is_terminal());
+                    if finished {
+                        idle_finished += 1;
+                        done |= idle_finished >= 2;
+                    }
+                }
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|e| (e, rx))
+    }))
+}

@@ -1,0 +1,260 @@
+//! Prometheus metrics: HTTP traffic, jobs, queue and LLM calls.
+//!
+//! One process-wide registry. Counters and histograms are updated where things happen;
+//! gauges that describe the queue (depth, running, jobs by kind and state) are refreshed
+//! from the queue when the metrics are scraped, so they can never drift from it.
+
+use std::sync::OnceLock;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+use crate::jobs::queue::{JobState, Queue};
+
+/// Every metric of the process.
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_latency: HistogramVec,
+    pub jobs_finished: IntCounterVec,
+    pub job_duration: HistogramVec,
+    pub job_retries: IntCounterVec,
+    pub dead_letters: IntCounterVec,
+    pub lease_expiries: IntCounter,
+    pub jobs_enqueued: IntCounterVec,
+    pub llm_calls: IntCounterVec,
+    pub llm_tokens: IntCounterVec,
+    pub llm_latency: HistogramVec,
+    queue_depth: IntGauge,
+    queue_due: IntGauge,
+    jobs_running: IntGauge,
+    oldest_due_age: IntGauge,
+    jobs_by_state: IntGaugeVec,
+}
+
+fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+    r.register(Box::new(c.clone()))
+        .expect("metric registered once");
+    c
+}
+
+fn histogram(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: Vec<f64>,
+) -> HistogramVec {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
+        .expect("valid metric definition");
+    r.register(Box::new(h.clone()))
+        .expect("metric registered once");
+    h
+}
+
+fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("valid metric definition");
+    r.register(Box::new(g.clone()))
+        .expect("metric registered once");
+    g
+}
+
+impl Metrics {
+    fn new() -> Self {
+        // The definitions are constants: `expect` can only fire on a programming error,
+        // which the unit test below catches.
+        let r =
+            Registry::new_custom(Some("afterresume".into()), None).expect("valid registry prefix");
+        let secs = vec![
+            0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
+        let job_secs = vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0];
+        let lease_expiries = IntCounter::new(
+            "job_lease_expiries_total",
+            "Leases that expired because a worker stopped heartbeating",
+        )
+        .expect("valid metric definition");
+        r.register(Box::new(lease_expiries.clone()))
+            .expect("metric registered once");
+        let jobs_by_state = IntGaugeVec::new(
+            Opts::new("jobs", "Jobs in the queue by kind and state"),
+            &["kind", "state"],
+        )
+        .expect("valid metric definition");
+        r.register(Box::new(jobs_by_state.clone()))
+            .expect("metric registered once");
+        Self {
+            http_requests: counter(
+                &r,
+                "http_requests_total",
+                "HTTP requests by route and status",
+                &["method", "route", "status"],
+            ),
+            http_latency: histogram(
+                &r,
+                "http_request_duration_seconds",
+                "HTTP request latency",
+                &["method", "route"],
+                secs.clone(),
+            ),
+            jobs_finished: counter(
+                &r,
+                "jobs_finished_total",
+                "Job attempts finished, by kind and outcome",
+                &["kind", "outcome"],
+            ),
+            job_duration: histogram(
+                &r,
+                "job_duration_seconds",
+                "Job attempt run time",
+                &["kind"],
+                job_secs,
+            ),
+            job_retries: counter(
+                &r,
+                "job_retries_total",
+                "Failed attempts scheduled for a retry",
+                &["kind"],
+            ),
+            dead_letters: counter(
+                &r,
+                "job_dead_letters_total",
+                "Jobs that failed for good",
+                &["kind"],
+            ),
+            jobs_enqueued: counter(
+                &r,
+                "jobs_enqueued_total",
+                "Jobs accepted into the queue",
+                &["kind"],
+            ),
+            llm_calls: counter(
+                &r,
+                "llm_calls_total",
+                "LLM calls by provider, model and outcome",
+                &["provider", "model", "outcome"],
+            ),
+            llm_tokens: counter(
+                &r,
+                "llm_tokens_total",
+                "LLM tokens by direction",
+                &["provider", "model", "direction"],
+            ),
+            llm_latency: histogram(
+                &r,
+                "llm_call_duration_seconds",
+                "LLM call latency",
+                &["provider", "model"],
+                secs,
+            ),
+            lease_expiries,
+            queue_depth: gauge(&r, "queue_depth", "Queued jobs (due or scheduled)"),
+            queue_due: gauge(&r, "queue_due", "Queued jobs whose run time has come"),
+            jobs_running: gauge(&r, "jobs_running", "Jobs currently leased by a worker"),
+            oldest_due_age: gauge(
+                &r,
+                "queue_oldest_due_age_seconds",
+                "Age of the oldest due job",
+            ),
+            jobs_by_state,
+            registry: r,
+        }
+    }
+
+    /// Refreshes the queue gauges from `queue` and renders everything in the Prometheus
+    /// text format.
+    pub fn render(&self, queue: Option<&Queue>) -> String {
+        if let Some(q) = queue {
+            self.queue_depth.set(q.depth() as i64);
+            self.jobs_running.set(q.running() as i64);
+            if let Ok(stats) = q.stats() {
+                self.jobs_by_state.reset();
+                for ((kind, state), n) in &stats.by_kind_state {
+                    self.jobs_by_state
+                        .with_label_values(&[kind.as_str(), state.as_str()])
+                        .set(*n as i64);
+                }
+                self.queue_due.set(stats.due as i64);
+                self.oldest_due_age
+                    .set(stats.oldest_due_age_ms.unwrap_or(0) / 1000);
+            }
+        }
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "metrics encoding failed");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Counts a finished job attempt.
+    pub fn job_finished(&self, kind: &str, state: JobState, seconds: f64) {
+        self.jobs_finished
+            .with_label_values(&[kind, state.as_str()])
+            .inc();
+        self.job_duration
+            .with_label_values(&[kind])
+            .observe(seconds);
+    }
+}
+
+/// The process-wide metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
+}
+
+/// Collapses ids in a path so routes don't explode the label space:
+/// `/api/jobs/0190…/events` → `/api/jobs/{id}/events`.
+pub fn route_label(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        let looks_like_id = uuid::Uuid::parse_str(seg).is_ok()
+            || seg.chars().all(|c| c.is_ascii_digit())
+            || (seg.len() >= 16
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        out.push_str(if looks_like_id { "{id}" } else { seg });
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_builds_and_renders() {
+        let m = metrics();
+        m.http_requests
+            .with_label_values(&["GET", "/api/jobs", "200"])
+            .inc();
+        m.job_finished("diagnostics.echo", JobState::Succeeded, 0.2);
+        let text = m.render(None);
+        assert!(text.contains("afterresume_http_requests_total{method=\"GET\",route=\"/api/jobs\",status=\"200\"} 1"), "{text}");
+        assert!(text.contains(
+            "afterresume_jobs_finished_total{kind=\"diagnostics.echo\",outcome=\"succeeded\"} 1"
+        ));
+    }
+
+    #[test]
+    fn ids_are_collapsed_in_routes() {
+        assert_eq!(
+            route_label("/api/jobs/0190a5f2-5b7e-7c3d-8e9f-0a1b2c3d4e5f/events"),
+            "/api/jobs/{id}/events"
+        );
+        assert_eq!(
+            route_label("/api/share/AbCdEfGhIjKlMnOpQrSt"),
+            "/api/share/{id}"
+        );
+        assert_eq!(route_label("/api/worklogs"), "/api/worklogs");
+        assert_eq!(route_label("/"), "/");
+    }
+}
