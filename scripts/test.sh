@@ -11,6 +11,7 @@ step() {
     "$@"
 }
 
+step scripts/tools.sh
 step cargo fmt --all -- --check
 step cargo clippy --workspace --all-targets -- -D warnings
 step cargo build --workspace --bins

@@ -26,6 +26,12 @@ pub enum AuthEventKind {
     PasswordChanged,
     UserDisabled,
     UserEnabled,
+    /// Staff granted XP by hand.
+    XpGranted,
+    /// Staff revoked a badge.
+    BadgeRevoked,
+    /// Staff published new reward rules.
+    RewardConfigChanged,
 }
 
 impl AuthEventKind {
@@ -46,6 +52,9 @@ impl AuthEventKind {
             Self::PasswordChanged => "password_changed",
             Self::UserDisabled => "user_disabled",
             Self::UserEnabled => "user_enabled",
+            Self::XpGranted => "xp_granted",
+            Self::BadgeRevoked => "badge_revoked",
+            Self::RewardConfigChanged => "reward_config_changed",
         }
     }
 }

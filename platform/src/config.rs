@@ -117,6 +117,19 @@ pub struct JobSettings {
     pub group_commit: bool,
 }
 
+/// Per-tenant and per-user limits on content.
+#[derive(Debug, Clone)]
+pub struct Quotas {
+    /// Work-log entries one user may create per hour.
+    pub entries_per_hour: u32,
+    /// Largest attachment, in bytes.
+    pub attachment_max_bytes: u64,
+    /// Attachment bytes one tenant may store.
+    pub tenant_storage_bytes: u64,
+    /// Largest import file, in bytes.
+    pub import_max_bytes: usize,
+}
+
 /// Every runtime setting of the platform.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -149,6 +162,7 @@ pub struct Settings {
     pub api_rate_limit_per_minute: u32,
     pub max_body_bytes: usize,
     pub jobs: JobSettings,
+    pub quotas: Quotas,
     /// Optional separate address serving `/metrics` without authentication.
     pub metrics_bind: Option<String>,
 }
@@ -227,6 +241,10 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("JOB_RETENTION_DAYS", false),
     ("QUEUE_GROUP_COMMIT", false),
     ("METRICS_BIND", false),
+    ("WORKLOG_ENTRIES_PER_HOUR", false),
+    ("ATTACHMENT_MAX_BYTES", false),
+    ("TENANT_STORAGE_QUOTA_BYTES", false),
+    ("IMPORT_MAX_BYTES", false),
 ];
 
 /// The minimum `SECRET_KEY` length outside development.
@@ -482,6 +500,12 @@ impl Settings {
             retention_days: r.number("JOB_RETENTION_DAYS", 30u64, 1),
             group_commit: r.src.get("QUEUE_GROUP_COMMIT").is_none() || r.bool("QUEUE_GROUP_COMMIT"),
         };
+        let quotas = Quotas {
+            entries_per_hour: r.number("WORKLOG_ENTRIES_PER_HOUR", 60u32, 1),
+            attachment_max_bytes: r.number("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024u64, 1024),
+            tenant_storage_bytes: r.number("TENANT_STORAGE_QUOTA_BYTES", 1024 * 1024 * 1024u64, 0),
+            import_max_bytes: r.number("IMPORT_MAX_BYTES", 5 * 1024 * 1024usize, 1024),
+        };
         let metrics_bind = r.src.get("METRICS_BIND");
         if let Some(b) = &metrics_bind {
             if b.parse::<std::net::SocketAddr>().is_err() {
@@ -524,6 +548,7 @@ impl Settings {
             api_rate_limit_per_minute,
             max_body_bytes,
             jobs,
+            quotas,
             metrics_bind,
         })
     }

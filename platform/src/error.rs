@@ -46,6 +46,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
+    /// A quota (entries per hour, storage bytes, LLM tokens) is used up.
+    QuotaExceeded,
     Maintenance,
     Unavailable,
     Internal,
@@ -69,7 +71,7 @@ impl ErrorCode {
             PasskeyUnknown | PasskeyUsed | PasskeyExpired | PasskeyRevoked => StatusCode::GONE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            RateLimited | QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Maintenance | Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -89,6 +91,20 @@ pub struct ErrorDetail {
     pub message: String,
     /// The request's correlation ID, to quote in a bug report.
     pub correlation_id: String,
+    /// Per-field problems of a rejected input (validation errors), when there are any.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<FieldIssue>>,
+}
+
+/// One problem with one field of the input.
+#[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize, serde::Deserialize)]
+pub struct FieldIssue {
+    /// The field, e.g. `content` or `tags` (`row 3: content` in imports).
+    pub field: String,
+    /// A stable machine-readable code, e.g. `content_too_long`.
+    pub code: String,
+    pub message: String,
 }
 
 /// A failure that answers the client with a status and a JSON error body.
@@ -98,6 +114,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds, sent as `Retry-After` on 429 and 503.
     pub retry_after: Option<u64>,
+    /// Per-field problems (validation).
+    pub details: Option<Vec<FieldIssue>>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -114,6 +132,20 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            details: None,
+        }
+    }
+
+    /// A validation failure listing every field problem.
+    pub fn fields(issues: Vec<FieldIssue>) -> Self {
+        let message = issues
+            .iter()
+            .map(|i| format!("{}: {}", i.field, i.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            details: Some(issues),
+            ..Self::new(ErrorCode::ValidationFailed, message)
         }
     }
     pub fn validation(message: impl Into<String>) -> Self {
@@ -136,6 +168,7 @@ impl ApiError {
             code: ErrorCode::RateLimited,
             message: format!("too many requests; retry in {retry_after} s"),
             retry_after: Some(retry_after.max(1)),
+            details: None,
         }
     }
     /// An unexpected failure: the detail goes to the log, the client gets a generic message.
@@ -154,6 +187,7 @@ impl ApiError {
                 code: self.code,
                 message: self.message.clone(),
                 correlation_id: correlation_id.to_string(),
+                details: self.details.clone(),
             },
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());

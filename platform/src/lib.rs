@@ -5,11 +5,13 @@
 
 pub mod accounts;
 pub mod api;
+pub mod artifacts;
 pub mod auditing;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod gamification;
 pub mod jobs;
 pub mod observability;
 pub mod server;
@@ -18,3 +20,4 @@ pub mod state;
 pub mod store;
 pub mod tenancy;
 pub mod workflows;
+pub mod worklog;

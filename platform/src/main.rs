@@ -2,15 +2,26 @@
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let _ = dotenvy::dotenv();
     afterresume::observability::init_logging();
     let cli = afterresume::cli::Cli::parse();
-    let code = match afterresume::cli::run(cli).await {
-        Ok(code) => code,
+    // Request handlers that stream uploads through OpenDAL build deep futures; the
+    // default 2 MiB worker stacks are too small for them in unoptimised builds.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 * 1024 * 1024)
+        .build();
+    let code = match runtime {
+        Ok(rt) => match rt.block_on(afterresume::cli::run(cli)) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                1
+            }
+        },
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: cannot start the async runtime: {e}");
             1
         }
     };

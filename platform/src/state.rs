@@ -7,6 +7,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
+use crate::artifacts::Artifacts;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::error::ApiError;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub events: Events,
     /// The workflows this server runs, by job kind.
     pub workflows: Registry,
+    /// Attachments and generated documents (OpenDAL: fs or S3).
+    pub artifacts: Artifacts,
     /// A real argon2 hash checked when the e-mail is unknown, so a failed login takes
     /// the same time whether or not the account exists.
     pub dummy_hash: String,
@@ -87,6 +90,7 @@ impl AppState {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let events = Events::new(store.clone());
+        let artifacts = Artifacts::from_config(&settings.artifacts)?;
         Ok(Arc::new(Self {
             jwt: JwtKeys::new(&settings.secret_key, settings.access_token_ttl_secs),
             limits: RateLimits::new(
@@ -96,6 +100,7 @@ impl AppState {
             events: events.clone(),
             jobs: Jobs::new(queue, events, settings.jobs.max_attempts),
             workflows: Registry::builtin(),
+            artifacts,
             settings,
             store,
             dummy_hash,

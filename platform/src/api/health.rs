@@ -72,6 +72,14 @@ impl HealthApi {
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
             error: queue.err().map(|e| e.to_string()),
         });
+        let started = Instant::now();
+        let storage = state.artifacts.ping().await;
+        checks.push(ComponentCheck {
+            name: format!("storage ({})", state.artifacts.backend()),
+            ok: storage.is_ok(),
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            error: storage.err().map(|e| e.to_string()),
+        });
         let ok = checks.iter().all(|c| c.ok);
         let body = Readiness {
             status: if ok { "ok" } else { "unavailable" }.into(),

@@ -180,6 +180,21 @@ fn is_admin(path: &str) -> bool {
     path.starts_with("/api/admin") || path.starts_with("/api/system")
 }
 
+/// The largest body a path accepts: uploads and imports have their own limits (the
+/// upload handler also counts streamed bytes, since a chunked body declares no length).
+fn body_limit(path: &str, s: &crate::config::Settings) -> usize {
+    if path.starts_with("/api/worklogs/") && path.ends_with("/attachments") {
+        // Multipart framing adds a little around the file itself.
+        usize::try_from(s.quotas.attachment_max_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(64 * 1024)
+    } else if path == "/api/worklogs/import" {
+        s.quotas.import_max_bytes
+    } else {
+        s.max_body_bytes
+    }
+}
+
 /// Request gate: body size, maintenance mode, service token, admin IP allowlist.
 pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let Some(state) = req.data::<Arc<AppState>>().cloned() else {
@@ -191,10 +206,11 @@ pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> 
     let declared = req
         .header("content-length")
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > s.max_body_bytes) {
+    let limit = body_limit(&path, s);
+    if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!("request body is larger than {} bytes", s.max_body_bytes),
+            format!("request body is larger than {limit} bytes"),
         )
         .into());
     }

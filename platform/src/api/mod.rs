@@ -6,15 +6,18 @@
 pub mod admin;
 pub mod auth;
 pub mod client;
+pub mod gamification;
 pub mod health;
 pub mod jobs;
 pub mod me;
 pub mod middleware;
+pub mod multipart;
 pub mod pagination;
 pub mod security;
 pub mod system;
 pub mod tenant;
 pub mod text;
+pub mod worklogs;
 
 use std::sync::Arc;
 
@@ -37,6 +40,10 @@ pub enum Tag {
     Tenant,
     /// Platform staff.
     Admin,
+    /// The daily work log: entries, search, attachments, import and export.
+    Worklogs,
+    /// Streaks, XP, levels, badges and weekly challenges.
+    Gamification,
     /// Jobs (all AI work) and the Event timeline.
     Jobs,
     /// The operator dashboard: jobs of every tenant, queue, schedules, metrics (staff).
@@ -49,6 +56,8 @@ type Apis = (
     me::MeApi,
     tenant::TenantApi,
     admin::AdminApi,
+    worklogs::WorklogsApi,
+    gamification::GamificationApi,
     jobs::JobsApi,
     system::SystemApi,
 );
@@ -62,6 +71,8 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             me::MeApi,
             tenant::TenantApi,
             admin::AdminApi,
+            worklogs::WorklogsApi,
+            gamification::GamificationApi,
             jobs::JobsApi,
             system::SystemApi,
         ),

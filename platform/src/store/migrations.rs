@@ -104,6 +104,19 @@ DEFINE FIELD IF NOT EXISTS job_id ON metrics_snapshot TYPE option<string>;
 DEFINE FIELD IF NOT EXISTS data ON metrics_snapshot TYPE object FLEXIBLE DEFAULT {};
 "#,
     },
+    Migration {
+        version: 3,
+        name: "reward_config",
+        sql: r#"
+-- Versioned reward rules, editable by staff; version 1 (the defaults) is published by
+-- the server on first use. Rows are never changed, only added.
+DEFINE TABLE IF NOT EXISTS reward_config SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS version ON reward_config TYPE int;
+DEFINE FIELD IF NOT EXISTS config ON reward_config TYPE object FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS created_by ON reward_config TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS created_at ON reward_config TYPE datetime DEFAULT time::now() READONLY;
+"#,
+    },
 ];
 
 /// Per-tenant tables. Issue-by-issue capabilities append their own migrations here.
@@ -138,6 +151,104 @@ DEFINE FIELD IF NOT EXISTS attempt ON diagnostic TYPE int;
 DEFINE FIELD IF NOT EXISTS created_at ON diagnostic TYPE datetime DEFAULT time::now();
 DEFINE TABLE IF NOT EXISTS diagnostic_counter SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS applied ON diagnostic_counter TYPE int DEFAULT 0;
+"#,
+    },
+    Migration {
+        version: 3,
+        name: "worklogs_and_attachments",
+        sql: r#"
+DEFINE ANALYZER IF NOT EXISTS worklog_text TOKENIZERS class FILTERS lowercase, ascii, snowball(english);
+
+DEFINE TABLE IF NOT EXISTS worklog SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS author_id ON worklog TYPE string;
+DEFINE FIELD IF NOT EXISTS date ON worklog TYPE string ASSERT $value = /^\d{4}-\d{2}-\d{2}$/;
+DEFINE FIELD IF NOT EXISTS title ON worklog TYPE string;
+DEFINE FIELD IF NOT EXISTS content ON worklog TYPE string;
+DEFINE FIELD IF NOT EXISTS tags ON worklog TYPE array<string> DEFAULT [];
+DEFINE FIELD IF NOT EXISTS outcome ON worklog TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS project ON worklog TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS version ON worklog TYPE int DEFAULT 1;
+DEFINE FIELD IF NOT EXISTS attachment_count ON worklog TYPE int DEFAULT 0;
+DEFINE FIELD IF NOT EXISTS import_key ON worklog TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS analysis ON worklog TYPE option<object> FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS created_at ON worklog TYPE datetime DEFAULT time::now() READONLY;
+DEFINE FIELD IF NOT EXISTS updated_at ON worklog TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS worklog_date ON worklog FIELDS date;
+DEFINE INDEX IF NOT EXISTS worklog_author_created ON worklog FIELDS author_id, created_at;
+DEFINE INDEX IF NOT EXISTS worklog_tags ON worklog FIELDS tags;
+DEFINE INDEX IF NOT EXISTS worklog_project ON worklog FIELDS project;
+DEFINE INDEX IF NOT EXISTS worklog_import_key ON worklog FIELDS import_key UNIQUE;
+DEFINE INDEX IF NOT EXISTS worklog_ft_title ON worklog FIELDS title FULLTEXT ANALYZER worklog_text BM25;
+DEFINE INDEX IF NOT EXISTS worklog_ft_content ON worklog FIELDS content FULLTEXT ANALYZER worklog_text BM25;
+DEFINE INDEX IF NOT EXISTS worklog_ft_outcome ON worklog FIELDS outcome FULLTEXT ANALYZER worklog_text BM25;
+
+DEFINE TABLE IF NOT EXISTS attachment SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS entry_id ON attachment TYPE string;
+DEFINE FIELD IF NOT EXISTS author_id ON attachment TYPE string;
+DEFINE FIELD IF NOT EXISTS filename ON attachment TYPE string;
+DEFINE FIELD IF NOT EXISTS content_type ON attachment TYPE string;
+DEFINE FIELD IF NOT EXISTS size ON attachment TYPE int;
+DEFINE FIELD IF NOT EXISTS sha256 ON attachment TYPE string;
+DEFINE FIELD IF NOT EXISTS storage_key ON attachment TYPE string;
+DEFINE FIELD IF NOT EXISTS created_at ON attachment TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS attachment_entry ON attachment FIELDS entry_id;
+"#,
+    },
+    Migration {
+        version: 4,
+        name: "gamification",
+        sql: r#"
+DEFINE TABLE IF NOT EXISTS gamification_user SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS state ON gamification_user TYPE option<object> FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS rev ON gamification_user TYPE int DEFAULT 0;
+DEFINE FIELD IF NOT EXISTS quiet_mode ON gamification_user TYPE bool DEFAULT false;
+DEFINE FIELD IF NOT EXISTS updated_at ON gamification_user TYPE datetime DEFAULT time::now();
+
+DEFINE TABLE IF NOT EXISTS gamification_entry SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS user_id ON gamification_entry TYPE string;
+DEFINE FIELD IF NOT EXISTS record ON gamification_entry TYPE object FLEXIBLE;
+
+DEFINE TABLE IF NOT EXISTS xp_event SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS user_id ON xp_event TYPE string;
+DEFINE FIELD IF NOT EXISTS idempotency_key ON xp_event TYPE string;
+DEFINE FIELD IF NOT EXISTS amount ON xp_event TYPE int;
+DEFINE FIELD IF NOT EXISTS day ON xp_event TYPE string;
+DEFINE FIELD IF NOT EXISTS occurred_at ON xp_event TYPE datetime;
+DEFINE FIELD IF NOT EXISTS config_version ON xp_event TYPE int;
+DEFINE FIELD IF NOT EXISTS rule ON xp_event TYPE string;
+DEFINE FIELD IF NOT EXISTS source ON xp_event TYPE object FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS job_id ON xp_event TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS created_at ON xp_event TYPE datetime DEFAULT time::now() READONLY;
+DEFINE INDEX IF NOT EXISTS xp_event_key ON xp_event FIELDS user_id, idempotency_key UNIQUE;
+DEFINE INDEX IF NOT EXISTS xp_event_day ON xp_event FIELDS day;
+
+DEFINE TABLE IF NOT EXISTS badge_award SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS user_id ON badge_award TYPE string;
+DEFINE FIELD IF NOT EXISTS code ON badge_award TYPE string;
+DEFINE FIELD IF NOT EXISTS awarded_at ON badge_award TYPE datetime;
+DEFINE FIELD IF NOT EXISTS entry_id ON badge_award TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS entry_version ON badge_award TYPE option<int>;
+DEFINE FIELD IF NOT EXISTS config_version ON badge_award TYPE int;
+DEFINE FIELD IF NOT EXISTS revoked_at ON badge_award TYPE option<datetime>;
+DEFINE FIELD IF NOT EXISTS revoked_by ON badge_award TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS revoke_reason ON badge_award TYPE option<string>;
+DEFINE INDEX IF NOT EXISTS badge_award_user ON badge_award FIELDS user_id;
+
+DEFINE TABLE IF NOT EXISTS challenge_history SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS user_id ON challenge_history TYPE string;
+DEFINE FIELD IF NOT EXISTS week_start ON challenge_history TYPE string;
+DEFINE FIELD IF NOT EXISTS challenge ON challenge_history TYPE object FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS result ON challenge_history TYPE any;
+DEFINE INDEX IF NOT EXISTS challenge_history_user ON challenge_history FIELDS user_id, week_start;
+
+DEFINE TABLE IF NOT EXISTS reward_evaluation SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS user_id ON reward_evaluation TYPE string;
+DEFINE FIELD IF NOT EXISTS entry_id ON reward_evaluation TYPE string;
+DEFINE FIELD IF NOT EXISTS entry_version ON reward_evaluation TYPE int;
+DEFINE FIELD IF NOT EXISTS config_version ON reward_evaluation TYPE int;
+DEFINE FIELD IF NOT EXISTS job_id ON reward_evaluation TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS outcome ON reward_evaluation TYPE object FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS evaluated_at ON reward_evaluation TYPE datetime DEFAULT time::now();
 "#,
     },
 ];

@@ -26,9 +26,11 @@
 //! Table PERMISSIONS are not used for isolation: they do not apply to the root session.
 
 pub mod events;
+pub mod gamification;
 pub mod migrations;
 pub mod platform;
 pub mod tenant;
+pub mod worklogs;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -74,7 +76,7 @@ impl StoreError {
             // Business rules checked inside transactions `THROW "AR:<code>"`.
             let code: String = rest
                 .chars()
-                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
                 .collect();
             StoreError::Thrown(code)
         } else {
@@ -148,18 +150,30 @@ impl Rows {
     }
 }
 
+/// Removes `null` members from objects, recursively (array elements are kept).
+fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(strip_nulls).collect())
+        }
+        other => other,
+    }
+}
+
 impl Db {
     /// Runs `sql` with the variables of the JSON object `vars`; fails on the first
     /// statement error.
     pub async fn query(&self, sql: &str, vars: serde_json::Value) -> StoreResult<Rows> {
-        // JSON null binds as SurrealQL NULL, which `option<T>` fields reject; an unbound
-        // parameter is NONE. So absent values are simply not bound.
-        let vars = match vars {
-            serde_json::Value::Object(map) => {
-                serde_json::Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
-            }
-            other => other,
-        };
+        // JSON null binds as SurrealQL NULL, which `option<T>` fields reject; an absent
+        // value is NONE. So null object members are dropped, at every depth (rows built
+        // from JSON objects carry their optional fields nested).
+        let vars = strip_nulls(vars);
         let mut results = self
             .session
             .query(sql)

@@ -197,6 +197,13 @@ pub async fn tenant_by_id(db: &Db, id: &str) -> StoreResult<Option<TenantRow>> {
     .first(0)
 }
 
+/// Every tenant id (platform jobs that visit each tenant).
+pub async fn list_tenant_ids(db: &Db) -> StoreResult<Vec<String>> {
+    db.query("SELECT VALUE record::id(id) FROM tenant;", json!({}))
+        .await?
+        .take(0)
+}
+
 pub async fn rename_tenant(db: &Db, id: &str, name: &str) -> StoreResult<Option<TenantRow>> {
     db.query(
         "UPDATE type::record('tenant', $id) SET name = $name, updated_at = time::now();

@@ -10,6 +10,7 @@
 //! runs the step again.
 
 pub mod diagnostics;
+pub mod rewards;
 pub mod system;
 
 use std::collections::BTreeMap;
@@ -87,7 +88,8 @@ impl Registry {
         let mut r = Self::default();
         r.register(diagnostics::echo());
         r.register(system::compute_metrics());
-        r.register(system::weekly_sweep());
+        r.register(rewards::weekly_sweep());
+        r.register(rewards::reward_evaluate());
         r
     }
 

@@ -29,8 +29,8 @@ async fn collect(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
                 tenants: (SELECT count() AS n FROM tenant GROUP ALL)[0].n ?? 0,
                 users: (SELECT count() AS n FROM user GROUP ALL)[0].n ?? 0,
                 disabled_users: (SELECT count() AS n FROM user WHERE disabled GROUP ALL)[0].n ?? 0,
-                logins_24h: (SELECT count() AS n FROM auth_event WHERE kind = 'login_ok' AND created_at > time::now() - 1d GROUP ALL)[0].n ?? 0,
-                active_users_7d: array::len(array::distinct((SELECT VALUE user_id FROM auth_event WHERE kind = 'login_ok' AND created_at > time::now() - 7d)))
+                logins_24h: (SELECT count() AS n FROM auth_event WHERE kind = 'login_succeeded' AND created_at > time::now() - 1d GROUP ALL)[0].n ?? 0,
+                active_users_7d: array::len(array::distinct((SELECT VALUE user_id FROM auth_event WHERE kind = 'login_succeeded' AND created_at > time::now() - 7d)))
              };",
             json!({}),
         )
@@ -66,20 +66,4 @@ async fn persist(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         .await
         .map_err(db_error)?;
     Ok(json!({"snapshot_id": ctx.job.id.to_string()}))
-}
-
-/// `gamification.weekly_sweep`: closes each user's finished week of challenges and
-/// opens the new week's. The gamification rules fill in the per-user work.
-pub fn weekly_sweep() -> Workflow {
-    Workflow {
-        kind: "gamification.weekly_sweep",
-        description: "Closes finished weekly challenges and opens new ones, per user time zone",
-        enqueue: Enqueue::Internal,
-        validate: None,
-        steps: vec![Step::new("sweep", sweep)],
-    }
-}
-
-async fn sweep(_ctx: StepCtx) -> Result<serde_json::Value, JobError> {
-    Ok(json!({"users_swept": 0}))
 }

@@ -357,3 +357,83 @@ impl App {
             .collect()
     }
 }
+
+/// A real S3 server (moto, installed by `scripts/tools.sh`) on a free port, with a bucket.
+pub struct S3Server {
+    pub endpoint: String,
+    pub bucket: String,
+    child: Child,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl S3Server {
+    /// Starts `moto_server` and creates `bucket`.
+    pub async fn start(bucket: &str) -> S3Server {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let exe = root.join(".venv-tools/bin/moto_server");
+        assert!(
+            exe.exists(),
+            "{} is missing: run scripts/tools.sh",
+            exe.display()
+        );
+        let port = free_port();
+        let child = Command::new(exe)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let server = S3Server {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            bucket: bucket.to_string(),
+            child,
+        };
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = http
+                .put(format!("{}/{bucket}", server.endpoint))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "moto did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        server
+    }
+
+    /// The keys in the bucket.
+    pub async fn keys(&self) -> Vec<String> {
+        let body = reqwest::get(format!("{}/{}?list-type=2", self.endpoint, self.bucket))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        body.split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split("</Key>").next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Environment for `afterresume` to use this server for artifacts.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("MINIO_ENDPOINT".into(), self.endpoint.clone()),
+            ("MINIO_ACCESS_KEY".into(), "test".into()),
+            ("MINIO_SECRET_KEY".into(), "test".into()),
+            ("MINIO_BUCKET".into(), self.bucket.clone()),
+        ]
+    }
+}

@@ -1,0 +1,86 @@
+//! A streaming `multipart/form-data` request body.
+//!
+//! poem-openapi's `Upload` spools each file to a temporary file before the handler
+//! runs, with no size limit while it does. This payload instead hands the handler the
+//! live multipart stream, so a file goes straight to the artifact store, counted and
+//! capped as it arrives, and is never held whole in memory or on local disk.
+
+use poem::web::Multipart;
+use poem::{FromRequest, Request, RequestBody, Result};
+use poem_openapi::payload::{ParsePayload, Payload};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+
+/// A multipart body whose `file` field is read by the handler as a stream.
+pub struct MultipartUpload(pub Multipart);
+
+impl Payload for MultipartUpload {
+    const CONTENT_TYPE: &'static str = "multipart/form-data";
+
+    fn check_content_type(content_type: &str) -> bool {
+        content_type.starts_with("multipart/form-data")
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        let mut schema = MetaSchema::new("object");
+        schema.required = vec!["file"];
+        schema.properties = vec![(
+            "file",
+            MetaSchemaRef::Inline(Box::new(MetaSchema {
+                format: Some("binary"),
+                description: Some("The file's bytes."),
+                ..MetaSchema::new("string")
+            })),
+        )];
+        MetaSchemaRef::Inline(Box::new(schema))
+    }
+
+    fn register(_registry: &mut Registry) {}
+}
+
+impl ParsePayload for MultipartUpload {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> Result<Self> {
+        Ok(Self(Multipart::from_request(request, body).await?))
+    }
+}
+
+// What poem-openapi's `impl_apirequest_for_payload!` generates for its own payloads.
+impl<'a> poem_openapi::ApiExtractor<'a> for MultipartUpload {
+    const TYPES: &'static [poem_openapi::ApiExtractorType] =
+        &[poem_openapi::ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        <Self as Payload>::register(registry);
+    }
+
+    fn request_meta() -> Option<poem_openapi::registry::MetaRequest> {
+        Some(poem_openapi::registry::MetaRequest {
+            description: None,
+            content: vec![poem_openapi::registry::MetaMediaType {
+                content_type: <Self as Payload>::CONTENT_TYPE,
+                schema: <Self as Payload>::schema_ref(),
+            }],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: poem_openapi::ExtractParamOptions<Self::ParamType>,
+    ) -> Result<Self> {
+        match request.content_type() {
+            Some(ct) if Self::check_content_type(ct) => {
+                <Self as ParsePayload>::from_request(request, body).await
+            }
+            Some(ct) => Err(poem_openapi::error::ContentTypeError::NotSupported {
+                content_type: ct.to_string(),
+            }
+            .into()),
+            None => Err(poem_openapi::error::ContentTypeError::ExpectContentType.into()),
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The reward system (SPEC §7 "Gamification"): [`rules`] holds the pure domain (XP,
+//! streaks with freezes, badges, weekly challenges, the ledger); storage lives in
+//! `store::gamification` and the jobs in `workflows::rewards`.
+
+pub mod rules;

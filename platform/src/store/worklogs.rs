@@ -1,0 +1,496 @@
+//! Work-log entries and their attachments in a tenant database.
+//!
+//! Listing is keyset-paginated on `(date DESC, id DESC)`: a cursor names the last row
+//! seen, so entries added while someone pages never cause duplicates or gaps among the
+//! rows that existed. A full-text query (`q`) ranks by BM25 relevance over title, content
+//! and outcome (analyzer `worklog_text`: class tokenizer, lower-case, ASCII folding,
+//! English snowball stemming) and pages by offset, since relevance has no stable key.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{StoreError, StoreResult, TenantDb};
+
+/// An entry as stored.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct EntryRow {
+    pub id: String,
+    pub author_id: String,
+    /// `YYYY-MM-DD`, the day in the author's time zone.
+    pub date: String,
+    pub title: String,
+    pub content: String,
+    pub tags: Vec<String>,
+    pub outcome: Option<String>,
+    pub project: Option<String>,
+    pub version: u32,
+    pub attachment_count: u32,
+    pub import_key: Option<String>,
+    pub analysis: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Relevance when listed with a full-text query.
+    #[serde(default)]
+    pub score: Option<f64>,
+}
+
+const FIELDS: &str =
+    "record::id(id) AS id, author_id, date, title, content, tags, outcome, project, \
+version, attachment_count, import_key, analysis, created_at, updated_at";
+
+/// The editable fields of an entry (validated by `crate::worklog`).
+#[derive(Debug, Clone)]
+pub struct EntryFields {
+    pub date: NaiveDate,
+    pub title: String,
+    pub content: String,
+    pub tags: Vec<String>,
+    pub outcome: Option<String>,
+    pub project: Option<String>,
+}
+
+fn fields_json(f: &EntryFields) -> serde_json::Value {
+    json!({
+        "date": f.date.format("%Y-%m-%d").to_string(),
+        "title": f.title,
+        "content": f.content,
+        "tags": f.tags,
+        "outcome": f.outcome,
+        "project": f.project,
+    })
+}
+
+/// Creates an entry with id `id`. With an `import_key` already present, nothing is
+/// created and `None` is returned (imports don't duplicate).
+pub async fn create(
+    db: &TenantDb,
+    id: &str,
+    author_id: &str,
+    f: &EntryFields,
+    import_key: Option<&str>,
+) -> StoreResult<Option<EntryRow>> {
+    let mut vars = fields_json(f);
+    vars["id"] = json!(id);
+    vars["author"] = json!(author_id);
+    vars["import_key"] = json!(import_key);
+    let sql = format!(
+        "CREATE type::record('worklog', $id) CONTENT {{
+            author_id: $author, date: $date, title: $title, content: $content, tags: $tags,
+            outcome: $outcome, project: $project, version: 1, attachment_count: 0,
+            import_key: $import_key
+         }} RETURN {FIELDS};"
+    );
+    match db.query(&sql, vars).await {
+        Ok(mut rows) => rows.first(0),
+        Err(StoreError::Unique(_)) if import_key.is_some() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// One entry.
+pub async fn get(db: &TenantDb, id: &str) -> StoreResult<Option<EntryRow>> {
+    let sql = format!("SELECT {FIELDS} FROM type::record('worklog', $id);");
+    db.query(&sql, json!({"id": id})).await?.first(0)
+}
+
+/// Why an update didn't happen.
+#[derive(Debug)]
+pub enum UpdateError {
+    NotFound,
+    /// The entry is at another version (optimistic concurrency).
+    Stale {
+        current: u32,
+    },
+    Store(StoreError),
+}
+
+impl From<StoreError> for UpdateError {
+    fn from(e: StoreError) -> Self {
+        UpdateError::Store(e)
+    }
+}
+
+/// Replaces the editable fields if the entry is at `expected_version`; bumps the version.
+pub async fn update(
+    db: &TenantDb,
+    id: &str,
+    expected_version: u32,
+    f: &EntryFields,
+) -> Result<EntryRow, UpdateError> {
+    let mut vars = fields_json(f);
+    vars["id"] = json!(id);
+    vars["expected"] = json!(expected_version);
+    let sql = format!(
+        "BEGIN TRANSACTION;
+         LET $row = (SELECT version FROM type::record('worklog', $id))[0];
+         IF $row = NONE {{ THROW 'AR:not_found'; }};
+         IF $row.version != $expected {{ THROW 'AR:stale_' + <string> $row.version; }};
+         UPDATE type::record('worklog', $id) SET date = $date, title = $title, content = $content,
+             tags = $tags, outcome = $outcome, project = $project, version += 1,
+             updated_at = time::now(), analysis = NONE
+           RETURN {FIELDS};
+         COMMIT TRANSACTION;"
+    );
+    match db.query(&sql, vars).await {
+        Ok(mut rows) => rows
+            .last::<EntryRow>()?
+            .into_iter()
+            .next()
+            .ok_or(UpdateError::NotFound),
+        Err(StoreError::Thrown(code)) if code == "not_found" => Err(UpdateError::NotFound),
+        Err(StoreError::Thrown(code)) if code.starts_with("stale_") => Err(UpdateError::Stale {
+            current: code.trim_start_matches("stale_").parse().unwrap_or(0),
+        }),
+        Err(e) => Err(UpdateError::Store(e)),
+    }
+}
+
+/// Deletes an entry and its attachment rows; returns the storage keys of the
+/// attachments (for the caller to remove from the artifact store) or `None` if the entry
+/// did not exist.
+pub async fn delete(db: &TenantDb, id: &str) -> StoreResult<Option<Vec<String>>> {
+    let mut rows = db
+        .query(
+            "BEGIN TRANSACTION;
+             LET $gone = (DELETE type::record('worklog', $id) RETURN BEFORE);
+             LET $keys = (DELETE attachment WHERE entry_id = $id RETURN BEFORE).storage_key;
+             RETURN IF array::len($gone) = 0 { NONE } ELSE { { keys: $keys } };
+             COMMIT TRANSACTION;",
+            json!({"id": id}),
+        )
+        .await?;
+    #[derive(Deserialize)]
+    struct Deleted {
+        keys: Vec<String>,
+    }
+    Ok(rows.last::<Deleted>()?.into_iter().next().map(|d| d.keys))
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub tag: Option<String>,
+    pub project: Option<String>,
+    pub author_id: Option<String>,
+    /// Full-text query over title, content and outcome.
+    pub q: Option<String>,
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cursor {
+    /// After this `(date, id)` in `date DESC, id DESC` order.
+    After { date: String, id: String },
+    /// Skip this many rows (relevance order).
+    Offset(u64),
+}
+
+impl Cursor {
+    /// The opaque text form handed to clients.
+    pub fn encode(&self) -> String {
+        match self {
+            Cursor::After { date, id } => format!("k.{date}.{id}"),
+            Cursor::Offset(n) => format!("o.{n}"),
+        }
+    }
+
+    /// Parses a cursor from [`Cursor::encode`]; `None` if it is malformed.
+    pub fn decode(s: &str) -> Option<Self> {
+        if let Some(rest) = s.strip_prefix("k.") {
+            let (date, id) = rest.split_once('.')?;
+            NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+            uuid::Uuid::parse_str(id).ok()?;
+            return Some(Cursor::After {
+                date: date.to_string(),
+                id: id.to_string(),
+            });
+        }
+        s.strip_prefix("o.")?.parse().ok().map(Cursor::Offset)
+    }
+}
+
+fn where_clause(f: &ListFilter) -> (String, serde_json::Value) {
+    let mut conds = vec!["true".to_string()];
+    if f.from.is_some() {
+        conds.push("date >= $from".into());
+    }
+    if f.to.is_some() {
+        conds.push("date <= $to".into());
+    }
+    if f.tag.is_some() {
+        conds.push("tags CONTAINS $tag".into());
+    }
+    if f.project.is_some() {
+        conds.push("project = $project".into());
+    }
+    if f.author_id.is_some() {
+        conds.push("author_id = $author".into());
+    }
+    if f.q.is_some() {
+        conds.push("(title @0@ $q OR content @1@ $q OR outcome @2@ $q)".into());
+    }
+    let day = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+    (
+        conds.join(" AND "),
+        json!({
+            "from": day(f.from), "to": day(f.to), "tag": f.tag, "project": f.project,
+            "author": f.author_id, "q": f.q,
+        }),
+    )
+}
+
+/// One page of entries matching `f` (`limit` rows at most).
+pub async fn list(
+    db: &TenantDb,
+    f: &ListFilter,
+    cursor: Option<&Cursor>,
+    limit: u32,
+) -> StoreResult<Vec<EntryRow>> {
+    let (mut cond, mut vars) = where_clause(f);
+    vars["limit"] = json!(limit);
+    let sql = if f.q.is_some() {
+        let offset = match cursor {
+            Some(Cursor::Offset(n)) => *n,
+            _ => 0,
+        };
+        vars["offset"] = json!(offset);
+        // Title matches weigh double: a word in the title says more about the entry.
+        format!(
+            "SELECT {FIELDS}, (search::score(0) * 2 + search::score(1) + search::score(2)) AS score
+             FROM worklog WHERE {cond} ORDER BY score DESC, id DESC LIMIT $limit START $offset;"
+        )
+    } else {
+        if let Some(Cursor::After { date, id }) = cursor {
+            cond.push_str(
+                " AND (date < $cdate OR (date = $cdate AND id < type::record('worklog', $cid)))",
+            );
+            vars["cdate"] = json!(date);
+            vars["cid"] = json!(id);
+        }
+        format!(
+            "SELECT {FIELDS} FROM worklog WHERE {cond} ORDER BY date DESC, id DESC LIMIT $limit;"
+        )
+    };
+    db.query(&sql, vars).await?.take(0)
+}
+
+/// How many entries match `f`.
+pub async fn count(db: &TenantDb, f: &ListFilter) -> StoreResult<u64> {
+    let (cond, vars) = where_clause(f);
+    let sql = format!("SELECT count() AS n FROM worklog WHERE {cond} GROUP ALL;");
+    #[derive(Deserialize)]
+    struct N {
+        n: u64,
+    }
+    Ok(db
+        .query(&sql, vars)
+        .await?
+        .first::<N>(0)?
+        .map(|n| n.n)
+        .unwrap_or(0))
+}
+
+/// A value with how many entries carry it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Facet {
+    #[serde(rename = "name")]
+    pub value: String,
+    pub count: u64,
+}
+
+/// Tags with their entry counts, most used first.
+pub async fn tag_facets(db: &TenantDb) -> StoreResult<Vec<Facet>> {
+    db.query(
+        "SELECT name, count FROM (
+            SELECT tags AS name, count() AS count FROM (SELECT tags FROM worklog SPLIT tags) GROUP BY name
+         ) WHERE name != NONE ORDER BY count DESC, name ASC;",
+        json!({}),
+    )
+    .await?
+    .take(0)
+}
+
+/// Projects with their entry counts, most used first.
+pub async fn project_facets(db: &TenantDb) -> StoreResult<Vec<Facet>> {
+    db.query(
+        "SELECT name, count FROM (
+            SELECT project AS name, count() AS count FROM worklog WHERE project != NONE GROUP BY name
+         ) ORDER BY count DESC, name ASC;",
+        json!({}),
+    )
+    .await?
+    .take(0)
+}
+
+/// Entries `author_id` created since `since` (the hourly creation quota).
+pub async fn created_since(
+    db: &TenantDb,
+    author_id: &str,
+    since: DateTime<Utc>,
+) -> StoreResult<u64> {
+    #[derive(Deserialize)]
+    struct N {
+        n: u64,
+    }
+    Ok(db
+        .query(
+            "SELECT count() AS n FROM worklog WHERE author_id = $author AND created_at > <datetime> $since GROUP ALL;",
+            json!({"author": author_id, "since": since.to_rfc3339()}),
+        )
+        .await?
+        .first::<N>(0)?
+        .map(|n| n.n)
+        .unwrap_or(0))
+}
+
+/// Which of `keys` already exist (imports skip them).
+pub async fn existing_import_keys(db: &TenantDb, keys: &[String]) -> StoreResult<Vec<String>> {
+    db.query(
+        "SELECT VALUE import_key FROM worklog WHERE import_key IN $keys;",
+        json!({"keys": keys}),
+    )
+    .await?
+    .take(0)
+}
+
+/// Stores the result of `worklog.analyze` on the entry version it analysed.
+pub async fn set_analysis(
+    db: &TenantDb,
+    id: &str,
+    version: u32,
+    analysis: serde_json::Value,
+) -> StoreResult<bool> {
+    let rows: Vec<serde_json::Value> = db
+        .query(
+            "UPDATE type::record('worklog', $id) SET analysis = $analysis WHERE version = $version RETURN record::id(id) AS id;",
+            json!({"id": id, "version": version, "analysis": analysis}),
+        )
+        .await?
+        .take(0)?;
+    Ok(!rows.is_empty())
+}
+
+// ------------------------------------------------------------------ attachments
+
+/// An evidence attachment as stored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AttachmentRow {
+    pub id: String,
+    pub entry_id: String,
+    pub author_id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub storage_key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const ATTACHMENT_FIELDS: &str = "record::id(id) AS id, entry_id, author_id, filename, content_type, size, sha256, storage_key, created_at";
+
+/// A stored object to record as an attachment.
+#[derive(Debug, Clone)]
+pub struct NewAttachment<'a> {
+    pub id: &'a str,
+    pub entry_id: &'a str,
+    pub author_id: &'a str,
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub size: u64,
+    pub sha256: &'a str,
+    pub storage_key: &'a str,
+}
+
+/// Records an attachment and bumps the entry's version and attachment count, in one
+/// transaction. `None` if the entry no longer exists.
+pub async fn add_attachment(
+    db: &TenantDb,
+    a: &NewAttachment<'_>,
+) -> StoreResult<Option<(AttachmentRow, EntryRow)>> {
+    let sql = format!(
+        "BEGIN TRANSACTION;
+         IF (SELECT VALUE id FROM type::record('worklog', $entry)) = [] {{ THROW 'AR:not_found'; }};
+         LET $att = (CREATE type::record('attachment', $id) CONTENT {{
+             entry_id: $entry, author_id: $author, filename: $filename, content_type: $ct,
+             size: $size, sha256: $sha, storage_key: $key }} RETURN {ATTACHMENT_FIELDS})[0];
+         LET $entry_row = (UPDATE type::record('worklog', $entry) SET version += 1,
+             attachment_count += 1, updated_at = time::now() RETURN {FIELDS})[0];
+         RETURN {{ attachment: $att, entry: $entry_row }};
+         COMMIT TRANSACTION;"
+    );
+    let res = db
+        .query(
+            &sql,
+            json!({"id": a.id, "entry": a.entry_id, "author": a.author_id, "filename": a.filename,
+                   "ct": a.content_type, "size": a.size, "sha": a.sha256, "key": a.storage_key}),
+        )
+        .await;
+    #[derive(Deserialize)]
+    struct Added {
+        attachment: AttachmentRow,
+        entry: EntryRow,
+    }
+    match res {
+        Ok(mut rows) => Ok(rows
+            .last::<Added>()?
+            .into_iter()
+            .next()
+            .map(|a| (a.attachment, a.entry))),
+        Err(StoreError::Thrown(code)) if code == "not_found" => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The attachments of an entry, oldest first.
+pub async fn attachments_of(db: &TenantDb, entry_id: &str) -> StoreResult<Vec<AttachmentRow>> {
+    let sql = format!(
+        "SELECT {ATTACHMENT_FIELDS} FROM attachment WHERE entry_id = $entry ORDER BY id ASC;"
+    );
+    db.query(&sql, json!({"entry": entry_id})).await?.take(0)
+}
+
+/// One attachment.
+pub async fn attachment(db: &TenantDb, id: &str) -> StoreResult<Option<AttachmentRow>> {
+    let sql = format!("SELECT {ATTACHMENT_FIELDS} FROM type::record('attachment', $id);");
+    db.query(&sql, json!({"id": id})).await?.first(0)
+}
+
+/// Removes an attachment row and decrements its entry's count (the entry version is not
+/// bumped: removing evidence never earns rewards). Returns the removed row.
+pub async fn remove_attachment(db: &TenantDb, id: &str) -> StoreResult<Option<AttachmentRow>> {
+    let sql = "BEGIN TRANSACTION;
+         LET $gone = (DELETE type::record('attachment', $id) RETURN BEFORE)[0];
+         IF $gone != NONE {
+             UPDATE type::record('worklog', $gone.entry_id) SET attachment_count -= 1, updated_at = time::now();
+         };
+         RETURN IF $gone = NONE { NONE } ELSE { {
+             id: record::id($gone.id), entry_id: $gone.entry_id, author_id: $gone.author_id,
+             filename: $gone.filename, content_type: $gone.content_type, size: $gone.size,
+             sha256: $gone.sha256, storage_key: $gone.storage_key, created_at: $gone.created_at
+         } };
+         COMMIT TRANSACTION;";
+    db.query(sql, json!({"id": id}))
+        .await?
+        .last::<AttachmentRow>()
+        .map(|v| v.into_iter().next())
+}
+
+/// Bytes of attachments the tenant stores (the storage quota).
+pub async fn storage_used(db: &TenantDb) -> StoreResult<u64> {
+    #[derive(Deserialize)]
+    struct N {
+        n: Option<u64>,
+    }
+    Ok(db
+        .query(
+            "SELECT math::sum(size) AS n FROM attachment GROUP ALL;",
+            json!({}),
+        )
+        .await?
+        .first::<N>(0)?
+        .and_then(|n| n.n)
+        .unwrap_or(0))
+}

@@ -1,0 +1,217 @@
+//! The work-log repository against the real embedded database: full-text ranking with
+//! stemming, facets, keyset pagination, optimistic updates, attachments and import keys.
+
+use afterresume::store::worklogs::{self as repo, Cursor, EntryFields, ListFilter, UpdateError};
+use afterresume::store::{Store, TenantDb, TenantId};
+use chrono::NaiveDate;
+
+fn fields(
+    date: &str,
+    title: &str,
+    content: &str,
+    tags: &[&str],
+    project: Option<&str>,
+) -> EntryFields {
+    EntryFields {
+        date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+        title: title.into(),
+        content: content.into(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        outcome: None,
+        project: project.map(str::to_string),
+    }
+}
+
+async fn db() -> TenantDb {
+    let store = Store::memory().await.unwrap();
+    store.tenant(TenantId(uuid::Uuid::now_v7())).await.unwrap()
+}
+
+async fn put(db: &TenantDb, f: EntryFields) -> String {
+    let id = uuid::Uuid::now_v7().to_string();
+    repo::create(db, &id, "author-1", &f, None)
+        .await
+        .unwrap()
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn full_text_search_ranks_and_stems() {
+    let db = db().await;
+    let runbook = put(
+        &db,
+        fields(
+            "2026-11-03",
+            "Deployment runbook",
+            "Wrote the runbook for on-call engineers",
+            &["docs"],
+            None,
+        ),
+    )
+    .await;
+    put(
+        &db,
+        fields(
+            "2026-11-01",
+            "Billing",
+            "Deployed the billing service to production",
+            &["deploy"],
+            None,
+        ),
+    )
+    .await;
+    put(
+        &db,
+        fields(
+            "2026-11-02",
+            "Reviews",
+            "Reviewed pull requests about caching",
+            &[],
+            None,
+        ),
+    )
+    .await;
+    let q = |s: &str| ListFilter {
+        q: Some(s.into()),
+        ..ListFilter::default()
+    };
+    let rows = repo::list(&db, &q("deploying"), None, 10).await.unwrap();
+    assert_eq!(rows.len(), 2, "stemming matches deployed/deployment");
+    assert!(
+        rows.iter().all(|r| r.score.unwrap_or(0.0) > 0.0),
+        "{:?}",
+        rows.iter().map(|r| r.score).collect::<Vec<_>>()
+    );
+    let rows = repo::list(&db, &q("runbook"), None, 10).await.unwrap();
+    assert_eq!(rows[0].id, runbook);
+    assert_eq!(repo::count(&db, &q("caching")).await.unwrap(), 1);
+    assert_eq!(repo::count(&db, &q("nothing-like-this")).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn facets_filters_and_keyset_pages() {
+    let db = db().await;
+    for i in 0..25 {
+        let tags: &[&str] = if i % 2 == 0 {
+            &["rust", "api"]
+        } else {
+            &["rust"]
+        };
+        put(
+            &db,
+            fields(
+                &format!("2026-10-{:02}", 1 + i % 5),
+                &format!("t{i}"),
+                &format!("entry {i}"),
+                tags,
+                (i % 3 == 0).then_some("Core"),
+            ),
+        )
+        .await;
+    }
+    let tags = repo::tag_facets(&db).await.unwrap();
+    assert_eq!((tags[0].value.as_str(), tags[0].count), ("rust", 25));
+    assert_eq!((tags[1].value.as_str(), tags[1].count), ("api", 13));
+    let projects = repo::project_facets(&db).await.unwrap();
+    assert_eq!((projects[0].value.as_str(), projects[0].count), ("Core", 9));
+    let f = ListFilter {
+        tag: Some("api".into()),
+        ..ListFilter::default()
+    };
+    assert_eq!(repo::count(&db, &f).await.unwrap(), 13);
+    // Keyset pages cover everything once, in (date desc, id desc) order.
+    let all = ListFilter::default();
+    let mut seen = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let page = repo::list(&db, &all, cursor.as_ref(), 4).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        cursor = page.last().map(|r| Cursor::After {
+            date: r.date.clone(),
+            id: r.id.clone(),
+        });
+        seen.extend(page.into_iter().map(|r| (r.date, r.id)));
+    }
+    assert_eq!(seen.len(), 25);
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted);
+    assert_eq!(
+        Cursor::decode(&Cursor::Offset(7).encode()),
+        Some(Cursor::Offset(7))
+    );
+    assert_eq!(Cursor::decode("k.2026-13-01.x"), None);
+}
+
+#[tokio::test]
+async fn updates_are_optimistic_and_attachments_bump_versions() {
+    let db = db().await;
+    let id = put(&db, fields("2026-11-01", "a", "first", &[], None)).await;
+    let row = repo::update(&db, &id, 1, &fields("2026-11-01", "a", "second", &[], None))
+        .await
+        .unwrap();
+    assert_eq!(row.version, 2);
+    match repo::update(&db, &id, 1, &fields("2026-11-01", "a", "third", &[], None)).await {
+        Err(UpdateError::Stale { current }) => assert_eq!(current, 2),
+        other => panic!("expected a stale version, got {other:?}"),
+    }
+    assert!(matches!(
+        repo::update(
+            &db,
+            &uuid::Uuid::now_v7().to_string(),
+            1,
+            &fields("2026-11-01", "a", "x", &[], None)
+        )
+        .await,
+        Err(UpdateError::NotFound)
+    ));
+    let att = repo::NewAttachment {
+        id: &uuid::Uuid::now_v7().to_string(),
+        entry_id: &id,
+        author_id: "author-1",
+        filename: "a.png",
+        content_type: "image/png",
+        size: 1234,
+        sha256: "00",
+        storage_key: "t/x/attachments/a",
+    };
+    let (a, entry) = repo::add_attachment(&db, &att).await.unwrap().unwrap();
+    assert_eq!((entry.version, entry.attachment_count), (3, 1));
+    assert_eq!(repo::storage_used(&db).await.unwrap(), 1234);
+    assert_eq!(repo::attachments_of(&db, &id).await.unwrap().len(), 1);
+    let gone = repo::remove_attachment(&db, &a.id).await.unwrap().unwrap();
+    assert_eq!(gone.storage_key, "t/x/attachments/a");
+    assert_eq!(
+        repo::get(&db, &id).await.unwrap().unwrap().attachment_count,
+        0
+    );
+    assert_eq!(repo::storage_used(&db).await.unwrap(), 0);
+    let (_, _) = repo::add_attachment(&db, &att).await.unwrap().unwrap();
+    let keys = repo::delete(&db, &id).await.unwrap().unwrap();
+    assert_eq!(keys, vec!["t/x/attachments/a".to_string()]);
+    assert!(repo::delete(&db, &id).await.unwrap().is_none());
+    assert!(repo::attachments_of(&db, &id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn import_keys_prevent_duplicates() {
+    let db = db().await;
+    let f = fields("2026-11-01", "a", "imported", &[], None);
+    let id = uuid::Uuid::now_v7().to_string();
+    assert!(repo::create(&db, &id, "u", &f, Some("key-1"))
+        .await
+        .unwrap()
+        .is_some());
+    let id2 = uuid::Uuid::now_v7().to_string();
+    assert!(repo::create(&db, &id2, "u", &f, Some("key-1"))
+        .await
+        .unwrap()
+        .is_none());
+    let found = repo::existing_import_keys(&db, &["key-1".into(), "key-2".into()])
+        .await
+        .unwrap();
+    assert_eq!(found, vec!["key-1".to_string()]);
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the real servers the end-to-end tests talk to (shared/COMPONENTS.md) into
+# .venv-tools/ (git-ignored): moto's S3 server (the MinIO/S3 stand-in for OpenDAL's s3
+# service) and aiosmtpd (an SMTP server for mail tests).
+#
+# Idempotent and quiet when everything is already installed. Usage: scripts/tools.sh
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+venv=.venv-tools
+py="$venv/bin/python"
+packages=("moto[s3,server]" aiosmtpd)
+
+if [ ! -x "$py" ]; then
+    echo "==> creating $venv"
+    python3 -m venv "$venv"
+fi
+
+# One interpreter start answers for every package; pip runs only for what is missing.
+mapfile -t need < <("$py" -c 'import sys, re
+from importlib.metadata import PackageNotFoundError, version
+for spec in sys.argv[1:]:
+    try:
+        version(re.sub(r"\[.*\]", "", spec))
+    except PackageNotFoundError:
+        print(spec)' "${packages[@]}")
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "==> pip install ${need[*]}"
+    "$py" -m pip install -q --disable-pip-version-check "${need[@]}"
+fi
+[ -x "$venv/bin/moto_server" ] || { echo "error: moto_server missing from $venv" >&2; exit 1; }

@@ -1,0 +1,383 @@
+//! Rewards end to end: entries logged through the API are evaluated by the job system,
+//! and the summary, badges, challenges and ledger reflect them; quiet mode; staff
+//! grants, revokes (audited), metrics and versioned rules.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{spawn_app, App, Session};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Waits until every reward evaluation of the tenant has finished; returns the jobs.
+async fn rewards_settled(app: &App, s: &Session, expected: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = app
+            .get(
+                "/api/jobs?kind=gamification.reward_evaluate&limit=200",
+                &s.token,
+            )
+            .await;
+        let jobs = r.body["items"].as_array().unwrap().clone();
+        let done = jobs
+            .iter()
+            .filter(|j| j["status"] == "succeeded" || j["status"] == "failed")
+            .count();
+        if jobs.len() >= expected && done == jobs.len() {
+            assert!(
+                jobs.iter().all(|j| j["status"] == "succeeded"),
+                "a reward job failed: {jobs:?}"
+            );
+            return jobs;
+        }
+        assert!(Instant::now() < deadline, "rewards never settled: {jobs:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn upload(app: &App, s: &Session, entry: &str) {
+    let part = reqwest::multipart::Part::bytes(b"measured latency before and after".to_vec())
+        .file_name("evidence.txt");
+    let r = app
+        .http
+        .post(format!("{}/api/worklogs/{entry}/attachments", app.base))
+        .bearer_auth(&s.token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
+
+#[tokio::test]
+async fn logging_earns_xp_streak_badges_and_challenge_progress() {
+    let app = spawn_app(&[]).await;
+    let s = app.new_owner("rewards@example.test").await;
+    // 220 characters, 2 tags, an outcome: 10 base + 6 tags + 10 length + 15 outcome = 41.
+    let content = format!(
+        "Profiled the search endpoint and removed an N+1 query. {}",
+        "Details in the linked notes. ".repeat(6)
+    );
+    assert!(content.chars().count() >= 200);
+    let r = app
+        .post(
+            "/api/worklogs",
+            Some(&s.token),
+            json!({"content": content, "tags": ["perf", "search"], "outcome": "p95 latency down from 420 ms to 90 ms"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let entry = r.body["id"].as_str().unwrap().to_string();
+    // Too short (< 20 characters): no XP.
+    app.post(
+        "/api/worklogs",
+        Some(&s.token),
+        json!({"content": "fixed typo"}),
+    )
+    .await;
+    // A near-duplicate of the first: no XP.
+    app.post(
+        "/api/worklogs",
+        Some(&s.token),
+        json!({"content": content.to_uppercase()}),
+    )
+    .await;
+    // Evidence: version 2 of the first entry is worth 5 more (one attachment).
+    upload(&app, &s, &entry).await;
+    let jobs = rewards_settled(&app, &s, 4).await;
+    assert_eq!(jobs.len(), 4);
+
+    let r = app.get("/api/gamification/summary", &s.token).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sm = &r.body;
+    assert_eq!(sm["total_xp"], 46, "{sm}");
+    assert_eq!(
+        (sm["level"].as_u64(), sm["xp_into_level"].as_u64()),
+        (Some(1), Some(46))
+    );
+    assert_eq!(
+        (sm["today_xp"].as_u64(), sm["daily_xp_cap"].as_u64()),
+        (Some(46), Some(200))
+    );
+    assert_eq!(sm["streak"]["current"], 1);
+    assert_eq!(sm["streak"]["status"], "logged_today");
+    assert_eq!(sm["badges_earned"], 3, "{sm}");
+    assert_eq!(sm["badges_total"], 11);
+    assert_eq!(sm["quiet_mode"], false);
+    let progress: Vec<(String, u64)> = sm["challenges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap().to_string(),
+                c["progress"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        progress,
+        [
+            ("log_days".to_string(), 1),
+            ("attach_evidence".to_string(), 1),
+            ("write_outcomes".to_string(), 1)
+        ]
+    );
+
+    // The six steps of each evaluation left events.
+    let first = jobs
+        .iter()
+        .find(|j| j["payload"]["version"] == 1 && j["payload"]["entry_id"] == entry.as_str())
+        .unwrap();
+    let r = app
+        .get(
+            &format!(
+                "/api/events?job_id={}&type=job.step_finished&limit=50",
+                first["id"].as_str().unwrap()
+            ),
+            &s.token,
+        )
+        .await;
+    let mut steps: Vec<String> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"]["step"].as_str().unwrap().to_string())
+        .collect();
+    steps.reverse();
+    assert_eq!(
+        steps,
+        [
+            "validate",
+            "compute_xp",
+            "update_streak",
+            "award_badges",
+            "update_challenges",
+            "persist"
+        ]
+    );
+
+    // Badges: earned with dates, locked with what they need, grouped.
+    let r = app.get("/api/gamification/badges", &s.token).await;
+    assert_eq!(
+        (r.body["earned"].as_u64(), r.body["total"].as_u64()),
+        (Some(3), Some(11))
+    );
+    let all: Vec<&Value> = r.body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["badges"].as_array().unwrap())
+        .collect();
+    let badge = |code: &str| all.iter().find(|b| b["code"] == code).copied().unwrap();
+    for code in ["first_entry", "first_attachment", "first_outcome"] {
+        assert_eq!(badge(code)["earned"], true, "{code}");
+        assert!(badge(code)["awarded_at"].is_string(), "{code}");
+    }
+    assert_eq!(badge("streak_30")["earned"], false);
+    assert_eq!(badge("streak_30")["locked_reason"], "needs a 30-day streak");
+
+    // The ledger: v1 earned 41, v2 the 5 more its attachment was worth.
+    let r = app.get("/api/gamification/ledger", &s.token).await;
+    let amounts: Vec<u64> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["amount"].as_u64().unwrap())
+        .collect();
+    assert_eq!(amounts, [5, 41], "{}", r.body);
+    assert_eq!(r.body["items"][0]["source"]["entry_version"], 2);
+
+    // An edit that makes the entry less valuable claws nothing back.
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/api/worklogs/{entry}"),
+            Some(&s.token),
+            Some(json!({"version": 2, "outcome": null, "tags": []})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    rewards_settled(&app, &s, 5).await;
+    let r = app.get("/api/gamification/summary", &s.token).await;
+    assert_eq!(r.body["total_xp"], 46);
+
+    // Quiet mode.
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/gamification/settings",
+            Some(&s.token),
+            Some(json!({"quiet_mode": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        app.get("/api/gamification/summary", &s.token).await.body["quiet_mode"],
+        true
+    );
+    let r = app.get("/api/gamification/challenges", &s.token).await;
+    assert_eq!(r.body["active"].as_array().unwrap().len(), 3);
+    assert!(r.body["days_remaining_in_week"].as_u64().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn staff_grants_revokes_metrics_and_rules() {
+    let app = spawn_app(&[]).await;
+    let s = app.new_owner("rewards-admin@example.test").await;
+    let other = app.new_owner("rewards-other@example.test").await;
+    let r = app
+        .post(
+            "/api/worklogs",
+            Some(&s.token),
+            json!({"content": "Wrote the incident review for Tuesday's outage"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    rewards_settled(&app, &s, 1).await;
+    let staff = app.staff().await;
+    let grant = json!({"tenant_id": s.tenant_id, "user_id": s.user_id, "amount": 100,
+                       "reason": "Hackathon winner", "idempotency_key": "hack-2026"});
+    let r = app
+        .post(
+            "/api/admin/gamification/grant",
+            Some(&staff.token),
+            grant.clone(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (
+            r.body["total_xp"].as_u64(),
+            r.body["level"].as_u64(),
+            r.body["applied"].as_bool()
+        ),
+        (Some(110), Some(2), Some(true))
+    );
+    // The same key grants once.
+    let r = app
+        .post("/api/admin/gamification/grant", Some(&staff.token), grant)
+        .await;
+    assert_eq!(
+        (r.body["applied"].as_bool(), r.body["total_xp"].as_u64()),
+        (Some(false), Some(110)),
+        "{}",
+        r.body
+    );
+    let r = app.get("/api/gamification/ledger", &s.token).await;
+    assert_eq!(r.body["items"][0]["rule"], "admin_grant");
+    assert_eq!(r.body["items"][0]["source"]["reason"], "Hackathon winner");
+    // Revoke a badge: not earned any more, and recorded.
+    let revoke = json!({"tenant_id": s.tenant_id, "user_id": s.user_id, "badge": "first_entry", "reason": "test data"});
+    let r = app
+        .post(
+            "/api/admin/gamification/revoke",
+            Some(&staff.token),
+            revoke.clone(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app.get("/api/gamification/badges", &s.token).await;
+    let first = r.body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["badges"].as_array().unwrap().clone())
+        .find(|b| b["code"] == "first_entry")
+        .unwrap();
+    assert_eq!(
+        (first["earned"].as_bool(), first["revoked"].as_bool()),
+        (Some(false), Some(true))
+    );
+    let r = app
+        .post("/api/admin/gamification/revoke", Some(&staff.token), revoke)
+        .await;
+    assert_eq!(r.status, 409, "revoking twice: {}", r.body);
+    let kinds = app.audit_kinds(&staff.user_id).await;
+    assert!(
+        kinds.contains(&"xp_granted".to_string()) && kinds.contains(&"badge_revoked".to_string()),
+        "{kinds:?}"
+    );
+    // Bad targets and bad input.
+    let r = app
+        .post("/api/admin/gamification/grant", Some(&staff.token), json!({"tenant_id": other.tenant_id, "user_id": s.user_id, "amount": 5, "reason": "wrong workspace"}))
+        .await;
+    assert_eq!(r.status, 404, "not a member of that workspace");
+    let r = app
+        .post(
+            "/api/admin/gamification/grant",
+            Some(&staff.token),
+            json!({"tenant_id": s.tenant_id, "user_id": s.user_id, "amount": 0, "reason": "zero"}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let r = app
+        .post("/api/admin/gamification/revoke", Some(&staff.token), json!({"tenant_id": s.tenant_id, "user_id": s.user_id, "badge": "king", "reason": "no such"}))
+        .await;
+    assert_eq!(r.status, 400);
+    // Members can't use the admin endpoints.
+    for (m, path) in [
+        (Method::GET, "/api/admin/gamification/metrics"),
+        (Method::POST, "/api/admin/gamification/grant"),
+        (Method::POST, "/api/admin/gamification/revoke"),
+        (Method::GET, "/api/admin/gamification/config"),
+    ] {
+        let r = app
+            .call(m.clone(), path, Some(&s.token), Some(json!({})))
+            .await;
+        assert_eq!(r.status, 403, "{m} {path}");
+    }
+    // Metrics across workspaces.
+    let r = app
+        .get("/api/admin/gamification/metrics?days=7", &staff.token)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["users_with_rewards"].as_u64().unwrap() >= 1);
+    assert!(r.body["total_xp"].as_u64().unwrap() >= 110);
+    assert!(r.body["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["active_users"].as_u64().unwrap() >= 1));
+    // Versioned rules: publish version 2 with a lower daily cap; nonsense is refused.
+    let r = app
+        .get("/api/admin/gamification/config", &staff.token)
+        .await;
+    assert_eq!(r.body["active"]["version"], 1);
+    let mut config = r.body["active"]["config"].clone();
+    config["max_daily_xp"] = json!(150);
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/admin/gamification/config",
+            Some(&staff.token),
+            Some(config.clone()),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["version"].as_u64()),
+        (200, Some(2)),
+        "{}",
+        r.body
+    );
+    config["max_daily_xp"] = json!(0);
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/admin/gamification/config",
+            Some(&staff.token),
+            Some(config),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = app.get("/api/gamification/summary", &s.token).await;
+    assert_eq!(
+        (
+            r.body["config_version"].as_u64(),
+            r.body["daily_xp_cap"].as_u64()
+        ),
+        (Some(2), Some(150))
+    );
+}
