@@ -128,6 +128,8 @@ pub struct Quotas {
     pub tenant_storage_bytes: u64,
     /// Largest import file, in bytes.
     pub import_max_bytes: usize,
+    /// LLM tokens one tenant may use per calendar month (0 = unlimited).
+    pub llm_tokens_per_month: u64,
 }
 
 /// Every runtime setting of the platform.
@@ -154,6 +156,10 @@ pub struct Settings {
     pub llm_sidecar_url: String,
     pub llm_vllm_endpoint: Option<String>,
     pub llm_model_name: String,
+    /// The embeddings model requested from the sidecar or vLLM.
+    pub llm_embedding_model: String,
+    /// Longest an LLM call may take.
+    pub llm_timeout_secs: u64,
     pub email: EmailConfig,
     pub stripe: StripeConfig,
     pub access_token_ttl_secs: u64,
@@ -217,6 +223,8 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("LLM_SIDECAR_URL", false),
     ("LLM_VLLM_ENDPOINT", false),
     ("LLM_MODEL_NAME", false),
+    ("LLM_EMBEDDING_MODEL", false),
+    ("LLM_TIMEOUT_SECS", false),
     ("EMAIL_HOST", false),
     ("EMAIL_PORT", false),
     ("EMAIL_HOST_USER", false),
@@ -245,6 +253,7 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("ATTACHMENT_MAX_BYTES", false),
     ("TENANT_STORAGE_QUOTA_BYTES", false),
     ("IMPORT_MAX_BYTES", false),
+    ("LLM_TOKENS_PER_MONTH", false),
 ];
 
 /// The minimum `SECRET_KEY` length outside development.
@@ -446,6 +455,8 @@ impl Settings {
             );
         }
         let llm_model_name = r.string("LLM_MODEL_NAME", "smollm2-135m-instruct");
+        let llm_embedding_model = r.string("LLM_EMBEDDING_MODEL", "all-minilm-l6-v2");
+        let llm_timeout_secs = r.number("LLM_TIMEOUT_SECS", 120u64, 1);
 
         let email = EmailConfig {
             host: r.src.get("EMAIL_HOST"),
@@ -505,6 +516,7 @@ impl Settings {
             attachment_max_bytes: r.number("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024u64, 1024),
             tenant_storage_bytes: r.number("TENANT_STORAGE_QUOTA_BYTES", 1024 * 1024 * 1024u64, 0),
             import_max_bytes: r.number("IMPORT_MAX_BYTES", 5 * 1024 * 1024usize, 1024),
+            llm_tokens_per_month: r.number("LLM_TOKENS_PER_MONTH", 2_000_000u64, 0),
         };
         let metrics_bind = r.src.get("METRICS_BIND");
         if let Some(b) = &metrics_bind {
@@ -540,6 +552,8 @@ impl Settings {
             llm_sidecar_url,
             llm_vllm_endpoint,
             llm_model_name,
+            llm_embedding_model,
+            llm_timeout_secs,
             email,
             stripe,
             access_token_ttl_secs,

@@ -4,15 +4,18 @@
 //! (`accounts`, `tenancy`) are pure; `sessions` orchestrates the auth lifecycle.
 
 pub mod accounts;
+pub mod agents;
 pub mod api;
 pub mod artifacts;
 pub mod auditing;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod documents;
 pub mod error;
 pub mod gamification;
 pub mod jobs;
+pub mod llm;
 pub mod observability;
 pub mod server;
 pub mod sessions;

@@ -3,6 +3,8 @@
 use clap::Parser;
 
 fn main() {
+    // Both ring and aws-lc-rs are in the tree, so rustls can't pick a provider itself.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let _ = dotenvy::dotenv();
     afterresume::observability::init_logging();
     let cli = afterresume::cli::Cli::parse();

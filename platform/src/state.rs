@@ -75,6 +75,8 @@ pub struct AppState {
     pub workflows: Registry,
     /// Attachments and generated documents (OpenDAL: fs or S3).
     pub artifacts: Artifacts,
+    /// The LLM client (sidecar, vLLM or the offline provider).
+    pub llm: crate::llm::LlmClient,
     /// A real argon2 hash checked when the e-mail is unknown, so a failed login takes
     /// the same time whether or not the account exists.
     pub dummy_hash: String,
@@ -91,6 +93,7 @@ impl AppState {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let events = Events::new(store.clone());
         let artifacts = Artifacts::from_config(&settings.artifacts)?;
+        let llm = crate::llm::LlmClient::new(&settings, events.clone(), store.clone())?;
         Ok(Arc::new(Self {
             jwt: JwtKeys::new(&settings.secret_key, settings.access_token_ttl_secs),
             limits: RateLimits::new(
@@ -101,6 +104,7 @@ impl AppState {
             jobs: Jobs::new(queue, events, settings.jobs.max_attempts),
             workflows: Registry::builtin(),
             artifacts,
+            llm,
             settings,
             store,
             dummy_hash,

@@ -20,6 +20,9 @@ pub struct Health {
 pub struct ComponentCheck {
     pub name: String,
     pub ok: bool,
+    /// Whether a failure makes the whole service unready. The LLM is not critical: the
+    /// work log works without it, and AI jobs wait and retry.
+    pub critical: bool,
     pub latency_ms: f64,
     pub error: Option<String>,
 }
@@ -61,6 +64,7 @@ impl HealthApi {
         let mut checks = vec![ComponentCheck {
             name: "database".into(),
             ok: db.is_ok(),
+            critical: true,
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
             error: db.err().map(|e| e.to_string()),
         }];
@@ -69,6 +73,7 @@ impl HealthApi {
         checks.push(ComponentCheck {
             name: "queue".into(),
             ok: queue.is_ok(),
+            critical: true,
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
             error: queue.err().map(|e| e.to_string()),
         });
@@ -77,10 +82,23 @@ impl HealthApi {
         checks.push(ComponentCheck {
             name: format!("storage ({})", state.artifacts.backend()),
             ok: storage.is_ok(),
+            critical: true,
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
             error: storage.err().map(|e| e.to_string()),
         });
-        let ok = checks.iter().all(|c| c.ok);
+        let started = Instant::now();
+        let llm = state.llm.ping().await;
+        checks.push(ComponentCheck {
+            name: match &llm {
+                Ok(what) => format!("llm: {what}"),
+                Err(_) => format!("llm: {}", state.llm.provider_name()),
+            },
+            ok: llm.is_ok(),
+            critical: false,
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            error: llm.err().map(|e| e.to_string()),
+        });
+        let ok = checks.iter().all(|c| c.ok || !c.critical);
         let body = Readiness {
             status: if ok { "ok" } else { "unavailable" }.into(),
             checks,

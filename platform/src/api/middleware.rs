@@ -195,6 +195,21 @@ fn body_limit(path: &str, s: &crate::config::Settings) -> usize {
     }
 }
 
+/// Extra bytes a refused body may have beyond twice its limit and still be drained.
+const DRAIN_SLACK: usize = 4 * 1024 * 1024;
+
+/// Reads and discards up to `max` bytes of a refused request body within a few seconds,
+/// so that the client reads the error instead of a reset connection.
+pub async fn drain(body: impl tokio::io::AsyncRead + Send + Unpin, max: u64) {
+    use tokio::io::AsyncReadExt;
+    let mut limited = body.take(max);
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::io::copy(&mut limited, &mut tokio::io::sink()),
+    )
+    .await;
+}
+
 /// Request gate: body size, maintenance mode, service token, admin IP allowlist.
 pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let Some(state) = req.data::<Arc<AppState>>().cloned() else {
@@ -207,7 +222,14 @@ pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> 
         .header("content-length")
         .and_then(|v| v.parse::<usize>().ok());
     let limit = body_limit(&path, s);
-    if declared.is_some_and(|n| n > limit) {
+    if let Some(n) = declared.filter(|n| *n > limit) {
+        // A client still writing its body when the connection closes sees a broken pipe
+        // instead of this answer, so moderately oversized bodies are read and discarded
+        // first (bounded in bytes and time); absurd ones are refused straight away.
+        if n <= limit.saturating_mul(2).saturating_add(DRAIN_SLACK) {
+            let mut req = req;
+            drain(req.take_body().into_async_read(), n as u64).await;
+        }
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
             format!("request body is larger than {limit} bytes"),

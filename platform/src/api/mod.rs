@@ -4,6 +4,7 @@
 //! visible in signatures through the guards of [`security`].
 
 pub mod admin;
+pub mod ai;
 pub mod auth;
 pub mod client;
 pub mod gamification;
@@ -42,6 +43,12 @@ pub enum Tag {
     Admin,
     /// The daily work log: entries, search, attachments, import and export.
     Worklogs,
+    /// Skills found in the work log, with evidence.
+    Skills,
+    /// Cited status, standup, weekly and custom reports; share links.
+    Reports,
+    /// The resume (JSON Resume) and its exports.
+    Resume,
     /// Streaks, XP, levels, badges and weekly challenges.
     Gamification,
     /// Jobs (all AI work) and the Event timeline.
@@ -57,6 +64,7 @@ type Apis = (
     tenant::TenantApi,
     admin::AdminApi,
     worklogs::WorklogsApi,
+    ai::AiApi,
     gamification::GamificationApi,
     jobs::JobsApi,
     system::SystemApi,
@@ -72,6 +80,7 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             tenant::TenantApi,
             admin::AdminApi,
             worklogs::WorklogsApi,
+            ai::AiApi,
             gamification::GamificationApi,
             jobs::JobsApi,
             system::SystemApi,
@@ -101,6 +110,15 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint {
         hsts: state.settings.is_production(),
     });
     let routes = Route::new()
+        .at(
+            ai::DOCUMENT_CSS_PATH,
+            poem::endpoint::make_sync(|_| {
+                poem::Response::builder()
+                    .content_type("text/css; charset=utf-8")
+                    .header("cache-control", "public, max-age=3600")
+                    .body(crate::documents::PRINT_CSS)
+            }),
+        )
         .nest("/api/docs", docs)
         .at("/api/openapi.json", spec)
         .nest("/api", api)

@@ -657,16 +657,18 @@ impl WorklogsApi {
         let mut duplicates = 0;
         let mut seen = std::collections::HashSet::new();
         let mut preview = Vec::new();
+        let mut batch: Vec<(String, EntryFields, String)> = Vec::new();
         for (row, v, key) in &valid {
             // A row repeated inside the same file is a duplicate too.
             let duplicate = existing.contains(key) || !seen.insert(key.clone());
             if duplicate {
                 duplicates += 1;
             } else if !dry_run {
-                let id = crate::store::platform::new_id();
-                match repo::create(&db, &id, &p.user_id, &fields(v), Some(key)).await? {
-                    Some(_) => created += 1,
-                    None => duplicates += 1, // imported concurrently by another request
+                batch.push((crate::store::platform::new_id(), fields(v), key.clone()));
+                if batch.len() == IMPORT_BATCH {
+                    let (c, d) = store_batch(&db, &p.user_id, std::mem::take(&mut batch)).await?;
+                    created += c;
+                    duplicates += d;
                 }
             }
             if preview.len() < 200 {
@@ -681,6 +683,11 @@ impl WorklogsApi {
                     duplicate,
                 });
             }
+        }
+        if !batch.is_empty() {
+            let (c, d) = store_batch(&db, &p.user_id, batch).await?;
+            created += c;
+            duplicates += d;
         }
         Ok(Json(ImportReport {
             dry_run,
@@ -847,17 +854,25 @@ impl WorklogsApi {
                     Ok(mime)
                 },
             )
-            .await
-            .map_err(|e| match e {
-                ArtifactError::TooLarge { .. } if limit < q.attachment_max_bytes => ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!(
-                        "the file would exceed your workspace's {} bytes of storage",
-                        q.tenant_storage_bytes
-                    ),
+            .await;
+        if stored.is_err() {
+            // The rest of the upload is still on the wire: read past it (bounded) so the
+            // client gets this answer rather than a reset connection.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                while let Ok(Some(_)) = multipart.next_field().await {}
+            })
+            .await;
+        }
+        let stored = stored.map_err(|e| match e {
+            ArtifactError::TooLarge { .. } if limit < q.attachment_max_bytes => ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the file would exceed your workspace's {} bytes of storage",
+                    q.tenant_storage_bytes
                 ),
-                e => artifact_error(e),
-            })?;
+            ),
+            e => artifact_error(e),
+        })?;
         let filename = match sniffed.lock().ok().and_then(|s| *s) {
             Some(s) => worklog::download_filename(&filename, &s),
             None => filename,
@@ -969,6 +984,33 @@ impl WorklogsApi {
             }
         }
         Ok(NoContent::Done)
+    }
+}
+
+/// Rows stored per transaction by an import.
+const IMPORT_BATCH: usize = 250;
+
+/// Stores a batch of imported rows in one transaction; if a row's key appeared meanwhile
+/// (a concurrent import of the same file), stores them one by one and counts the
+/// duplicates. Returns (created, duplicates).
+async fn store_batch(
+    db: &TenantDb,
+    author: &str,
+    batch: Vec<(String, EntryFields, String)>,
+) -> ApiResult<(u64, u64)> {
+    match repo::create_many(db, author, &batch).await {
+        Ok(n) => Ok((n as u64, 0)),
+        Err(crate::store::StoreError::Unique(_)) => {
+            let (mut created, mut duplicates) = (0, 0);
+            for (id, f, key) in &batch {
+                match repo::create(db, id, author, f, Some(key)).await? {
+                    Some(_) => created += 1,
+                    None => duplicates += 1,
+                }
+            }
+            Ok((created, duplicates))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

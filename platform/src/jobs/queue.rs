@@ -32,6 +32,12 @@
 //! only means the job is still `queued` on disk and runs again. Delivery is therefore
 //! at-least-once, and handlers are written to be idempotent.
 //!
+//! Flushes never overlap a transaction: sled 0.34 can deadlock when a flush holds its
+//! internal lock waiting for I/O while a transaction waits to take it exclusively (seen
+//! here with 8 producers and 4 consumers). Every transaction holds the shared side of
+//! [`Queue`]'s `gate` and every flush the exclusive side, and sled's own periodic flusher
+//! is off (durability comes from our flushes).
+//!
 //! Fencing: each lease gets a fresh random token. Completing, failing or heartbeating
 //! with a token that is no longer the job's (the lease expired and the job was leased
 //! again, or it was released) is rejected with [`QueueError::StaleLease`].
@@ -402,6 +408,8 @@ pub struct Queue {
     config: Arc<QueueConfig>,
     running: Arc<Mutex<HashMap<String, usize>>>,
     group: Arc<GroupCommit>,
+    /// Transactions share it, flushes take it alone (see the module docs).
+    gate: Arc<std::sync::RwLock<()>>,
     /// Wakes workers when work arrives or a slot frees up.
     pub notify: Arc<tokio::sync::Notify>,
 }
@@ -411,10 +419,10 @@ impl Queue {
     pub fn open(path: &Path, config: QueueConfig) -> QueueResult<Self> {
         std::fs::create_dir_all(path)
             .map_err(|e| QueueError::Storage(format!("{}: {e}", path.display())))?;
-        // The periodic flush is a backstop; durability comes from `durable()`.
+        // No periodic flush: it could overlap a transaction (see the module docs).
         let db = sled::Config::new()
             .path(path)
-            .flush_every_ms(Some(1000))
+            .flush_every_ms(None)
             .open()
             .map_err(|e| {
                 QueueError::Storage(format!(
@@ -447,6 +455,7 @@ impl Queue {
                 flushed,
                 wake: tokio::sync::Notify::new(),
             }),
+            gate: Arc::new(std::sync::RwLock::new(())),
             notify: Arc::new(tokio::sync::Notify::new()),
         };
         // Rebuild the per-tenant running counts from the leases on disk.
@@ -459,6 +468,26 @@ impl Queue {
         }
         *q.running_counts() = counts;
         Ok(q)
+    }
+
+    /// Runs a sled transaction while no flush is in progress.
+    fn txn<R>(&self, f: impl FnOnce() -> R) -> R {
+        // A poisoned gate guards no data; keep going.
+        let _shared = self.gate.read().unwrap_or_else(|p| p.into_inner());
+        f()
+    }
+
+    /// Flushes to disk while no transaction is in progress.
+    async fn flush_gated(&self) -> QueueResult<()> {
+        let db = self.db.clone();
+        let gate = self.gate.clone();
+        tokio::task::spawn_blocking(move || {
+            let _exclusive = gate.write().unwrap_or_else(|p| p.into_inner());
+            db.flush().map(|_| ())
+        })
+        .await
+        .map_err(|e| QueueError::Storage(format!("flush task failed: {e}")))?
+        .map_err(QueueError::from)
     }
 
     fn running_counts(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
@@ -484,7 +513,7 @@ impl Queue {
             loop {
                 let target = q.group.written.load(Ordering::Acquire);
                 if target > *q.group.flushed.borrow() {
-                    if let Err(e) = q.db.flush_async().await {
+                    if let Err(e) = q.flush_gated().await {
                         tracing::error!(error = %e, "queue flush failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
@@ -507,7 +536,7 @@ impl Queue {
             FlushPolicy::PerOperation
         } {
             FlushPolicy::PerOperation => {
-                self.db.flush_async().await?;
+                self.flush_gated().await?;
             }
             FlushPolicy::Group => {
                 let mine = self.group.written.fetch_add(1, Ordering::AcqRel) + 1;
@@ -516,7 +545,7 @@ impl Queue {
                 while *rx.borrow_and_update() < mine {
                     if rx.changed().await.is_err() {
                         // No flusher running: flush ourselves.
-                        self.db.flush_async().await?;
+                        self.flush_gated().await?;
                         break;
                     }
                 }
@@ -578,28 +607,30 @@ impl Queue {
             .as_deref()
             .map(|k| idem_key(tenant, kind, k));
         let encoded = serde_json::to_vec(&job).map_err(|e| QueueError::Storage(e.to_string()))?;
-        let outcome = (&self.jobs, &self.ready, &self.idem, &self.by_tenant).transaction(
-            |(jobs, ready, idem, by_tenant)| {
-                if let Some(ik) = &ikey {
-                    if let Some(v) = idem.get(ik)? {
-                        let created = be_i64(&v[16..24]);
-                        let existing =
-                            uuid_at(&v[..16]).map_err(ConflictableTransactionError::Abort)?;
-                        // A purged job frees its key even inside the window.
-                        if now - created < window && jobs.get(existing.as_bytes())?.is_some() {
-                            return Ok(Enqueued::Existing(existing));
+        let outcome = self.txn(|| {
+            (&self.jobs, &self.ready, &self.idem, &self.by_tenant).transaction(
+                |(jobs, ready, idem, by_tenant)| {
+                    if let Some(ik) = &ikey {
+                        if let Some(v) = idem.get(ik)? {
+                            let created = be_i64(&v[16..24]);
+                            let existing =
+                                uuid_at(&v[..16]).map_err(ConflictableTransactionError::Abort)?;
+                            // A purged job frees its key even inside the window.
+                            if now - created < window && jobs.get(existing.as_bytes())?.is_some() {
+                                return Ok(Enqueued::Existing(existing));
+                            }
                         }
+                        let mut v = id.as_bytes().to_vec();
+                        v.extend_from_slice(&now.to_be_bytes());
+                        idem.insert(ik.as_slice(), v)?;
                     }
-                    let mut v = id.as_bytes().to_vec();
-                    v.extend_from_slice(&now.to_be_bytes());
-                    idem.insert(ik.as_slice(), v)?;
-                }
-                jobs.insert(id.as_bytes(), encoded.as_slice())?;
-                ready.insert(&ready_key(job.priority, run_at, id)[..], tenant.as_bytes())?;
-                by_tenant.insert(tenant_key(tenant, id), &[][..])?;
-                Ok(Enqueued::Created(id))
-            },
-        )?;
+                    jobs.insert(id.as_bytes(), encoded.as_slice())?;
+                    ready.insert(&ready_key(job.priority, run_at, id)[..], tenant.as_bytes())?;
+                    by_tenant.insert(tenant_key(tenant, id), &[][..])?;
+                    Ok(Enqueued::Created(id))
+                },
+            )
+        })?;
         // Also for an existing job: its creator may not have seen its flush finish yet.
         self.durable().await?;
         if matches!(outcome, Enqueued::Created(_)) {
@@ -672,7 +703,7 @@ impl Queue {
     fn try_claim(&self, rkey: &[u8], id: Uuid, now: i64) -> QueueResult<Option<Lease>> {
         let token: u64 = rand::random();
         let expires = now + ms(self.config.visibility_timeout);
-        let res =
+        let res = self.txn(|| {
             (&self.jobs, &self.ready, &self.leases).transaction(|(jobs, ready, leases)| {
                 // Another worker may have taken it between the scan and now.
                 if ready.remove(rkey)?.is_none() {
@@ -691,7 +722,8 @@ impl Queue {
                 jobs.insert(id.as_bytes(), encode(&job)?)?;
                 leases.insert(&lease_key(expires, id)[..], &[][..])?;
                 Ok(Some(job))
-            })?;
+            })
+        })?;
         Ok(res.map(|job| Lease { job, token }))
     }
 
@@ -706,7 +738,7 @@ impl Queue {
             &TransactionalTree,
         ) -> Result<T, ConflictableTransactionError<QueueError>>,
     ) -> QueueResult<(Job, T)> {
-        Ok(
+        Ok(self.txn(|| {
             (&self.jobs, &self.ready, &self.leases).transaction(|(jobs, ready, leases)| {
                 let mut job = load(jobs, id)?;
                 if job.state != JobState::Running || job.lease_token != Some(token) {
@@ -716,8 +748,8 @@ impl Queue {
                 job.updated_at = now_ms();
                 jobs.insert(id.as_bytes(), encode(&job)?)?;
                 Ok((job, out))
-            })?,
-        )
+            })
+        })?)
     }
 
     /// Extends a lease; returns whether cancellation was requested.
@@ -941,20 +973,22 @@ impl Queue {
 
     /// Cancels a queued job at once, or asks a running one to stop (cooperatively).
     pub async fn cancel(&self, id: Uuid) -> QueueResult<Job> {
-        let job = (&self.jobs, &self.ready).transaction(|(jobs, ready)| {
-            let mut job = load(jobs, id)?;
-            match job.state {
-                JobState::Queued => {
-                    ready.remove(&ready_key(job.priority, job.run_at, id)[..])?;
-                    job.state = JobState::Cancelled;
-                    job.finished_at = Some(now_ms());
+        let job = self.txn(|| {
+            (&self.jobs, &self.ready).transaction(|(jobs, ready)| {
+                let mut job = load(jobs, id)?;
+                match job.state {
+                    JobState::Queued => {
+                        ready.remove(&ready_key(job.priority, job.run_at, id)[..])?;
+                        job.state = JobState::Cancelled;
+                        job.finished_at = Some(now_ms());
+                    }
+                    JobState::Running => job.cancel_requested = true,
+                    s => return abort(QueueError::InvalidState(s)),
                 }
-                JobState::Running => job.cancel_requested = true,
-                s => return abort(QueueError::InvalidState(s)),
-            }
-            job.updated_at = now_ms();
-            jobs.insert(id.as_bytes(), encode(&job)?)?;
-            Ok(job)
+                job.updated_at = now_ms();
+                jobs.insert(id.as_bytes(), encode(&job)?)?;
+                Ok(job)
+            })
         })?;
         self.durable().await?;
         Ok(job)
@@ -965,29 +999,31 @@ impl Queue {
     /// Finished steps are kept, so the workflow resumes where it stopped.
     pub async fn retry(&self, id: Uuid) -> QueueResult<Job> {
         let now = now_ms();
-        let job = (&self.jobs, &self.ready).transaction(|(jobs, ready)| {
-            let mut job = load(jobs, id)?;
-            if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
-                return abort(QueueError::InvalidState(job.state));
-            }
-            // A fresh budget of attempts on top of those spent, so the history of
-            // attempts stays visible.
-            let budget = if job.attempts_per_run == 0 {
-                job.max_attempts
-            } else {
-                job.attempts_per_run
-            };
-            job.attempts_per_run = budget;
-            job.max_attempts = job.attempts + budget;
-            job.state = JobState::Queued;
-            job.dead = false;
-            job.cancel_requested = false;
-            job.finished_at = None;
-            job.run_at = now;
-            job.updated_at = now;
-            ready.insert(&ready_key(job.priority, now, id)[..], job.tenant.as_bytes())?;
-            jobs.insert(id.as_bytes(), encode(&job)?)?;
-            Ok(job)
+        let job = self.txn(|| {
+            (&self.jobs, &self.ready).transaction(|(jobs, ready)| {
+                let mut job = load(jobs, id)?;
+                if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
+                    return abort(QueueError::InvalidState(job.state));
+                }
+                // A fresh budget of attempts on top of those spent, so the history of
+                // attempts stays visible.
+                let budget = if job.attempts_per_run == 0 {
+                    job.max_attempts
+                } else {
+                    job.attempts_per_run
+                };
+                job.attempts_per_run = budget;
+                job.max_attempts = job.attempts + budget;
+                job.state = JobState::Queued;
+                job.dead = false;
+                job.cancel_requested = false;
+                job.finished_at = None;
+                job.run_at = now;
+                job.updated_at = now;
+                ready.insert(&ready_key(job.priority, now, id)[..], job.tenant.as_bytes())?;
+                jobs.insert(id.as_bytes(), encode(&job)?)?;
+                Ok(job)
+            })
         })?;
         self.durable().await?;
         self.notify.notify_waiters();
@@ -1024,6 +1060,22 @@ impl Queue {
             }
         }
         Ok(out)
+    }
+
+    /// How many of a tenant's jobs are queued and running (its newest `window` jobs are
+    /// looked at: older ones have long finished).
+    pub fn active_counts(&self, tenant: &str, window: usize) -> QueueResult<(u64, u64)> {
+        let prefix = tenant_prefix(tenant);
+        let (mut queued, mut running) = (0, 0);
+        for item in self.by_tenant.scan_prefix(&prefix).rev().take(window) {
+            let (key, _) = item?;
+            match self.get(uuid_at(&key[prefix.len()..])?)?.map(|j| j.state) {
+                Some(JobState::Queued) => queued += 1,
+                Some(JobState::Running) => running += 1,
+                _ => {}
+            }
+        }
+        Ok((queued, running))
     }
 
     /// All jobs (newest first), optionally of one tenant. A linear scan: for the staff
@@ -1075,10 +1127,12 @@ impl Queue {
             if !job.state.is_terminal() || job.finished_at.is_none_or(|f| f > horizon) {
                 continue;
             }
-            (&self.jobs, &self.by_tenant).transaction(|(jobs, by_tenant)| {
-                jobs.remove(&k)?;
-                by_tenant.remove(tenant_key(&job.tenant, job.id))?;
-                Ok::<_, ConflictableTransactionError<QueueError>>(())
+            self.txn(|| {
+                (&self.jobs, &self.by_tenant).transaction(|(jobs, by_tenant)| {
+                    jobs.remove(&k)?;
+                    by_tenant.remove(tenant_key(&job.tenant, job.id))?;
+                    Ok::<_, ConflictableTransactionError<QueueError>>(())
+                })
             })?;
             removed += 1;
         }
@@ -1110,7 +1164,7 @@ impl Queue {
 
     /// Flushes everything (shutdown).
     pub async fn flush(&self) -> QueueResult<()> {
-        self.db.flush_async().await?;
+        self.flush_gated().await?;
         Ok(())
     }
 }

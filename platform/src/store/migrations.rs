@@ -117,6 +117,26 @@ DEFINE FIELD IF NOT EXISTS created_by ON reward_config TYPE option<string>;
 DEFINE FIELD IF NOT EXISTS created_at ON reward_config TYPE datetime DEFAULT time::now() READONLY;
 "#,
     },
+    Migration {
+        version: 4,
+        name: "share_links",
+        sql: r#"
+-- Public links to a report or resume. The token is never stored, only its SHA-256.
+DEFINE TABLE IF NOT EXISTS share_link SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS token_hash ON share_link TYPE string;
+DEFINE FIELD IF NOT EXISTS tenant_id ON share_link TYPE string;
+DEFINE FIELD IF NOT EXISTS kind ON share_link TYPE string ASSERT $value IN ['report', 'resume'];
+DEFINE FIELD IF NOT EXISTS doc_id ON share_link TYPE string;
+DEFINE FIELD IF NOT EXISTS created_by ON share_link TYPE string;
+DEFINE FIELD IF NOT EXISTS created_at ON share_link TYPE datetime DEFAULT time::now() READONLY;
+DEFINE FIELD IF NOT EXISTS expires_at ON share_link TYPE datetime;
+DEFINE FIELD IF NOT EXISTS revoked_at ON share_link TYPE option<datetime>;
+DEFINE FIELD IF NOT EXISTS views ON share_link TYPE int DEFAULT 0;
+DEFINE FIELD IF NOT EXISTS last_viewed_at ON share_link TYPE option<datetime>;
+DEFINE INDEX IF NOT EXISTS share_link_token ON share_link FIELDS token_hash UNIQUE;
+DEFINE INDEX IF NOT EXISTS share_link_tenant ON share_link FIELDS tenant_id;
+"#,
+    },
 ];
 
 /// Per-tenant tables. Issue-by-issue capabilities append their own migrations here.
@@ -249,6 +269,69 @@ DEFINE FIELD IF NOT EXISTS config_version ON reward_evaluation TYPE int;
 DEFINE FIELD IF NOT EXISTS job_id ON reward_evaluation TYPE option<string>;
 DEFINE FIELD IF NOT EXISTS outcome ON reward_evaluation TYPE object FLEXIBLE;
 DEFINE FIELD IF NOT EXISTS evaluated_at ON reward_evaluation TYPE datetime DEFAULT time::now();
+"#,
+    },
+    Migration {
+        version: 5,
+        name: "llm_usage",
+        sql: r#"
+-- Tokens used per calendar month (UTC), keyed `YYYY-MM`: the monthly LLM quota.
+DEFINE TABLE IF NOT EXISTS llm_usage SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS prompt_tokens ON llm_usage TYPE int DEFAULT 0;
+DEFINE FIELD IF NOT EXISTS completion_tokens ON llm_usage TYPE int DEFAULT 0;
+DEFINE FIELD IF NOT EXISTS calls ON llm_usage TYPE int DEFAULT 0;
+"#,
+    },
+    Migration {
+        version: 6,
+        name: "skills_reports_resume",
+        sql: r#"
+DEFINE TABLE IF NOT EXISTS skill SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS user_id ON skill TYPE string;
+DEFINE FIELD IF NOT EXISTS name ON skill TYPE string;
+DEFINE FIELD IF NOT EXISTS category ON skill TYPE string;
+DEFINE FIELD IF NOT EXISTS level ON skill TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS confidence ON skill TYPE number DEFAULT 0;
+DEFINE FIELD IF NOT EXISTS status ON skill TYPE string ASSERT $value IN ['suggested', 'confirmed', 'rejected'];
+DEFINE FIELD IF NOT EXISTS keys ON skill TYPE array<string> DEFAULT [];
+DEFINE FIELD IF NOT EXISTS evidence_count ON skill TYPE int DEFAULT 0;
+DEFINE FIELD IF NOT EXISTS created_at ON skill TYPE datetime DEFAULT time::now() READONLY;
+DEFINE FIELD IF NOT EXISTS updated_at ON skill TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS skill_user ON skill FIELDS user_id;
+DEFINE INDEX IF NOT EXISTS skill_keys ON skill FIELDS keys;
+
+DEFINE TABLE IF NOT EXISTS skill_evidence SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS skill_id ON skill_evidence TYPE string;
+DEFINE FIELD IF NOT EXISTS entry_id ON skill_evidence TYPE string;
+DEFINE FIELD IF NOT EXISTS quote ON skill_evidence TYPE string;
+DEFINE FIELD IF NOT EXISTS created_at ON skill_evidence TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS skill_evidence_skill ON skill_evidence FIELDS skill_id;
+DEFINE INDEX IF NOT EXISTS skill_evidence_entry ON skill_evidence FIELDS entry_id;
+
+DEFINE TABLE IF NOT EXISTS report SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS author_id ON report TYPE string;
+DEFINE FIELD IF NOT EXISTS kind ON report TYPE string ASSERT $value IN ['status', 'standup', 'weekly', 'custom'];
+DEFINE FIELD IF NOT EXISTS period_from ON report TYPE string;
+DEFINE FIELD IF NOT EXISTS period_to ON report TYPE string;
+DEFINE FIELD IF NOT EXISTS audience ON report TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS instructions ON report TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS status ON report TYPE string DEFAULT 'pending';
+DEFINE FIELD IF NOT EXISTS title ON report TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS markdown ON report TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS citations ON report TYPE array<string> DEFAULT [];
+DEFINE FIELD IF NOT EXISTS citation_report ON report TYPE option<object> FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS job_id ON report TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS error ON report TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS created_at ON report TYPE datetime DEFAULT time::now() READONLY;
+DEFINE FIELD IF NOT EXISTS updated_at ON report TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS report_author ON report FIELDS author_id;
+
+DEFINE TABLE IF NOT EXISTS resume SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS generated ON resume TYPE option<object> FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS manual ON resume TYPE option<object> FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS job_id ON resume TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS refreshed_at ON resume TYPE option<datetime>;
+DEFINE FIELD IF NOT EXISTS updated_at ON resume TYPE datetime DEFAULT time::now();
 "#,
     },
 ];

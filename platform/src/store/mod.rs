@@ -25,10 +25,12 @@
 //!
 //! Table PERMISSIONS are not used for isolation: they do not apply to the root session.
 
+pub mod documents;
 pub mod events;
 pub mod gamification;
 pub mod migrations;
 pub mod platform;
+pub mod skills;
 pub mod tenant;
 pub mod worklogs;
 

@@ -88,6 +88,35 @@ pub async fn create(
     }
 }
 
+/// Creates many entries in one transaction (imports). Each item is (id, fields,
+/// import key). Fails as a whole if any import key already exists; the caller then falls
+/// back to [`create`] row by row.
+pub async fn create_many(
+    db: &TenantDb,
+    author_id: &str,
+    items: &[(String, EntryFields, String)],
+) -> StoreResult<usize> {
+    let rows: Vec<serde_json::Value> = items
+        .iter()
+        .map(|(id, f, key)| {
+            let mut row = fields_json(f);
+            row["author_id"] = json!(author_id);
+            row["import_key"] = json!(key);
+            row["version"] = json!(1);
+            row["attachment_count"] = json!(0);
+            json!({"id": id, "row": row})
+        })
+        .collect();
+    db.query(
+        "BEGIN TRANSACTION;
+         FOR $r IN $rows { CREATE type::record('worklog', $r.id) CONTENT $r.row; };
+         COMMIT TRANSACTION;",
+        json!({"rows": rows}),
+    )
+    .await?;
+    Ok(items.len())
+}
+
 /// One entry.
 pub async fn get(db: &TenantDb, id: &str) -> StoreResult<Option<EntryRow>> {
     let sql = format!("SELECT {FIELDS} FROM type::record('worklog', $id);");

@@ -9,6 +9,7 @@
 //! Steps must be idempotent: a crash after a step's effect but before it was recorded
 //! runs the step again.
 
+pub mod ai;
 pub mod diagnostics;
 pub mod rewards;
 pub mod system;
@@ -90,6 +91,9 @@ impl Registry {
         r.register(system::compute_metrics());
         r.register(rewards::weekly_sweep());
         r.register(rewards::reward_evaluate());
+        for w in ai::workflows() {
+            r.register(w);
+        }
         r
     }
 

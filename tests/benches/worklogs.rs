@@ -1,0 +1,371 @@
+//! Work-log HTTP benchmark against the real release binary on loopback.
+//!
+//! 1. Authenticated creates: 2 tenants × 10,000 entries from 16 concurrent clients.
+//! 2. Authenticated list pages (50 rows, with and without filters), 2,000 requests.
+//! 3. Full-text search latency over 50,000 entries (imported in 5,000-row files).
+//!
+//! `GET /api/healthz` is measured the same way first, as the reference each figure is
+//! compared with (the cost of the HTTP stack alone on this machine).
+//!
+//! Run: `cargo build --release --bins && cargo bench -p afterresume-e2e --bench worklogs`
+//! (`-- quick` for a tenth of the sizes).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const CLIENTS: usize = 16;
+const PASSWORD: &str = "correct horse battery";
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn release_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("bench path");
+    let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
+    let bin = dir.join("afterresume");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --release --bins` first",
+        bin.display()
+    );
+    bin
+}
+
+#[derive(Default)]
+struct Stats {
+    lat: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Stats {
+    fn rps(&self) -> f64 {
+        self.lat.len() as f64 / self.elapsed.as_secs_f64()
+    }
+    fn pct(&self, p: f64) -> f64 {
+        let mut v = self.lat.clone();
+        v.sort();
+        v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0)
+    }
+    fn line(&self, name: &str) {
+        println!(
+            "{name:<34} {:>7} req {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms",
+            self.lat.len(),
+            self.rps(),
+            self.pct(0.5),
+            self.pct(0.99)
+        );
+    }
+}
+
+/// Runs `total` requests from `CLIENTS` concurrent tasks; `make(i)` builds request `i`.
+async fn load<F>(total: usize, make: F) -> Stats
+where
+    F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let make = make.clone();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    return lat;
+                }
+                let t = Instant::now();
+                let r = make(i).send().await.expect("request");
+                let status = r.status();
+                let _ = r.bytes().await;
+                assert!(status.is_success(), "request {i} answered {status}");
+                lat.push(t.elapsed());
+            }
+        }));
+    }
+    let mut stats = Stats::default();
+    for t in tasks {
+        stats.lat.extend(t.await.expect("client task"));
+    }
+    stats.elapsed = started.elapsed();
+    stats
+}
+
+const WORDS: &[&str] = &[
+    "deployed",
+    "billing",
+    "service",
+    "reviewed",
+    "caching",
+    "latency",
+    "database",
+    "migration",
+    "onboarding",
+    "incident",
+    "postmortem",
+    "dashboard",
+    "pipeline",
+    "search",
+    "index",
+    "refactor",
+    "customer",
+    "interview",
+    "roadmap",
+    "kubernetes",
+    "terraform",
+    "metrics",
+    "alerting",
+    "frontend",
+    "accessibility",
+    "payments",
+    "invoice",
+    "report",
+    "security",
+    "audit",
+    "release",
+    "rollback",
+    "queue",
+    "worker",
+    "throughput",
+    "mentoring",
+];
+
+fn sentence(seed: usize, n: usize) -> String {
+    let mut x = seed.wrapping_mul(2654435761).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            WORDS[x % WORDS.len()]
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let scale = if quick { 10 } else { 1 };
+    let per_tenant = 10_000 / scale;
+    let search_corpus = 50_000 / scale;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = [
+        ("SECRET_KEY", "bench-secret-key-0123456789abcdef0123456789"),
+        ("ENVIRONMENT", "development"),
+        ("RUST_LOG", "error"),
+        ("AUTH_RATE_LIMIT_PER_MINUTE", "100000"),
+        ("API_RATE_LIMIT_PER_MINUTE", "10000000"),
+        ("WORKLOG_ENTRIES_PER_HOUR", "1000000"),
+    ];
+    let bin = release_bin();
+    let run = |args: &[&str]| {
+        Command::new(&bin)
+            .args(args)
+            .envs(env)
+            .env("DATA_DIR", dir.path())
+            .output()
+            .expect("run afterresume")
+    };
+    let out = run(&[
+        "admin",
+        "create-staff",
+        "--email",
+        "bench@example.test",
+        "--password",
+        PASSWORD,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = Server(
+        Command::new(&bin)
+            .args(["serve", "--port", &port.to_string()])
+            .envs(env)
+            .env("DATA_DIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start server"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CLIENTS)
+        .build()
+        .unwrap();
+    while http
+        .get(format!("{base}/api/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let token_of = |email: &'static str| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let r: Value = http
+                .post(format!("{base}/api/auth/token"))
+                .json(&json!({"email": email, "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    let staff = token_of("bench@example.test").await;
+    let mut owners = Vec::new();
+    for email in [
+        "bench-a@example.test",
+        "bench-b@example.test",
+        "bench-search@example.test",
+    ] {
+        let inv: Value = http
+            .post(format!("{base}/api/admin/invitations"))
+            .bearer_auth(&staff)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let r: Value = http
+            .post(format!("{base}/api/auth/signup"))
+            .json(&json!({"passkey": inv["passkey"], "email": email, "password": PASSWORD, "display_name": "Bench"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        owners.push(r["access_token"].as_str().unwrap().to_string());
+    }
+    println!("work-log HTTP benchmark, release build, {CLIENTS} concurrent clients, loopback");
+
+    let (h, b) = (http.clone(), base.clone());
+    let health = load(4000 / scale, move |_| h.get(format!("{b}/api/healthz"))).await;
+    health.line("reference: GET /api/healthz");
+
+    let (h, b, t) = (http.clone(), base.clone(), owners.clone());
+    let creates = load(2 * per_tenant, move |i| {
+        h.post(format!("{b}/api/worklogs"))
+            .bearer_auth(&t[i % 2])
+            .json(&json!({
+                "date": format!("2026-{:02}-{:02}", 1 + i % 10, 1 + i % 28),
+                "content": sentence(i, 30),
+                "tags": [WORDS[i % 7], WORDS[i % 11]],
+                "project": WORDS[i % 5],
+            }))
+    })
+    .await;
+    creates.line(&format!("POST /api/worklogs (2 × {per_tenant})"));
+
+    let (h, b, t) = (http.clone(), base.clone(), owners.clone());
+    let lists = load(2000 / scale, move |i| {
+        h.get(format!("{b}/api/worklogs?limit=50"))
+            .bearer_auth(&t[i % 2])
+    })
+    .await;
+    lists.line("GET /api/worklogs (50 rows)");
+    let (h, b, t) = (http.clone(), base.clone(), owners.clone());
+    let filtered = load(2000 / scale, move |i| {
+        h.get(format!(
+            "{b}/api/worklogs?limit=50&tag={}&from=2026-03-01",
+            WORDS[i % 7]
+        ))
+        .bearer_auth(&t[i % 2])
+    })
+    .await;
+    filtered.line("GET /api/worklogs?tag&from (50 rows)");
+
+    // The search corpus, imported in files of 5,000 rows.
+    let started = Instant::now();
+    let rows_per_file = 5000.min(search_corpus);
+    for file in 0..search_corpus / rows_per_file {
+        let rows: Vec<Value> = (0..rows_per_file)
+            .map(|j| {
+                let i = file * rows_per_file + j;
+                json!({"date": format!("2025-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+                       "title": sentence(i + 7, 5), "content": sentence(i, 40),
+                       "outcome": sentence(i + 3, 8)})
+            })
+            .collect();
+        let r = http
+            .post(format!("{base}/api/worklogs/import?format=json"))
+            .bearer_auth(&owners[2])
+            .header("content-type", "application/json")
+            .body(serde_json::to_string(&rows).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "import answered {}", r.status());
+    }
+    let import_secs = started.elapsed().as_secs_f64();
+    println!(
+        "import of {search_corpus} entries: {import_secs:.1} s ({:.0} entries/s)",
+        search_corpus as f64 / import_secs
+    );
+    let (h, b, t) = (http.clone(), base.clone(), owners[2].clone());
+    let search = load(1000 / scale, move |i| {
+        h.get(format!(
+            "{b}/api/worklogs?limit=20&q={}",
+            WORDS[i % WORDS.len()]
+        ))
+        .bearer_auth(&t)
+    })
+    .await;
+    search.line(&format!("GET /api/worklogs?q= ({search_corpus} entries)"));
+    let (h, b, t) = (http.clone(), base.clone(), owners[2].clone());
+    let search2 = load(1000 / scale, move |i| {
+        h.get(format!(
+            "{b}/api/worklogs?limit=20&q={}+{}",
+            WORDS[i % WORDS.len()],
+            WORDS[(i * 7 + 3) % WORDS.len()]
+        ))
+        .bearer_auth(&t)
+    })
+    .await;
+    search2.line("GET /api/worklogs?q=two+words");
+    println!("ratios to the healthz reference (p50 latency):");
+    for (name, s) in [
+        ("create", &creates),
+        ("list", &lists),
+        ("filtered list", &filtered),
+        ("search", &search),
+        ("two-word search", &search2),
+    ] {
+        println!(
+            "  {name:<16} {:>6.1}× p50, {:>6.2}× throughput",
+            s.pct(0.5) / health.pct(0.5).max(1e-6),
+            s.rps() / health.rps()
+        );
+    }
+}

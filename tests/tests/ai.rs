@@ -1,0 +1,583 @@
+//! The AI workflows end to end with the deterministic `local` provider: entry analysis,
+//! skills with evidence (precision/recall against a hand-labelled fixture), cited
+//! reports with exports, the resume (validated against the official JSON Resume schema)
+//! with exports and kept edits, and share links.
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use common::{spawn_app, App, Session};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../platform/data/fixtures")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Imports the 30-entry fixture; returns (fixture id → stored id) by matching titles.
+async fn import_fixture(app: &App, s: &Session) -> Vec<Value> {
+    let entries = fixture("worklog_30.json");
+    let r = app
+        .http
+        .post(format!("{}/api/worklogs/import?format=json", app.base))
+        .bearer_auth(&s.token)
+        .header("content-type", "application/json")
+        .body(entries.to_string())
+        .send()
+        .await
+        .unwrap();
+    let r = App::read(r).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["created"].as_u64()),
+        (200, Some(30)),
+        "{}",
+        r.body
+    );
+    let r = app.get("/api/worklogs?limit=100", &s.token).await;
+    r.body["items"].as_array().unwrap().clone()
+}
+
+async fn finished(app: &App, s: &Session, job_url: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = app.get(job_url, &s.token).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        match r.body["status"].as_str() {
+            Some("succeeded") => return r.body,
+            Some("failed") | Some("cancelled") => panic!("job ended badly: {}", r.body),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "job never finished: {}", r.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn start(app: &App, s: &Session, path: &str, body: Value) -> Value {
+    let r = app.post(path, Some(&s.token), body).await;
+    assert_eq!(r.status, 202, "{path}: {}", r.body);
+    r.body
+}
+
+async fn get_bytes(app: &App, token: Option<&str>, path: &str) -> (u16, String, Vec<u8>) {
+    let mut req = app.http.get(format!("{}{path}", app.base));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (status, ct, r.bytes().await.unwrap().to_vec())
+}
+
+fn pdf_text(bytes: &[u8]) -> String {
+    let doc = lopdf::Document::load_mem(bytes).expect("a valid PDF");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    doc.extract_text(&pages).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn analysis_skills_with_evidence_and_the_resume() {
+    let app = spawn_app(&[]).await;
+    let s = app.new_owner("ai-owner@example.test").await;
+    let entries = import_fixture(&app, &s).await;
+
+    // worklog.analyze stores its result on the entry version.
+    let entry = &entries[0];
+    let id = entry["id"].as_str().unwrap();
+    let job = start(&app, &s, &format!("/api/worklogs/{id}/analyze"), json!({})).await;
+    let done = finished(&app, &s, job["url"].as_str().unwrap()).await;
+    let analysis = &app.get(&format!("/api/worklogs/{id}"), &s.token).await.body["analysis"];
+    assert!(
+        !analysis["summary"].as_str().unwrap().is_empty(),
+        "{analysis}"
+    );
+    assert_eq!(analysis["version"], entry["version"]);
+    assert!(analysis["quality_hints"].is_array());
+    // Its LLM call is on the timeline.
+    let r = app
+        .get(
+            &format!(
+                "/api/events?job_id={}&type=llm.call",
+                done["id"].as_str().unwrap()
+            ),
+            &s.token,
+        )
+        .await;
+    assert_eq!(
+        r.body["items"][0]["data"]["provider"], "local",
+        "{}",
+        r.body
+    );
+
+    // skills.extract over the whole log.
+    let job = start(&app, &s, "/api/skills/extract", json!({})).await;
+    let done = finished(&app, &s, job["url"].as_str().unwrap()).await;
+    assert!(
+        done["result"]["created"].as_u64().unwrap() > 10,
+        "{}",
+        done["result"]
+    );
+    let r = app.get("/api/skills?sort=evidence", &s.token).await;
+    let skills = r.body["items"].as_array().unwrap().clone();
+    let counts: Vec<u64> = skills
+        .iter()
+        .map(|s| s["evidence_count"].as_u64().unwrap())
+        .collect();
+    assert!(
+        counts.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by evidence"
+    );
+    // Precision and recall against the hand-labelled skills of the fixture.
+    let labelled: HashSet<String> = fixture("worklog_30_skills.json")["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_lowercase())
+        .collect();
+    let found: HashSet<String> = skills
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_lowercase())
+        .collect();
+    let hits = found.intersection(&labelled).count() as f64;
+    let (precision, recall) = (hits / found.len() as f64, hits / labelled.len() as f64);
+    println!("skills (local provider): {} found, {} labelled, precision {precision:.3}, recall {recall:.3}", found.len(), labelled.len());
+    assert!(
+        precision >= 0.7 && recall >= 0.6,
+        "precision {precision:.3}, recall {recall:.3}"
+    );
+    // Every evidence quote is text of the entry it cites.
+    let by_id: std::collections::HashMap<&str, &Value> = entries
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap(), e))
+        .collect();
+    for sk in skills.iter().take(8) {
+        let r = app
+            .get(
+                &format!("/api/skills/{}", sk["id"].as_str().unwrap()),
+                &s.token,
+            )
+            .await;
+        let evidence = r.body["evidence"].as_array().unwrap();
+        assert!(!evidence.is_empty());
+        for e in evidence {
+            let entry = by_id[e["entry_id"].as_str().unwrap()];
+            let text = format!(
+                "{} {} {}",
+                entry["title"], entry["content"], entry["outcome"]
+            )
+            .to_lowercase();
+            let quote = e["quote"].as_str().unwrap().to_lowercase();
+            assert!(
+                text.contains(quote.split_whitespace().next().unwrap()),
+                "{quote}"
+            );
+            assert!(e["entry_title"].is_string());
+        }
+    }
+
+    // Confirm, reject and rename survive a second extraction.
+    let (a, b, c) = (&skills[0], &skills[1], &skills[2]);
+    let patch = |id: &Value, body: Value| {
+        let path = format!("/api/skills/{}", id.as_str().unwrap());
+        let app = &app;
+        let t = s.token.clone();
+        async move { app.call(Method::PATCH, &path, Some(&t), Some(body)).await }
+    };
+    assert_eq!(
+        patch(&a["id"], json!({"status": "confirmed"})).await.status,
+        200
+    );
+    assert_eq!(
+        patch(&b["id"], json!({"status": "rejected"})).await.status,
+        200
+    );
+    let r = patch(
+        &c["id"],
+        json!({"name": "My Renamed Skill", "status": "confirmed"}),
+    )
+    .await;
+    assert_eq!(r.body["name"], "My Renamed Skill");
+    let job = start(&app, &s, "/api/skills/extract", json!({})).await;
+    finished(&app, &s, job["url"].as_str().unwrap()).await;
+    let r = app.get("/api/skills", &s.token).await;
+    let again = r.body["items"].as_array().unwrap();
+    let find = |id: &Value| again.iter().find(|x| x["id"] == *id);
+    assert_eq!(find(&a["id"]).unwrap()["status"], "confirmed");
+    assert!(find(&b["id"]).is_none(), "rejected skills stay hidden");
+    assert_eq!(find(&c["id"]).unwrap()["name"], "My Renamed Skill");
+    assert_eq!(
+        again.len(),
+        skills.len() - 1,
+        "no duplicates from the second run"
+    );
+    let r = app.get("/api/skills?status=rejected", &s.token).await;
+    assert_eq!(r.body["items"][0]["id"], b["id"]);
+    // Merge two skills: evidence moves, the other disappears.
+    let (x, y) = (&again[3], &again[4]);
+    let total = x["evidence_count"].as_u64().unwrap() + y["evidence_count"].as_u64().unwrap();
+    let r = app
+        .post(
+            "/api/skills/merge",
+            Some(&s.token),
+            json!({"into": x["id"], "ids": [y["id"]]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["evidence_count"].as_u64().unwrap() <= total);
+    assert!(r.body["evidence_count"].as_u64().unwrap() >= x["evidence_count"].as_u64().unwrap());
+    assert_eq!(
+        app.get(
+            &format!("/api/skills/{}", y["id"].as_str().unwrap()),
+            &s.token
+        )
+        .await
+        .status,
+        404
+    );
+
+    // The resume: built from the profile, entries and confirmed skills.
+    let job = start(&app, &s, "/api/resume/refresh", json!({})).await;
+    finished(&app, &s, job["url"].as_str().unwrap()).await;
+    let r = app.get("/api/resume", &s.token).await;
+    let resume = r.body["resume"].clone();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/jsonresume-schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&resume)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "JSON Resume schema: {errors:?}\n{resume}"
+    );
+    assert_eq!(resume["basics"]["name"], "ai-owner");
+    assert!(!resume["work"][0]["highlights"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let keywords: Vec<String> = resume["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| {
+            g["keywords"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap().to_string())
+        })
+        .collect();
+    assert!(
+        keywords.contains(&"My Renamed Skill".to_string()),
+        "confirmed skills are keywords: {keywords:?}"
+    );
+    // A manual edit survives a refresh.
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/resume",
+            Some(&s.token),
+            Some(json!({"basics": {"label": "Staff Engineer"}})),
+        )
+        .await;
+    assert_eq!(
+        r.body["resume"]["basics"]["label"], "Staff Engineer",
+        "{}",
+        r.body
+    );
+    let job = start(&app, &s, "/api/resume/refresh", json!({})).await;
+    finished(&app, &s, job["url"].as_str().unwrap()).await;
+    let r = app.get("/api/resume", &s.token).await;
+    assert_eq!(r.body["resume"]["basics"]["label"], "Staff Engineer");
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/resume",
+            Some(&s.token),
+            Some(json!({"hobbies": []})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    // Exports: the PDF's text has the name; the DOCX is an archive with it.
+    let (status, ct, pdf) = get_bytes(&app, Some(&s.token), "/api/resume/export?format=pdf").await;
+    assert_eq!((status, ct.as_str()), (200, "application/pdf"));
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(pdf_text(&pdf).contains("ai-owner"), "name in the PDF text");
+    let (status, _, docx) = get_bytes(&app, Some(&s.token), "/api/resume/export?format=docx").await;
+    assert_eq!(status, 200);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(docx)).expect("a zip archive");
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    assert!(xml.contains("ai-owner"));
+    for (fmt, needle) in [
+        ("md", "ai-owner"),
+        ("html", "<html"),
+        ("json", "\"basics\""),
+    ] {
+        let (status, _, body) = get_bytes(
+            &app,
+            Some(&s.token),
+            &format!("/api/resume/export?format={fmt}"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(String::from_utf8_lossy(&body).contains(needle), "{fmt}");
+    }
+}
+
+#[tokio::test]
+async fn cited_reports_exports_and_share_links() {
+    let mut app = spawn_app(&[]).await;
+    let s = app.new_owner("reports-owner@example.test").await;
+    let member = app
+        .add_member(&s, "reports-member@example.test", "member")
+        .await;
+    let other = app.new_owner("reports-other@example.test").await;
+    let entries = import_fixture(&app, &s).await;
+    let in_period: HashSet<String> = entries
+        .iter()
+        .filter(|e| {
+            e["date"].as_str().unwrap() >= "2025-01-13"
+                && e["date"].as_str().unwrap() <= "2025-01-24"
+        })
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(in_period.len() >= 5);
+
+    for kind in ["status", "standup", "weekly", "custom"] {
+        let r = start(&app, &s, "/api/reports", json!({"kind": kind, "from": "2025-01-13", "to": "2025-01-24", "audience": "my manager"})).await;
+        assert_eq!(r["report"]["status"], "pending");
+        finished(&app, &s, r["job"]["url"].as_str().unwrap()).await;
+        let id = r["report"]["id"].as_str().unwrap();
+        let rep = app.get(&format!("/api/reports/{id}"), &s.token).await.body;
+        assert_eq!(rep["status"], "ready", "{rep}");
+        let md = rep["markdown"].as_str().unwrap();
+        assert!(md.contains("[1]"), "{kind}: bullets cite entries:\n{md}");
+        let cited = rep["citations"].as_array().unwrap();
+        assert!(!cited.is_empty());
+        for c in cited {
+            assert!(
+                in_period.contains(c["entry_id"].as_str().unwrap()),
+                "{kind}: every citation is in the period"
+            );
+            assert!(c["title"].is_string() && c["exists"] == true);
+        }
+    }
+    let r = app.get("/api/reports?limit=2", &s.token).await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
+    assert!(r.body["next_cursor"].is_string());
+    let report_id = r.body["items"][0]["id"].as_str().unwrap().to_string();
+    // Exports.
+    let (status, ct, pdf) = get_bytes(
+        &app,
+        Some(&s.token),
+        &format!("/api/reports/{report_id}/export?format=pdf"),
+    )
+    .await;
+    assert_eq!((status, ct.as_str()), (200, "application/pdf"));
+    assert!(
+        pdf_text(&pdf).contains("Sources"),
+        "the PDF lists its sources"
+    );
+    let (_, ct, html) = get_bytes(
+        &app,
+        Some(&s.token),
+        &format!("/api/reports/{report_id}/export?format=html"),
+    )
+    .await;
+    assert!(ct.starts_with("text/html") && String::from_utf8_lossy(&html).contains("<h2"));
+    let (_, _, md) = get_bytes(
+        &app,
+        Some(&s.token),
+        &format!("/api/reports/{report_id}/export?format=md"),
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&md).contains("Sources"));
+    // Bad input.
+    for body in [
+        json!({"kind": "status", "from": "2025-02-01", "to": "2025-01-01"}),
+        json!({"kind": "status", "from": "2024-01-01", "to": "2025-06-01"}),
+        json!({"kind": "poem", "from": "2025-01-01", "to": "2025-01-02"}),
+        json!({"kind": "status", "from": "yesterday", "to": "2025-01-02"}),
+    ] {
+        let r = app.post("/api/reports", Some(&s.token), body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+    }
+    // Other tenants: 404.
+    assert_eq!(
+        app.get(&format!("/api/reports/{report_id}"), &other.token)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/reports/{report_id}/share"),
+            Some(&other.token),
+            json!({})
+        )
+        .await
+        .status,
+        404
+    );
+
+    // Share links: only the author, admins and owners share.
+    let r = app
+        .post(
+            &format!("/api/reports/{report_id}/share"),
+            Some(&member.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = app
+        .post(
+            &format!("/api/reports/{report_id}/share"),
+            Some(&s.token),
+            json!({"expires_in_hours": 24}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let token = r.body["token"].as_str().unwrap().to_string();
+    let link_id = r.body["id"].as_str().unwrap().to_string();
+    let url = r.body["url"].as_str().unwrap().to_string();
+    let (status, ct, page) = get_bytes(&app, None, &url).await;
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/html"));
+    let page = String::from_utf8_lossy(&page).to_string();
+    assert!(page.contains("/assets/documents.css") && !page.contains("<script"));
+    let (status, _, css) = get_bytes(&app, None, "/assets/documents.css").await;
+    assert!(status == 200 && !css.is_empty());
+    let r = app
+        .call(Method::GET, &format!("{url}?format=json"), None, None)
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["kind"].as_str()),
+        (200, Some("report"))
+    );
+    let r = app.get("/api/share-links", &s.token).await;
+    let link = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == link_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (link["views"].as_u64(), link["status"].as_str()),
+        (Some(2), Some("active"))
+    );
+    assert_eq!(
+        app.get("/api/share-links", &other.token).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/share-links/{link_id}"),
+            Some(&other.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    // Guessed and revoked tokens: 404.
+    assert_eq!(
+        app.call(
+            Method::GET,
+            "/api/share/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            None,
+            None
+        )
+        .await
+        .status,
+        404
+    );
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/share-links/{link_id}"),
+            Some(&s.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(app.call(Method::GET, &url, None, None).await.status, 404);
+    assert_ne!(token, "");
+    // Expiry.
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let r = app
+        .post(
+            &format!("/api/reports/{report_id}/share"),
+            Some(&s.token),
+            json!({"expires_at": soon}),
+        )
+        .await;
+    let expiring = r.body["url"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.call(Method::GET, &expiring, None, None).await.status,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        app.call(Method::GET, &expiring, None, None).await.status,
+        404
+    );
+    // A resume link, then DISABLE_SHARING: creation 403, existing links 404.
+    let job = start(&app, &s, "/api/resume/refresh", json!({})).await;
+    finished(&app, &s, job["url"].as_str().unwrap()).await;
+    let r = app
+        .post("/api/resume/share", Some(&s.token), json!({}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let resume_url = r.body["url"].as_str().unwrap().to_string();
+    let r = app
+        .call(
+            Method::GET,
+            &format!("{resume_url}?format=json"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.body["resume"]["basics"]["name"], "reports-owner");
+    app.kill9();
+    app.env.push(("DISABLE_SHARING".into(), "true".into()));
+    app.restart().await;
+    let s = app
+        .session_from(&app.login(&s.email, common::PASSWORD).await, &s.email)
+        .await;
+    assert_eq!(
+        app.call(Method::GET, &resume_url, None, None).await.status,
+        404
+    );
+    let r = app
+        .post(
+            &format!("/api/reports/{report_id}/share"),
+            Some(&s.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}
