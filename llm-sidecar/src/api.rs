@@ -6,6 +6,7 @@ use crate::auth;
 use crate::backend::vllm::Vllm;
 use crate::backend::{FinishReason, GenError, GenEvent, GenHandle, GenRequest, Prompt, Usage};
 use crate::config::Settings;
+use crate::connections::Connections;
 use crate::error::ApiError;
 use crate::metrics::metrics;
 use crate::models::{AlreadyLoading, Loaded, ModelSpec, Registry, Task};
@@ -19,6 +20,7 @@ use poem::{
     get, handler, post, Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route,
 };
 use serde_json::{json, Value};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +37,8 @@ pub struct AppState {
     pub failed_loads: Mutex<Vec<(String, String)>>,
     /// Start-up models not loaded yet.
     pub startup_pending: Mutex<Vec<String>>,
+    /// Open client connections, to notice hang-ups.
+    pub connections: Arc<Connections>,
 }
 
 /// The whole API with its middleware.
@@ -365,7 +369,8 @@ async fn chat_completions(
     body: Body,
 ) -> Response {
     let start = Instant::now();
-    let resp = match chat_inner(state, req.headers(), body, start).await {
+    let peer = req.remote_addr().as_socket_addr().copied();
+    let resp = match chat_inner(state, req.headers(), peer, body, start).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
@@ -379,6 +384,7 @@ async fn chat_completions(
 async fn chat_inner(
     state: &Arc<AppState>,
     headers: &HeaderMap,
+    peer: Option<SocketAddr>,
     body: Body,
     start: Instant,
 ) -> Result<Response, ApiError> {
@@ -395,6 +401,7 @@ async fn chat_inner(
         Prompt::Chat(messages),
         &sampling,
         headers,
+        peer,
         start,
     )
     .await
@@ -403,7 +410,8 @@ async fn chat_inner(
 #[handler]
 async fn completions(Data(state): Data<&Arc<AppState>>, req: &Request, body: Body) -> Response {
     let start = Instant::now();
-    let resp = match completions_inner(state, req.headers(), body, start).await {
+    let peer = req.remote_addr().as_socket_addr().copied();
+    let resp = match completions_inner(state, req.headers(), peer, body, start).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
@@ -417,6 +425,7 @@ async fn completions(Data(state): Data<&Arc<AppState>>, req: &Request, body: Bod
 async fn completions_inner(
     state: &Arc<AppState>,
     headers: &HeaderMap,
+    peer: Option<SocketAddr>,
     body: Body,
     start: Instant,
 ) -> Result<Response, ApiError> {
@@ -433,6 +442,7 @@ async fn completions_inner(
         prompt,
         &sampling,
         headers,
+        peer,
         start,
     )
     .await
@@ -448,6 +458,7 @@ async fn generate(
     prompt: Prompt,
     fields: &SamplingFields,
     headers: &HeaderMap,
+    peer: Option<SocketAddr>,
     start: Instant,
 ) -> Result<Response, ApiError> {
     let params = openai::gen_params(fields, state.settings.default_max_tokens)?;
@@ -498,6 +509,7 @@ async fn generate(
         backend_label: backend.info().backend,
         start,
         deadline,
+        peer,
     };
     if stream {
         Ok(serve_stream(ctx, handle, raw, include_usage).await)
@@ -532,9 +544,28 @@ struct Served {
     backend_label: &'static str,
     start: Instant,
     deadline: Instant,
+    peer: Option<SocketAddr>,
+}
+
+/// What waiting for the next generation event gave.
+enum Next {
+    Event(Option<GenEvent>),
+    Deadline,
+    ClientGone,
 }
 
 impl Served {
+    /// The next event, unless the deadline passes or the client hangs up first.
+    async fn next(&self, handle: &mut GenHandle) -> Next {
+        tokio::select! {
+            r = tokio::time::timeout_at(self.deadline(), handle.events.recv()) => match r {
+                Ok(ev) => Next::Event(ev),
+                Err(_) => Next::Deadline,
+            },
+            () = self.state.connections.closed(self.peer.as_ref()) => Next::ClientGone,
+        }
+    }
+
     fn id(&self) -> String {
         let prefix = match self.kind {
             GenKind::Chat => "chatcmpl",
@@ -581,37 +612,42 @@ fn usage_json(u: Usage) -> Value {
     })
 }
 
+/// Why a local generation ended without an answer, as the response to send instead:
+/// a 400 for a bad request; otherwise a fallback (or its 503). A client that hung up
+/// gets nothing (nobody reads it); dropping the handle has already freed its slot.
+async fn unanswered(ctx: &Served, why: Next, raw: &Value, stream: bool) -> Response {
+    let err = match why {
+        Next::Event(Some(GenEvent::Error(GenError::BadRequest(m)))) => {
+            return bad_request(&m).into_response()
+        }
+        Next::Event(Some(GenEvent::Error(e))) => e,
+        Next::Event(_) => GenError::Backend("generation ended without an answer".into()),
+        Next::Deadline => GenError::Timeout,
+        Next::ClientGone => {
+            tracing::info!(model = %ctx.model, "client disconnected; generation stopped");
+            return ApiError::invalid("client_disconnected", "the client disconnected")
+                .into_response();
+        }
+    };
+    let (reason, err) = local_failure(&err);
+    fallback_or(&ctx.state, reason, ctx.kind.path(), raw, stream, err).await
+}
+
 /// Collects a whole answer. If the deadline passes or the model fails first, the
 /// request falls back (or gets its 503) as if it had never been served locally.
 async fn serve_whole(ctx: Served, mut handle: GenHandle, raw: &Value) -> Response {
     let mut text = String::new();
     let mut first = None;
     let (finish, usage) = loop {
-        match tokio::time::timeout_at(ctx.deadline(), handle.events.recv()).await {
-            Ok(Some(GenEvent::Delta(d))) => {
+        match ctx.next(&mut handle).await {
+            Next::Event(Some(GenEvent::Delta(d))) => {
                 first.get_or_insert_with(Instant::now);
                 text.push_str(&d);
             }
-            Ok(Some(GenEvent::Done { finish, usage })) => break (finish, usage),
-            Ok(Some(GenEvent::Error(GenError::BadRequest(m)))) => {
-                return bad_request(&m).into_response()
-            }
-            Ok(Some(GenEvent::Error(e))) => {
+            Next::Event(Some(GenEvent::Done { finish, usage })) => break (finish, usage),
+            other => {
                 drop(handle);
-                let (reason, err) = local_failure(&e);
-                return fallback_or(&ctx.state, reason, ctx.kind.path(), raw, false, err).await;
-            }
-            Ok(None) => {
-                let (reason, err) = local_failure(&GenError::Backend(
-                    "generation ended without an answer".into(),
-                ));
-                return fallback_or(&ctx.state, reason, ctx.kind.path(), raw, false, err).await;
-            }
-            Err(_) => {
-                // Dropping the handle frees the slot.
-                drop(handle);
-                let (reason, err) = local_failure(&GenError::Timeout);
-                return fallback_or(&ctx.state, reason, ctx.kind.path(), raw, false, err).await;
+                return unanswered(&ctx, other, raw, false).await;
             }
         }
     };
@@ -662,26 +698,11 @@ async fn serve_stream(
     raw: &Value,
     include_usage: bool,
 ) -> Response {
-    let first = match tokio::time::timeout_at(ctx.deadline(), handle.events.recv()).await {
-        Ok(Some(GenEvent::Error(GenError::BadRequest(m)))) => {
-            return bad_request(&m).into_response()
-        }
-        Ok(Some(GenEvent::Error(e))) => {
+    let first = match ctx.next(&mut handle).await {
+        Next::Event(Some(ev @ (GenEvent::Delta(_) | GenEvent::Done { .. }))) => ev,
+        other => {
             drop(handle);
-            let (reason, err) = local_failure(&e);
-            return fallback_or(&ctx.state, reason, ctx.kind.path(), raw, true, err).await;
-        }
-        Ok(Some(ev)) => ev,
-        Ok(None) => {
-            let (reason, err) = local_failure(&GenError::Backend(
-                "generation ended without an answer".into(),
-            ));
-            return fallback_or(&ctx.state, reason, ctx.kind.path(), raw, true, err).await;
-        }
-        Err(_) => {
-            drop(handle);
-            let (reason, err) = local_failure(&GenError::Timeout);
-            return fallback_or(&ctx.state, reason, ctx.kind.path(), raw, true, err).await;
+            return unanswered(&ctx, other, raw, true).await;
         }
     };
     let backend = ctx.backend_label;

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod backend;
 pub mod config;
+pub mod connections;
 pub mod embeddings;
 pub mod error;
 pub mod grammar;
@@ -42,6 +43,7 @@ pub fn state(settings: Settings) -> anyhow::Result<Arc<AppState>> {
         auth_secret,
         failed_loads: Mutex::new(Vec::new()),
         startup_pending: Mutex::new(Vec::new()),
+        connections: Arc::new(connections::Connections::default()),
     }))
 }
 

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use llm_sidecar::config::{Cli, Command, ModelsCommand, Settings};
+use llm_sidecar::connections::WatchedAcceptor;
 use llm_sidecar::models::{resolve_file, sha256_file, Manifest};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::Server;
@@ -51,9 +52,12 @@ async fn shutdown_signal() {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = llm_sidecar::state(settings.clone())?;
-    let acceptor = TcpListener::bind((settings.host.clone(), settings.port))
-        .into_acceptor()
-        .await?;
+    let acceptor = WatchedAcceptor::new(
+        TcpListener::bind((settings.host.clone(), settings.port))
+            .into_acceptor()
+            .await?,
+        state.connections.clone(),
+    );
     for addr in acceptor.local_addr() {
         if let Some(addr) = addr.as_socket_addr() {
             tracing::info!(%addr, threads = rayon::current_num_threads(), "llm-sidecar listening");
