@@ -258,7 +258,10 @@ impl Worker {
                 true
             }
         });
-        metrics().active.with_label_values(&[&self.name]).set(self.active.len() as i64);
+        metrics()
+            .active
+            .with_label_values(&[&self.name])
+            .set(self.active.len() as i64);
     }
 
     /// One forward pass and one sampled token per sequence that is ready. False if the
