@@ -316,6 +316,14 @@ impl Registry {
         })
     }
 
+    /// Registers a backend built elsewhere (a program embedding the sidecar, or a test
+    /// double), replacing any model of that name.
+    pub fn insert(&self, name: &str, model: Loaded) {
+        if let Ok(mut m) = self.loaded.write() {
+            m.insert(name.to_string(), model);
+        }
+    }
+
     /// Removes a model; false if it wasn't loaded.
     pub fn unload(&self, name: &str) -> bool {
         match self.loaded.write() {

@@ -16,9 +16,10 @@ use crate::tokenizer::GgufTokenizer;
 use llguidance::Matcher;
 use llm_sidecar_kernels::llama::{KvCache, LlamaModel, SeqStep};
 use llm_sidecar_kernels::sampling::Sampler;
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
@@ -50,7 +51,8 @@ struct Shared {
 /// The handle requests are submitted through. Dropping it (unloading the model) lets
 /// the worker finish what it has and exit.
 pub struct Scheduler {
-    tx: Mutex<Option<SyncSender<Job>>>,
+    tx: Mutex<Option<Sender<Job>>>,
+    capacity: usize,
     shared: Arc<Shared>,
     model_name: String,
 }
@@ -63,7 +65,9 @@ impl Scheduler {
         tokenizer: Arc<GgufTokenizer>,
         cfg: SchedulerConfig,
     ) -> std::io::Result<Self> {
-        let (tx, rx) = sync_channel(cfg.queue_capacity);
+        // Unbounded channel; the capacity is enforced by the `queued` count, which the
+        // worker lowers as soon as an abandoned job is dropped.
+        let (tx, rx) = channel();
         let shared = Arc::new(Shared {
             queued: AtomicUsize::new(0),
             healthy: AtomicBool::new(true),
@@ -75,6 +79,7 @@ impl Scheduler {
             cfg,
             shared: shared.clone(),
             rx,
+            waiting: VecDeque::new(),
             active: Vec::new(),
         };
         std::thread::Builder::new()
@@ -82,6 +87,7 @@ impl Scheduler {
             .spawn(move || worker.run())?;
         Ok(Self {
             tx: Mutex::new(Some(tx)),
+            capacity: cfg.queue_capacity,
             shared,
             model_name: model_name.to_string(),
         })
@@ -96,25 +102,26 @@ impl Scheduler {
         let Some(tx) = guard.as_ref() else {
             return Err(GenError::Backend("model is unloading".into()));
         };
-        self.shared.queued.fetch_add(1, Ordering::SeqCst);
-        match tx.try_send(job) {
-            Ok(()) => {
-                metrics()
-                    .queue_depth
-                    .with_label_values(&[&self.model_name])
-                    .set(self.queue_depth() as i64);
-                Ok(())
-            }
-            Err(e) => {
-                self.shared.queued.fetch_sub(1, Ordering::SeqCst);
-                match e {
-                    TrySendError::Full(_) => Err(GenError::QueueFull),
-                    TrySendError::Disconnected(_) => {
-                        Err(GenError::Backend("the model's worker has stopped".into()))
-                    }
-                }
-            }
+        let cap = self.capacity;
+        if self
+            .shared
+            .queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |q| {
+                (q < cap).then_some(q + 1)
+            })
+            .is_err()
+        {
+            return Err(GenError::QueueFull);
         }
+        if tx.send(job).is_err() {
+            self.shared.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(GenError::Backend("the model's worker has stopped".into()));
+        }
+        metrics()
+            .queue_depth
+            .with_label_values(&[&self.model_name])
+            .set(self.queue_depth() as i64);
+        Ok(())
     }
 
     pub fn queue_depth(&self) -> usize {
@@ -158,6 +165,7 @@ struct Worker {
     cfg: SchedulerConfig,
     shared: Arc<Shared>,
     rx: Receiver<Job>,
+    waiting: VecDeque<Job>,
     active: Vec<Seq>,
 }
 
@@ -191,37 +199,47 @@ impl Worker {
         tracing::info!(model = %self.name, "engine stopped");
     }
 
-    /// Moves queued jobs into free slots; blocks while idle. True once the queue closed.
+    /// Takes submitted jobs into the waiting line (blocking while idle), drops the ones
+    /// whose client left or whose deadline passed (so abandoned requests don't hold
+    /// queue places), and moves the rest into free slots. True once the queue closed.
     fn admit(&mut self) -> bool {
         let mut closed = false;
-        while self.active.len() < self.cfg.max_batch {
-            let job = if self.active.is_empty() {
-                match self.rx.recv() {
-                    Ok(j) => j,
-                    Err(_) => {
-                        closed = true;
-                        break;
-                    }
+        if self.active.is_empty() && self.waiting.is_empty() {
+            match self.rx.recv() {
+                Ok(j) => self.waiting.push_back(j),
+                Err(_) => closed = true,
+            }
+        }
+        loop {
+            match self.rx.try_recv() {
+                Ok(j) => self.waiting.push_back(j),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
                 }
-            } else {
-                match self.rx.try_recv() {
-                    Ok(j) => j,
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        closed = true;
-                        break;
-                    }
-                }
-            };
-            self.shared.queued.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let now = Instant::now();
+        let before = self.waiting.len();
+        let name = &self.name;
+        self.waiting.retain(|job| {
             if job.events.is_closed() {
-                metrics().cancelled.with_label_values(&[&self.name]).inc();
-                continue;
-            }
-            if Instant::now() >= job.deadline {
+                metrics().cancelled.with_label_values(&[name]).inc();
+                false
+            } else if now >= job.deadline {
                 let _ = job.events.send(GenEvent::Error(GenError::Timeout));
-                continue;
+                false
+            } else {
+                true
             }
+        });
+        let mut left = before - self.waiting.len();
+        while self.active.len() < self.cfg.max_batch {
+            let Some(job) = self.waiting.pop_front() else {
+                break;
+            };
+            left += 1;
             let stops = job.stops.clone();
             self.active.push(Seq {
                 job,
@@ -232,10 +250,11 @@ impl Worker {
                 text: TextStream::new(stops),
             });
         }
+        let queued = self.shared.queued.fetch_sub(left, Ordering::SeqCst) - left;
         let m = metrics();
         m.queue_depth
             .with_label_values(&[&self.name])
-            .set(self.shared.queued.load(Ordering::SeqCst) as i64);
+            .set(queued as i64);
         m.active
             .with_label_values(&[&self.name])
             .set(self.active.len() as i64);

@@ -44,25 +44,40 @@ impl Vllm {
         body: &Value,
         timeout: Duration,
     ) -> Result<reqwest::Response, ApiError> {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .timeout(timeout)
-            .json(body);
-        if let Some(k) = &self.api_key {
-            req = req.bearer_auth(k);
-        }
-        req.send().await.map_err(|e| {
-            tracing::warn!(error = %e, endpoint = %self.base, "vLLM request failed");
-            if e.is_timeout() {
-                ApiError::unavailable(
-                    "upstream_timeout",
-                    "the vLLM fallback did not answer in time",
-                )
-            } else {
-                ApiError::unavailable("upstream_unavailable", "the vLLM fallback is unreachable")
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self
+                .http
+                .post(format!("{}{path}", self.base))
+                .timeout(timeout)
+                .json(body);
+            if let Some(k) = &self.api_key {
+                req = req.bearer_auth(k);
             }
-        })
+            match req.send().await {
+                Ok(r) => return Ok(r),
+                // A pooled keep-alive connection the server had just closed fails
+                // before the request is processed: one retry on a fresh connection.
+                Err(e) if attempt == 1 && !e.is_timeout() && (e.is_connect() || e.is_request()) => {
+                    tracing::debug!(error = %e, "vLLM request failed; retrying once");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, endpoint = %self.base, "vLLM request failed");
+                    return Err(if e.is_timeout() {
+                        ApiError::unavailable(
+                            "upstream_timeout",
+                            "the vLLM fallback did not answer in time",
+                        )
+                    } else {
+                        ApiError::unavailable(
+                            "upstream_unavailable",
+                            "the vLLM fallback is unreachable",
+                        )
+                    });
+                }
+            }
+        }
     }
 
     /// Forwards a non-streaming request and returns the upstream answer as it is.
