@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 16 << 20;
@@ -88,22 +89,22 @@ async fn guard<E: Endpoint>(state: &AppState, ep: Arc<E>, req: Request) -> poem:
     let path = req.uri().path().to_string();
     let span =
         tracing::info_span!("request", correlation_id = %cid, method = %req.method(), path = %path);
-    let _enter = span.enter();
-    let mut resp = if let (false, Some(secret)) = (auth::is_public(&path), &state.auth_secret) {
-        let token = req
-            .headers()
-            .get("x-service-token")
-            .and_then(|v| v.to_str().ok());
-        match auth::verify(secret, token, unix_now_i64()) {
-            Ok(()) => call(ep, req).await,
-            Err(e) => {
+    // Instrumented (not `span.enter()`), so the span follows the future across threads.
+    let mut resp = async {
+        if let (false, Some(secret)) = (auth::is_public(&path), &state.auth_secret) {
+            let token = req
+                .headers()
+                .get("x-service-token")
+                .and_then(|v| v.to_str().ok());
+            if let Err(e) = auth::verify(secret, token, unix_now_i64()) {
                 tracing::warn!(code = e.code, "service token rejected");
-                e.into_response()
+                return e.into_response();
             }
         }
-    } else {
         call(ep, req).await
-    };
+    }
+    .instrument(span)
+    .await;
     if let Ok(v) = HeaderValue::from_str(&cid) {
         resp.headers_mut().insert("x-correlation-id", v);
     }
