@@ -171,32 +171,36 @@ struct Worker {
 
 impl Worker {
     fn run(mut self) {
+        // A panic anywhere (the model, sampling, the grammar) marks the model unhealthy
+        // so requests fall back; dropping `self` then ends every open generation.
+        if catch_unwind(AssertUnwindSafe(|| self.serve())).is_err() {
+            self.shared.healthy.store(false, Ordering::SeqCst);
+            tracing::error!(model = %self.name, "engine panicked; model marked unhealthy");
+            for s in self.active.drain(..) {
+                let _ = s.job.events.send(GenEvent::Error(GenError::Backend(
+                    "the local model failed".into(),
+                )));
+            }
+        }
+        metrics().active.with_label_values(&[&self.name]).set(0);
+        tracing::info!(model = %self.name, "engine stopped");
+    }
+
+    fn serve(&mut self) {
         let mut closed = false;
         loop {
             closed |= self.admit();
             if self.active.is_empty() {
                 if closed {
-                    break;
+                    return;
                 }
                 continue;
             }
             self.reap();
-            if self.active.is_empty() {
-                continue;
-            }
-            if !self.step() {
-                // The model panicked: fail everything and stop taking work.
-                self.shared.healthy.store(false, Ordering::SeqCst);
-                for s in self.active.drain(..) {
-                    let _ = s.job.events.send(GenEvent::Error(GenError::Backend(
-                        "the local model failed".into(),
-                    )));
-                }
-                break;
+            if !self.active.is_empty() {
+                self.step();
             }
         }
-        metrics().active.with_label_values(&[&self.name]).set(0);
-        tracing::info!(model = %self.name, "engine stopped");
     }
 
     /// Takes submitted jobs into the waiting line (blocking while idle), drops the ones
@@ -283,9 +287,8 @@ impl Worker {
             .set(self.active.len() as i64);
     }
 
-    /// One forward pass and one sampled token per sequence that is ready. False if the
-    /// model panicked.
-    fn step(&mut self) -> bool {
+    /// One forward pass and one sampled token per sequence that is ready.
+    fn step(&mut self) {
         let mut budget = self.cfg.prefill_chunk;
         let mut steps = Vec::with_capacity(self.active.len());
         // (index in `active`, rows, samples this step)
@@ -319,20 +322,18 @@ impl Worker {
             .with_label_values(&[&self.name])
             .observe(rows as f64);
 
-        let model = &self.model;
-        let result = catch_unwind(AssertUnwindSafe(|| model.forward(&mut steps)));
+        let result = self.model.forward(&mut steps);
         drop(steps);
         let logits = match result {
-            Ok(Ok(l)) => l,
-            Ok(Err(e)) => {
+            Ok(l) => l,
+            Err(e) => {
                 tracing::error!(model = %self.name, error = %e, "forward pass failed");
                 let failed: Vec<usize> = plan.iter().map(|p| p.0).collect();
                 self.remove(&failed, |_| {
                     Outcome::Failed(GenError::Backend(e.to_string()))
                 });
-                return true;
+                return;
             }
-            Err(_) => return false,
         };
 
         let vocab = self.model.config().vocab;
@@ -366,7 +367,6 @@ impl Worker {
             let mut by_idx: std::collections::HashMap<usize, Outcome> = done.into_iter().collect();
             self.remove(&idx, |i| by_idx.remove(&i).unwrap_or(Outcome::Continue));
         }
-        true
     }
 
     /// Ends the sequences at `idx` with their outcome.
