@@ -56,15 +56,6 @@ impl Connections {
             m.remove(addr);
         }
     }
-
-    /// Connections tracked now.
-    pub fn len(&self) -> usize {
-        self.map.lock().map_or(0, |m| m.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// A second handle on the same socket (a `dup`ed descriptor) for peeking.

@@ -25,11 +25,6 @@ impl TextStream {
         self.stopped
     }
 
-    /// The full text so far (what was emitted plus what is held back).
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
     /// Adds bytes; returns the text that is now safe to emit (may be empty).
     pub fn push(&mut self, bytes: &[u8]) -> String {
         if self.stopped {

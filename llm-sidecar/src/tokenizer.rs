@@ -33,7 +33,6 @@ pub struct GgufTokenizer {
     hf: Tokenizer,
     /// What each token contributes to the output; empty for control tokens.
     token_bytes: Vec<Vec<u8>>,
-    eos: u32,
     stop_ids: Vec<u32>,
     bos: Option<u32>,
     add_bos: bool,
@@ -198,7 +197,6 @@ impl GgufTokenizer {
         Ok(Self {
             hf,
             token_bytes,
-            eos,
             stop_ids,
             bos,
             add_bos,
@@ -233,21 +231,8 @@ impl GgufTokenizer {
         self.token_bytes.get(id as usize).map_or(&[], Vec::as_slice)
     }
 
-    /// Decodes ids to text (lossy), skipping control tokens.
-    pub fn decode(&self, ids: &[u32]) -> String {
-        let bytes: Vec<u8> = ids
-            .iter()
-            .flat_map(|&i| self.token_bytes(i).to_vec())
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-
     pub fn is_stop(&self, id: u32) -> bool {
         self.stop_ids.contains(&id)
-    }
-
-    pub fn eos(&self) -> u32 {
-        self.eos
     }
 
     pub fn bos_text(&self) -> &str {

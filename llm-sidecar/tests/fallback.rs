@@ -301,9 +301,6 @@ impl ChatBackend for Broken {
     fn healthy(&self) -> bool {
         true
     }
-    fn queue_depth(&self) -> usize {
-        0
-    }
     fn submit(&self, _: GenRequest) -> Result<GenHandle, GenError> {
         if self.fail_on_submit {
             return Err(GenError::Backend("simulated failure".into()));

@@ -76,11 +76,6 @@ impl KvCache {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-
-    /// Bytes held (for memory accounting).
-    pub fn size_bytes(&self) -> usize {
-        self.k.iter().chain(&self.v).map(|x| x.capacity() * 4).sum()
-    }
 }
 
 /// One sequence's part of a step.

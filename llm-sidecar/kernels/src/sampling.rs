@@ -51,10 +51,6 @@ impl Sampler {
         }
     }
 
-    pub fn params(&self) -> &SamplingParams {
-        &self.params
-    }
-
     /// Picks the next token from `logits` (modified in place). `allowed`, when given,
     /// is a bit mask of permitted tokens. Returns `None` when no token is allowed.
     pub fn sample(

@@ -225,10 +225,6 @@ impl CandleChat {
             context_length,
         })
     }
-
-    pub fn tokenizer(&self) -> &GgufTokenizer {
-        &self.tokenizer
-    }
 }
 
 impl ChatBackend for CandleChat {
@@ -238,10 +234,6 @@ impl ChatBackend for CandleChat {
 
     fn healthy(&self) -> bool {
         self.scheduler.healthy()
-    }
-
-    fn queue_depth(&self) -> usize {
-        self.scheduler.queue_depth()
     }
 
     fn submit(&self, req: GenRequest) -> Result<GenHandle, GenError> {

@@ -164,10 +164,6 @@ impl ChatBackend for FakeChat {
         true
     }
 
-    fn queue_depth(&self) -> usize {
-        0
-    }
-
     fn submit(&self, req: GenRequest) -> Result<GenHandle, GenError> {
         let prompt_text = match &req.prompt {
             Prompt::Chat(m) => m

@@ -130,9 +130,6 @@ pub trait ChatBackend: Send + Sync {
     /// Tokenizes, checks and enqueues. Blocking (tokenization, grammar compilation):
     /// call it from a blocking thread.
     fn submit(&self, req: GenRequest) -> Result<GenHandle, GenError>;
-
-    /// Requests waiting for a slot.
-    fn queue_depth(&self) -> usize;
 }
 
 /// An embedding model.
