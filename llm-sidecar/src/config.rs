@@ -133,6 +133,12 @@ impl Settings {
         }
     }
 
+    /// Compute threads: `--threads`, else every core.
+    pub fn compute_threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
     /// The vLLM base URL without a trailing slash (an empty value means none).
     pub fn vllm_url(&self) -> Option<&str> {
         self.vllm_endpoint

@@ -132,9 +132,8 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    let threads = settings
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // The global pool serves candle (embeddings); each chat model has its own.
+    let threads = settings.compute_threads();
     if let Err(e) = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("compute-{i}"))

@@ -191,6 +191,7 @@ impl Registry {
                 max_batch: settings.max_batch,
                 queue_capacity: settings.queue_capacity,
                 prefill_chunk: settings.prefill_chunk,
+                threads: settings.compute_threads(),
             },
             loaded: RwLock::new(HashMap::new()),
             loading: Mutex::new(HashSet::new()),

@@ -16,18 +16,32 @@ pub enum Isa {
     Scalar,
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// AVX2 plus AVX-512 VNNI's dpbusd on 256-bit vectors.
+    #[cfg(target_arch = "x86_64")]
+    Avx512Vnni,
 }
 
-/// The best instruction set of this CPU; `LLM_KERNELS_ISA=scalar` forces portable code.
+/// The best instruction set of this CPU; `LLM_KERNELS_ISA=scalar` forces portable code,
+/// `LLM_KERNELS_ISA=avx2` rules out AVX-512.
 pub fn isa() -> Isa {
     static ISA: OnceLock<Isa> = OnceLock::new();
     *ISA.get_or_init(|| {
-        if std::env::var("LLM_KERNELS_ISA").is_ok_and(|v| v.eq_ignore_ascii_case("scalar")) {
+        let forced = std::env::var("LLM_KERNELS_ISA")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if forced == "scalar" {
             return Isa::Scalar;
         }
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            return Isa::Avx2;
+            let vnni = is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512vnni");
+            return if vnni && forced != "avx2" {
+                Isa::Avx512Vnni
+            } else {
+                Isa::Avx2
+            };
         }
         Isa::Scalar
     })
@@ -92,6 +106,10 @@ unsafe fn rows(isa: Isa, w: &QMatrix, acts: &QActs, j0: usize, j1: usize, out: *
         (Isa::Avx2, Blocks::Q4_1(b)) => avx2::rows_q4_1(b, kb, acts, j0, j1, out, n),
         #[cfg(target_arch = "x86_64")]
         (Isa::Avx2, Blocks::Q8_0(b)) => avx2::rows_q8_0(b, kb, acts, j0, j1, out, n),
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx512Vnni, Blocks::Q4_1(b)) => vnni::rows_q4_1(b, kb, acts, j0, j1, out, n),
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx512Vnni, Blocks::Q8_0(b)) => vnni::rows_q8_0(b, kb, acts, j0, j1, out, n),
         (_, Blocks::Q4_1(b)) => {
             for j in j0..j1 {
                 let wr = &b[j * kb..(j + 1) * kb];
@@ -142,174 +160,190 @@ pub mod scalar {
     }
 }
 
+/// The x86 kernels, generated once per instruction set: they differ only in how 32
+/// u8 x i8 products are summed (AVX2's maddubs + madd, or one AVX-512 VNNI dpbusd).
+/// Both give the same integers, so results don't depend on the CPU.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::*;
-    use std::arch::x86_64::*;
+macro_rules! x86_kernels {
+    ($modname:ident, $features:literal, |$x:ident, $y:ident| $dot:block) => {
+        mod $modname {
 
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn hsum(v: __m256) -> f32 {
-        let lo = _mm256_castps256_ps128(v);
-        let hi = _mm256_extractf128_ps(v, 1);
-        let s = _mm_add_ps(lo, hi);
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        _mm_cvtss_f32(s)
-    }
+            use super::*;
+            use std::arch::x86_64::*;
 
-    /// 32 unsigned 4-bit values in GGUF order: low nibbles first, then high nibbles.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn unpack_nibbles(qs: &[u8; 16]) -> __m256i {
-        // SAFETY: `qs` is 16 readable bytes; loadu has no alignment requirement.
-        let tmp = unsafe { _mm_loadu_si128(qs.as_ptr().cast()) };
-        let both = _mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp);
-        _mm256_and_si256(both, _mm256_set1_epi8(0x0F))
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn load_q8(qs: &[i8; 32]) -> __m256i {
-        // SAFETY: `qs` is 32 readable bytes.
-        unsafe { _mm256_loadu_si256(qs.as_ptr().cast()) }
-    }
-
-    /// u8 x i8 products of 32 lanes summed to 8 f32 lanes.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn dot_u8_i8(x: __m256i, y: __m256i) -> __m256 {
-        let p16 = _mm256_maddubs_epi16(x, y);
-        _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)))
-    }
-
-    // The kernels below take R activation rows at once (R = 4, or 1 for the remainder)
-    // and share one code path, so a row's result never depends on how many other rows
-    // were in the batch: temperature-0 output is the same alone or under load.
-
-    /// Dot of one Q4_1 row with R activation rows; two accumulators per row (even and
-    /// odd blocks) hide the FMA latency.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn q4_1_xr<const R: usize>(w: &[BlockQ4_1], a: [&[BlockQ8A]; R]) -> [f32; R] {
-        let mut acc0 = [_mm256_setzero_ps(); R];
-        let mut acc1 = [_mm256_setzero_ps(); R];
-        let mut summ = [0f32; R];
-        let pairs = w.len() / 2;
-        for p in 0..pairs {
-            let (x0, x1) = (&w[2 * p], &w[2 * p + 1]);
-            let q0 = unpack_nibbles(&x0.qs);
-            let q1 = unpack_nibbles(&x1.qs);
-            for r in 0..R {
-                let (y0, y1) = (&a[r][2 * p], &a[r][2 * p + 1]);
-                summ[r] += x0.m * y0.s + x1.m * y1.s;
-                let p0 = dot_u8_i8(q0, load_q8(&y0.qs));
-                let p1 = dot_u8_i8(q1, load_q8(&y1.qs));
-                acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(x0.d * y0.d), p0, acc0[r]);
-                acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(x1.d * y1.d), p1, acc1[r]);
+            #[target_feature(enable = $features)]
+            #[inline]
+            fn hsum(v: __m256) -> f32 {
+                let lo = _mm256_castps256_ps128(v);
+                let hi = _mm256_extractf128_ps(v, 1);
+                let s = _mm_add_ps(lo, hi);
+                let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+                let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+                _mm_cvtss_f32(s)
             }
-        }
-        if w.len() % 2 == 1 {
-            let b = w.len() - 1;
-            let qx = unpack_nibbles(&w[b].qs);
-            for r in 0..R {
-                let y = &a[r][b];
-                summ[r] += w[b].m * y.s;
-                let p = dot_u8_i8(qx, load_q8(&y.qs));
-                acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(w[b].d * y.d), p, acc0[r]);
-            }
-        }
-        let mut out = [0f32; R];
-        for r in 0..R {
-            out[r] = hsum(_mm256_add_ps(acc0[r], acc1[r])) + summ[r];
-        }
-        out
-    }
 
-    /// Dot of one Q8_0 row with R activation rows (signed x signed via the sign trick:
-    /// |x| as unsigned times y carrying x's sign).
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn q8_0_xr<const R: usize>(w: &[BlockQ8_0], a: [&[BlockQ8A]; R]) -> [f32; R] {
-        let mut acc0 = [_mm256_setzero_ps(); R];
-        let mut acc1 = [_mm256_setzero_ps(); R];
-        let pairs = w.len() / 2;
-        for p in 0..pairs {
-            let (x0, x1) = (&w[2 * p], &w[2 * p + 1]);
-            let (q0, q1) = (load_q8(&x0.qs), load_q8(&x1.qs));
-            let (a0, a1) = (_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(q1, q1));
-            for r in 0..R {
-                let (y0, y1) = (&a[r][2 * p], &a[r][2 * p + 1]);
-                let p0 = dot_u8_i8(a0, _mm256_sign_epi8(load_q8(&y0.qs), q0));
-                let p1 = dot_u8_i8(a1, _mm256_sign_epi8(load_q8(&y1.qs), q1));
-                acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(x0.d * y0.d), p0, acc0[r]);
-                acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(x1.d * y1.d), p1, acc1[r]);
+            /// 32 unsigned 4-bit values in GGUF order: low nibbles first, then high nibbles.
+            #[target_feature(enable = $features)]
+            #[inline]
+            fn unpack_nibbles(qs: &[u8; 16]) -> __m256i {
+                // SAFETY: `qs` is 16 readable bytes; loadu has no alignment requirement.
+                let tmp = unsafe { _mm_loadu_si128(qs.as_ptr().cast()) };
+                let both = _mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp);
+                _mm256_and_si256(both, _mm256_set1_epi8(0x0F))
             }
-        }
-        if w.len() % 2 == 1 {
-            let b = w.len() - 1;
-            let qx = load_q8(&w[b].qs);
-            let ax = _mm256_sign_epi8(qx, qx);
-            for r in 0..R {
-                let y = &a[r][b];
-                let p = dot_u8_i8(ax, _mm256_sign_epi8(load_q8(&y.qs), qx));
-                acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(w[b].d * y.d), p, acc0[r]);
-            }
-        }
-        let mut out = [0f32; R];
-        for r in 0..R {
-            out[r] = hsum(_mm256_add_ps(acc0[r], acc1[r]));
-        }
-        out
-    }
 
-    macro_rules! rows_kernel {
-        ($name:ident, $block:ty, $xr:ident) => {
-            /// # Safety
-            /// As [`super::rows`].
-            #[target_feature(enable = "avx2,fma")]
-            pub(super) unsafe fn $name(
-                b: &[$block],
-                kb: usize,
-                acts: &QActs,
-                j0: usize,
-                j1: usize,
-                out: *mut f32,
-                n: usize,
-            ) {
-                let m = acts.rows;
-                for j in j0..j1 {
-                    let wr = &b[j * kb..(j + 1) * kb];
-                    let mut i = 0;
-                    while i + 4 <= m {
-                        let r = $xr::<4>(
-                            wr,
-                            [
-                                acts.row(i),
-                                acts.row(i + 1),
-                                acts.row(i + 2),
-                                acts.row(i + 3),
-                            ],
-                        );
-                        for (k, v) in r.into_iter().enumerate() {
-                            // SAFETY: (i + k) < m and j < n, within the caller's bound.
-                            unsafe { *out.add((i + k) * n + j) = v };
-                        }
-                        i += 4;
-                    }
-                    while i < m {
-                        // SAFETY: as above.
-                        unsafe { *out.add(i * n + j) = $xr::<1>(wr, [acts.row(i)])[0] };
-                        i += 1;
+            #[target_feature(enable = $features)]
+            #[inline]
+            fn load_q8(qs: &[i8; 32]) -> __m256i {
+                // SAFETY: `qs` is 32 readable bytes.
+                unsafe { _mm256_loadu_si256(qs.as_ptr().cast()) }
+            }
+
+            /// u8 x i8 products of 32 lanes summed to 8 f32 lanes.
+            #[target_feature(enable = $features)]
+            #[inline]
+            fn dot_u8_i8($x: __m256i, $y: __m256i) -> __m256 $dot
+
+            // The kernels below take R activation rows at once (R = 4, or 1 for the remainder)
+            // and share one code path, so a row's result never depends on how many other rows
+            // were in the batch: temperature-0 output is the same alone or under load.
+
+            /// Dot of one Q4_1 row with R activation rows; two accumulators per row (even and
+            /// odd blocks) hide the FMA latency.
+            #[target_feature(enable = $features)]
+            #[inline]
+            fn q4_1_xr<const R: usize>(w: &[BlockQ4_1], a: [&[BlockQ8A]; R]) -> [f32; R] {
+                let mut acc0 = [_mm256_setzero_ps(); R];
+                let mut acc1 = [_mm256_setzero_ps(); R];
+                let mut summ = [0f32; R];
+                let pairs = w.len() / 2;
+                for p in 0..pairs {
+                    let (x0, x1) = (&w[2 * p], &w[2 * p + 1]);
+                    let q0 = unpack_nibbles(&x0.qs);
+                    let q1 = unpack_nibbles(&x1.qs);
+                    for r in 0..R {
+                        let (y0, y1) = (&a[r][2 * p], &a[r][2 * p + 1]);
+                        summ[r] += x0.m * y0.s + x1.m * y1.s;
+                        let p0 = dot_u8_i8(q0, load_q8(&y0.qs));
+                        let p1 = dot_u8_i8(q1, load_q8(&y1.qs));
+                        acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(x0.d * y0.d), p0, acc0[r]);
+                        acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(x1.d * y1.d), p1, acc1[r]);
                     }
                 }
+                if w.len() % 2 == 1 {
+                    let b = w.len() - 1;
+                    let qx = unpack_nibbles(&w[b].qs);
+                    for r in 0..R {
+                        let y = &a[r][b];
+                        summ[r] += w[b].m * y.s;
+                        let p = dot_u8_i8(qx, load_q8(&y.qs));
+                        acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(w[b].d * y.d), p, acc0[r]);
+                    }
+                }
+                let mut out = [0f32; R];
+                for r in 0..R {
+                    out[r] = hsum(_mm256_add_ps(acc0[r], acc1[r])) + summ[r];
+                }
+                out
             }
-        };
-    }
 
-    rows_kernel!(rows_q4_1, BlockQ4_1, q4_1_xr);
-    rows_kernel!(rows_q8_0, BlockQ8_0, q8_0_xr);
+            /// Dot of one Q8_0 row with R activation rows (signed x signed via the sign trick:
+            /// |x| as unsigned times y carrying x's sign).
+            #[target_feature(enable = $features)]
+            #[inline]
+            fn q8_0_xr<const R: usize>(w: &[BlockQ8_0], a: [&[BlockQ8A]; R]) -> [f32; R] {
+                let mut acc0 = [_mm256_setzero_ps(); R];
+                let mut acc1 = [_mm256_setzero_ps(); R];
+                let pairs = w.len() / 2;
+                for p in 0..pairs {
+                    let (x0, x1) = (&w[2 * p], &w[2 * p + 1]);
+                    let (q0, q1) = (load_q8(&x0.qs), load_q8(&x1.qs));
+                    let (a0, a1) = (_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(q1, q1));
+                    for r in 0..R {
+                        let (y0, y1) = (&a[r][2 * p], &a[r][2 * p + 1]);
+                        let p0 = dot_u8_i8(a0, _mm256_sign_epi8(load_q8(&y0.qs), q0));
+                        let p1 = dot_u8_i8(a1, _mm256_sign_epi8(load_q8(&y1.qs), q1));
+                        acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(x0.d * y0.d), p0, acc0[r]);
+                        acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(x1.d * y1.d), p1, acc1[r]);
+                    }
+                }
+                if w.len() % 2 == 1 {
+                    let b = w.len() - 1;
+                    let qx = load_q8(&w[b].qs);
+                    let ax = _mm256_sign_epi8(qx, qx);
+                    for r in 0..R {
+                        let y = &a[r][b];
+                        let p = dot_u8_i8(ax, _mm256_sign_epi8(load_q8(&y.qs), qx));
+                        acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(w[b].d * y.d), p, acc0[r]);
+                    }
+                }
+                let mut out = [0f32; R];
+                for r in 0..R {
+                    out[r] = hsum(_mm256_add_ps(acc0[r], acc1[r]));
+                }
+                out
+            }
+
+            macro_rules! rows_kernel {
+                ($name:ident, $block:ty, $xr:ident) => {
+                    /// # Safety
+                    /// As [`super::rows`].
+                    #[target_feature(enable = $features)]
+                    pub(super) unsafe fn $name(
+                        b: &[$block],
+                        kb: usize,
+                        acts: &QActs,
+                        j0: usize,
+                        j1: usize,
+                        out: *mut f32,
+                        n: usize,
+                    ) {
+                        let m = acts.rows;
+                        for j in j0..j1 {
+                            let wr = &b[j * kb..(j + 1) * kb];
+                            let mut i = 0;
+                            while i + 4 <= m {
+                                let r = $xr::<4>(
+                                    wr,
+                                    [
+                                        acts.row(i),
+                                        acts.row(i + 1),
+                                        acts.row(i + 2),
+                                        acts.row(i + 3),
+                                    ],
+                                );
+                                for (k, v) in r.into_iter().enumerate() {
+                                    // SAFETY: (i + k) < m and j < n, within the caller's bound.
+                                    unsafe { *out.add((i + k) * n + j) = v };
+                                }
+                                i += 4;
+                            }
+                            while i < m {
+                                // SAFETY: as above.
+                                unsafe { *out.add(i * n + j) = $xr::<1>(wr, [acts.row(i)])[0] };
+                                i += 1;
+                            }
+                        }
+                    }
+                };
+            }
+
+            rows_kernel!(rows_q4_1, BlockQ4_1, q4_1_xr);
+            rows_kernel!(rows_q8_0, BlockQ8_0, q8_0_xr);
+        }
+    };
 }
+
+#[cfg(target_arch = "x86_64")]
+x86_kernels!(avx2, "avx2,fma", |x, y| {
+    let p16 = _mm256_maddubs_epi16(x, y);
+    _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)))
+});
+
+#[cfg(target_arch = "x86_64")]
+x86_kernels!(vnni, "avx2,fma,avx512f,avx512vl,avx512vnni", |x, y| {
+    _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), x, y))
+});
 
 #[cfg(test)]
 mod tests {
@@ -345,9 +379,16 @@ mod tests {
         acts.quantize(&x, m, k);
         let want = reference(w, &x, m);
         let mut isas = vec![Isa::Scalar];
-        if isa() != Isa::Scalar {
-            isas.push(isa());
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                isas.push(Isa::Avx2);
+            }
+            if isa() == Isa::Avx512Vnni {
+                isas.push(Isa::Avx512Vnni);
+            }
         }
+        let mut simd: Option<Vec<f32>> = None;
         for isa in isas {
             let mut out = vec![0f32; m * w.rows()];
             matmul_with(isa, w, &acts, &mut out);
@@ -357,6 +398,13 @@ mod tests {
                     (a - b).abs() < 0.02 * (k as f32).sqrt(),
                     "{isa:?}: {a} vs {b}"
                 );
+            }
+            // The x86 variants compute the same integers in the same order: identical.
+            if isa != Isa::Scalar {
+                match &simd {
+                    Some(prev) => assert!(prev == &out, "{isa:?} differs from AVX2"),
+                    None => simd = Some(out),
+                }
             }
         }
     }

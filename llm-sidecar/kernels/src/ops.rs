@@ -14,8 +14,8 @@ macro_rules! multiversion {
             {
                 #[target_feature(enable = "avx2,fma")]
                 fn avx2($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
-                if $crate::matmul::isa() == $crate::matmul::Isa::Avx2 {
-                    // SAFETY: isa() checked that the CPU has AVX2 and FMA.
+                if $crate::matmul::isa() != $crate::matmul::Isa::Scalar {
+                    // SAFETY: every non-scalar x86 ISA includes AVX2 and FMA.
                     return unsafe { avx2($($arg),*) };
                 }
             }
