@@ -1,74 +1,14 @@
-//! `llm-sidecar`: AfterResume's OpenAI-compatible inference server.
-//!
-//! This is a placeholder until the sidecar issue lands: it only answers
-//! `GET /healthz` and `GET /v1/models` (an empty model list), and every other
-//! path with a 404 in the OpenAI error shape. Chat/completions/embeddings,
-//! the candle/vLLM/fake backends, `/metrics` and `X-Service-Token` checks
-//! arrive with that issue (SPEC §8).
-
-use std::time::Duration;
+//! `llm-sidecar` binary: settings, logging, thread pool, then the server.
 
 use clap::Parser;
-use poem::{
-    error::{MethodNotAllowedError, NotFoundError},
-    get, handler,
-    http::StatusCode,
-    listener::{Acceptor, Listener, TcpListener},
-    web::Json,
-    EndpointExt, IntoResponse, Route, Server,
-};
-use serde_json::{json, Value};
+use llm_sidecar::config::{Cli, Command, ModelsCommand, Settings};
+use llm_sidecar::connections::WatchedAcceptor;
+use llm_sidecar::models::{resolve_file, sha256_file, Manifest};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::Server;
+use std::process::ExitCode;
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
-
-/// OpenAI-compatible inference server for AfterResume (placeholder).
-#[derive(Debug, Parser)]
-#[command(name = "llm-sidecar", version, about)]
-struct Args {
-    /// Address to bind.
-    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
-    host: String,
-    /// Port to bind (0 picks a free port).
-    #[arg(long, env = "PORT", default_value_t = 8081)]
-    port: u16,
-}
-
-#[handler]
-fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
-}
-
-#[handler]
-fn list_models() -> Json<Value> {
-    Json(json!({ "object": "list", "data": [] }))
-}
-
-/// An error body in the shape OpenAI clients expect.
-fn openai_error(status: StatusCode, message: &str, code: &str) -> impl IntoResponse {
-    Json(json!({
-        "error": {
-            "message": message,
-            "type": "invalid_request_error",
-            "code": code,
-        }
-    }))
-    .with_status(status)
-}
-
-fn app() -> impl poem::Endpoint {
-    Route::new()
-        .at("/healthz", get(healthz))
-        .at("/v1/models", get(list_models))
-        .catch_error(|_: NotFoundError| async {
-            openai_error(StatusCode::NOT_FOUND, "Not found", "not_found")
-        })
-        .catch_error(|_: MethodNotAllowedError| async {
-            openai_error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method not allowed",
-                "method_not_allowed",
-            )
-        })
-}
 
 fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -89,7 +29,6 @@ async fn shutdown_signal() {
             std::future::pending::<()>().await;
         }
     };
-
     #[cfg(unix)]
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -104,7 +43,6 @@ async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
-
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
@@ -112,62 +50,114 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let args = Args::parse();
-    init_tracing();
-
-    let acceptor = TcpListener::bind((args.host, args.port))
-        .into_acceptor()
-        .await?;
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let state = llm_sidecar::state(settings.clone())?;
+    let acceptor = WatchedAcceptor::new(
+        TcpListener::bind((settings.host.clone(), settings.port))
+            .into_acceptor()
+            .await?,
+        state.connections.clone(),
+    );
     for addr in acceptor.local_addr() {
         if let Some(addr) = addr.as_socket_addr() {
-            tracing::info!(%addr, "llm-sidecar listening");
+            tracing::info!(%addr, threads = rayon::current_num_threads(), "llm-sidecar listening");
         }
     }
-
+    llm_sidecar::load_startup_models(&state)?;
     Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app(), shutdown_signal(), Some(Duration::from_secs(10)))
-        .await
+        .run_with_graceful_shutdown(
+            llm_sidecar::api::app(state),
+            shutdown_signal(),
+            Some(Duration::from_secs(10)),
+        )
+        .await?;
+    Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use poem::{http::Method, Endpoint, Request};
-
-    async fn call(method: Method, path: &str) -> (StatusCode, Value) {
-        let req = Request::builder().method(method).uri_str(path).finish();
-        let resp = app().get_response(req).await;
-        let status = resp.status();
-        let body = resp.into_body().into_json().await.expect("JSON body");
-        (status, body)
+fn models_command(settings: &Settings, cmd: &ModelsCommand) -> anyhow::Result<bool> {
+    let manifest = Manifest::read(&settings.manifest_path())?;
+    let mut ok = true;
+    for m in &manifest.models {
+        let Some(file) = &m.file else {
+            println!(
+                "{:<28} {:<6} (no file)",
+                m.name,
+                format!("{:?}", m.backend).to_lowercase()
+            );
+            continue;
+        };
+        let path = resolve_file(&settings.models_dir, file)?;
+        let state = match (cmd, path.is_file(), &m.sha256) {
+            (_, false, _) => {
+                ok = false;
+                "missing (run scripts/models.sh)".to_string()
+            }
+            (ModelsCommand::List, true, _) => "present".to_string(),
+            (ModelsCommand::Verify, true, None) => "present (no sha256 to check)".to_string(),
+            (ModelsCommand::Verify, true, Some(want)) => {
+                let got = sha256_file(&path)?;
+                if got.eq_ignore_ascii_case(want) {
+                    "sha256 ok".to_string()
+                } else {
+                    ok = false;
+                    format!("sha256 MISMATCH: {got}")
+                }
+            }
+        };
+        println!("{:<28} {}  {state}", m.name, path.display());
     }
+    Ok(ok)
+}
 
-    #[tokio::test]
-    async fn healthz_and_models() {
-        assert_eq!(
-            call(Method::GET, "/healthz").await,
-            (StatusCode::OK, json!({ "status": "ok" }))
-        );
-        assert_eq!(
-            call(Method::GET, "/v1/models").await,
-            (StatusCode::OK, json!({ "object": "list", "data": [] }))
-        );
+fn main() -> ExitCode {
+    // Like the platform: a .env in the working directory supplies unset variables.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    init_tracing();
+    // reqwest's rustls needs a process-wide crypto provider when several are linked.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+
+    let settings = cli.settings;
+    if let Some(Command::Models { command }) = &cli.command {
+        return match models_command(&settings, command) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
     }
-
-    #[tokio::test]
-    async fn unknown_path_is_openai_404() {
-        let (status, body) = call(Method::GET, "/v1/nope").await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
-        assert_eq!(body["error"]["code"], "not_found");
-        assert_eq!(body["error"]["type"], "invalid_request_error");
+    if let Err(e) = settings.validate() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
     }
-
-    #[tokio::test]
-    async fn wrong_method_is_openai_405() {
-        let (status, body) = call(Method::POST, "/healthz").await;
-        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(body["error"]["code"], "method_not_allowed");
+    // The global pool serves candle (embeddings); each chat model has its own.
+    let threads = settings.compute_threads();
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("compute-{i}"))
+        .build_global()
+    {
+        eprintln!("error: thread pool: {e}");
+        return ExitCode::FAILURE;
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "llm-sidecar failed");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
