@@ -44,6 +44,19 @@ cargo build --release --bins
 
 bin_dir="${CARGO_TARGET_DIR:-target}/release"
 
+# Real weights when they can be installed; otherwise the sidecar serves its
+# deterministic fake backend and the platform its offline `local` provider.
+echo "==> model weights (scripts/models.sh)"
+if scripts/models.sh; then
+    provider_default=sidecar
+else
+    echo "warning: model weights unavailable: LLM features use the offline local provider" >&2
+    export LLM_SIDECAR_BACKEND="${LLM_SIDECAR_BACKEND:-fake}"
+    provider_default=local
+fi
+LLM_PROVIDER="$(setting LLM_PROVIDER "$provider_default")"
+export LLM_PROVIDER
+
 sidecar_port=8081
 echo "==> starting llm-sidecar on 127.0.0.1:${sidecar_port}"
 "$bin_dir/llm-sidecar" --host 127.0.0.1 --port "$sidecar_port" &
@@ -57,7 +70,7 @@ case "$host" in
     *:*) url_host="[$host]" ;;
     *) url_host="$host" ;;
 esac
-echo "==> starting afterresume serve"
+echo "==> starting afterresume serve (LLM_PROVIDER=${LLM_PROVIDER})"
 echo "    AfterResume API:  http://${url_host}:${port}/api/"
 echo "    API docs:         http://${url_host}:${port}/api/docs"
 echo "    Press Ctrl-C to stop."

@@ -12,6 +12,7 @@ step() {
 }
 
 step scripts/tools.sh
+step scripts/models.sh
 step cargo fmt --all -- --check
 step cargo clippy --workspace --all-targets -- -D warnings
 step cargo build --workspace --bins

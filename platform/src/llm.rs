@@ -52,6 +52,9 @@ pub struct CallContext {
     pub correlation_id: Option<String>,
 }
 
+/// `frequency_penalty` of agent calls.
+const AGENT_FREQUENCY_PENALTY: f32 = 0.3;
+
 /// A chat completion request.
 #[derive(Debug, Clone)]
 pub struct ChatRequest {
@@ -61,6 +64,8 @@ pub struct ChatRequest {
     pub max_tokens: u32,
     pub temperature: f32,
     pub seed: Option<u64>,
+    /// OpenAI's `frequency_penalty` (honoured by the sidecar and vLLM).
+    pub frequency_penalty: Option<f32>,
 }
 
 /// A chat completion answer.
@@ -261,6 +266,9 @@ impl LlmClient {
         if let Some(seed) = req.seed {
             body["seed"] = json!(seed);
         }
+        if let Some(p) = req.frequency_penalty {
+            body["frequency_penalty"] = json!(p);
+        }
         if let Some(format) = &req.response_format {
             body["response_format"] = format.clone();
         }
@@ -398,6 +406,9 @@ impl LlmClient {
                 max_tokens: agent.max_tokens(input),
                 temperature: 0.0,
                 seed: Some(7),
+                // Greedy decoding of small models falls into loops ("and evidence
+                // files: 1-1s and evidence files: ..."); a mild penalty breaks them.
+                frequency_penalty: Some(AGENT_FREQUENCY_PENALTY),
             };
             let answer = self.chat(ctx, label, &req).await?;
             let parsed = if answer.finish_reason.as_deref() == Some("length") {

@@ -31,7 +31,8 @@ use super::entries::{newest_first, select, Entry, Selection, View};
 use super::schema;
 use super::taxonomy::{normalize_skill_name, taxonomy, Category};
 use super::text::{
-    fill, fold, parse_json_object, sentences, squash_ws, truncate, truncate_verbatim,
+    fill, find_normalized, fold, parse_json_object, sentences, squash_ws, truncate,
+    truncate_verbatim,
 };
 
 const SYSTEM_PROMPT: &str = include_str!("../../prompts/skills_extract.v1.txt");
@@ -345,6 +346,11 @@ impl Agent for SkillsExtract {
                 continue;
             }
             let mut evidence = Vec::new();
+            let cited: Vec<String> = finding
+                .evidence
+                .iter()
+                .map(|e| e.entry_id.clone())
+                .collect();
             for ev in finding.evidence {
                 match ground(&ev, &selection) {
                     Ok(ev) => evidence.push(ev),
@@ -352,7 +358,12 @@ impl Agent for SkillsExtract {
                 }
             }
             if evidence.is_empty() {
-                continue;
+                // Small models often name a real skill but garble the quote: the skill
+                // still counts when a shown entry names it, with that sentence as proof.
+                match ground_by_name(&name, &cited, &selection) {
+                    Some(ev) => evidence.push(ev),
+                    None => continue,
+                }
             }
             let (name, category) = match taxonomy().canonical(&name) {
                 Some(entry) => (entry.name.clone(), entry.category),
@@ -431,6 +442,54 @@ fn ground(ev: &Evidence, selection: &Selection<'_>) -> Result<Evidence, String> 
         entry_id: entry.id.clone(),
         quote,
     })
+}
+
+/// Evidence for a skill whose quotes didn't match: the first sentence of a shown entry
+/// (the ones the model cited first) that names the skill or, for a taxonomy skill, one
+/// of its aliases. Names shorter than three characters must be taxonomy skills (the
+/// taxonomy knows which short words are ambiguous).
+fn ground_by_name(name: &str, cited: &[String], selection: &Selection<'_>) -> Option<Evidence> {
+    let tax = taxonomy();
+    let index = tax.index_of(name);
+    if index.is_none() && fold(name).chars().filter(|c| c.is_alphanumeric()).count() < 3 {
+        return None;
+    }
+    let mut order: Vec<&Entry> = cited.iter().filter_map(|id| selection.get(id)).collect();
+    order.extend(selection.entries.iter().rev().copied());
+    for entry in order {
+        for text in entry.texts() {
+            for (s, e) in sentences(text) {
+                let sentence = &text[s..e];
+                let hit = match index {
+                    Some(i) => tax
+                        .find(sentence)
+                        .into_iter()
+                        .find(|m| m.skill == i)
+                        .map(|m| (m.start, m.end)),
+                    None => find_word(sentence, name),
+                };
+                if let Some((start, end)) = hit {
+                    let quote = quote_around(sentence, start, end);
+                    if fold(quote).chars().count() >= QUOTE_MIN {
+                        return Some(Evidence {
+                            entry_id: entry.id.clone(),
+                            quote: quote.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// `needle` in `haystack` (case- and whitespace-insensitive) as a whole word.
+fn find_word(haystack: &str, needle: &str) -> Option<(usize, usize)> {
+    let (start, end) = find_normalized(haystack, needle)?;
+    let before = haystack[..start].chars().next_back();
+    let after = haystack[end..].chars().next();
+    let bounded = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+    (bounded(before) && bounded(after)).then_some((start, end))
 }
 
 fn round2(x: f32) -> f32 {
@@ -843,6 +902,31 @@ mod tests {
             .unwrap()
             .skills
             .is_empty());
+    }
+
+    #[test]
+    fn garbled_quotes_fall_back_to_a_sentence_naming_the_skill() {
+        let inp = fixture_input();
+        // The quote is a date, but entry wl_24 does mention Postgres: that sentence is
+        // the evidence. A name no shown entry mentions is still dropped.
+        let raw = json!({"skills": [
+            {"name": "Postgres", "category": "databases", "level": null, "confidence": 0.6,
+             "evidence": [{"entry_id": "wl_01", "quote": "2025-02-13"}]},
+            {"name": "Underwater welding", "category": "other", "level": null, "confidence": 0.4,
+             "evidence": [{"entry_id": "wl_01", "quote": "2025-02-13"}]}
+        ]})
+        .to_string();
+        let out = agent().parse(&raw, &inp).unwrap();
+        assert_eq!(out.skills.len(), 1, "{:?}", out.skills);
+        let pg = &out.skills[0];
+        assert_eq!(pg.name, "PostgreSQL");
+        let ev = &pg.evidence[0];
+        let entry = inp.entries.iter().find(|e| e.id == ev.entry_id).unwrap();
+        assert!(entry.find_quote(&ev.quote).is_some(), "{ev:?}");
+        assert!(ev.quote.to_lowercase().contains("postgres"), "{ev:?}");
+        // Whole words only for names outside the taxonomy.
+        assert_eq!(find_word("the rusty pipe", "rust"), None);
+        assert_eq!(find_word("we use Rust daily", "rust"), Some((7, 11)));
     }
 
     #[test]

@@ -220,6 +220,7 @@ async fn extract_skills(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
     let mut findings = Vec::new();
     let batches = agent.batches(&entries);
     let total = batches.len();
+    let mut skipped: Vec<serde_json::Value> = Vec::new();
     for (i, batch) in batches.into_iter().enumerate() {
         if ctx.cancel.is_cancelled() {
             return Err(JobError::fatal("cancelled"));
@@ -228,22 +229,53 @@ async fn extract_skills(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
             entries: batch,
             known_skills: known.clone(),
         };
-        let out = ctx
+        let (message, mut data) = match ctx
             .state
             .llm
             .run_agent(&call_ctx(&ctx), &agent, &input)
             .await
-            .map_err(llm_err)?;
-        findings.extend(out.skills);
+        {
+            Ok(out) => {
+                findings.extend(out.skills);
+                (format!("read batch {} of {total}", i + 1), json!({}))
+            }
+            // One unusable answer (after its repair round) shouldn't throw away what
+            // the other batches found: the batch is skipped, visibly. Transport errors
+            // and quota stops still fail the step.
+            Err(LlmError::InvalidOutput(problem)) => {
+                let entry_ids: Vec<&str> = input.entries.iter().map(|e| e.id.as_str()).collect();
+                skipped.push(json!({"batch": i + 1, "entries": entry_ids, "problem": problem}));
+                (
+                    format!(
+                        "skipped batch {} of {total}: the model's answer was unusable",
+                        i + 1
+                    ),
+                    json!({"skipped": true, "problem": problem}),
+                )
+            }
+            Err(e) => return Err(llm_err(e)),
+        };
+        data["batch"] = json!(i + 1);
+        data["of"] = json!(total);
+        data["percent"] = json!((i + 1) * 100 / total.max(1));
         ctx.event(
             crate::observability::events::kind::JOB_PROGRESS,
-            format!("read batch {} of {total}", i + 1),
-            json!({"batch": i + 1, "of": total, "percent": (i + 1) * 100 / total.max(1)}),
+            message,
+            data,
         )
         .await;
     }
+    if total > 0 && skipped.len() == total {
+        let problem = skipped[0]["problem"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        return Err(JobError::fatal(format!(
+            "the model's answer was invalid for every batch: {problem}"
+        )));
+    }
     let merged = agents::skills::merge_findings(findings);
-    Ok(json!({"entries": entries.len(), "findings": merged}))
+    Ok(json!({"entries": entries.len(), "findings": merged, "skipped_batches": skipped}))
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -347,7 +379,8 @@ async fn merge_skills(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
     }
     Ok(
         json!({"skills_found": keyed.len(), "created": created, "updated": updated,
-              "evidence": evidence, "near_duplicates_by": method}),
+              "evidence": evidence, "near_duplicates_by": method,
+              "skipped_batches": out["skipped_batches"].as_array().map_or(0, Vec::len)}),
     )
 }
 

@@ -437,3 +437,66 @@ impl S3Server {
         ]
     }
 }
+
+/// The real `llm-sidecar` binary on a free port, serving the repository's models
+/// (installed by `scripts/models.sh`) with the same service secret as [`spawn_app`].
+pub struct SidecarServer {
+    pub url: String,
+    child: Child,
+    _cwd: tempfile::TempDir,
+}
+
+impl Drop for SidecarServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SidecarServer {
+    /// Starts the sidecar and waits until its models are loaded (`/readyz`).
+    pub async fn start() -> SidecarServer {
+        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+        assert!(
+            models.join("models.toml").exists(),
+            "{} has no models.toml",
+            models.display()
+        );
+        let cwd = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Command::new(bin("llm-sidecar"))
+            // A scratch working directory: no developer .env is picked up.
+            .current_dir(cwd.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("LLM_MODELS_DIR", &models)
+            .env("SERVICE_TO_SERVICE_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start llm-sidecar");
+        let server = SidecarServer {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            _cwd: cwd,
+        };
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            if let Ok(r) = http.get(format!("{}/readyz", server.url)).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "llm-sidecar did not become ready (are the weights in models/? run scripts/models.sh)"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        server
+    }
+}
