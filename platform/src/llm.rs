@@ -6,6 +6,8 @@
 //! * Requests to the sidecar carry a signed `X-Service-Token` (SPEC §5).
 //! * A `503` (queue full, model loading) or `429` is retried after its `Retry-After`
 //!   (capped), up to three attempts; timeouts are per call.
+//! * Agent calls are streamed, so a long generation shows live `job.progress` Events
+//!   (tokens so far) on the job's timeline.
 //! * Every call leaves an `llm.call` Event on the job's timeline (provider, model,
 //!   agent and prompt version, latency, prompt/completion tokens, error) and metrics.
 //! * Agents ([`crate::agents`]) are run through [`LlmClient::run_agent`]: with a model,
@@ -40,7 +42,9 @@ pub enum LlmError {
 impl LlmError {
     /// Whether retrying the job later could help.
     pub fn retryable(&self) -> bool {
-        matches!(self, LlmError::Unavailable(_))
+        // An unusable answer is worth another attempt: retried jobs sample with other
+        // seeds (see `run_agent`).
+        matches!(self, LlmError::Unavailable(_) | LlmError::InvalidOutput(_))
     }
 }
 
@@ -50,6 +54,98 @@ pub struct CallContext {
     pub tenant: String,
     pub job_id: Option<String>,
     pub correlation_id: Option<String>,
+    /// The job's attempt (1 first): a retried job asks the model with other seeds.
+    pub attempt: u32,
+}
+
+/// How often a streamed generation reports its progress on the job's timeline.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// Splits a byte stream of server-sent events into the payloads of its `data:` lines.
+#[derive(Default)]
+struct SseLines {
+    buf: Vec<u8>,
+}
+
+impl SseLines {
+    /// Adds bytes; returns the `data:` payloads of the lines they completed.
+    fn push(&mut self, bytes: &[u8]) -> Vec<String> {
+        self.buf.extend_from_slice(bytes);
+        let mut out = Vec::new();
+        while let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=nl).collect();
+            let line = String::from_utf8_lossy(&line);
+            if let Some(data) = line.trim().strip_prefix("data:") {
+                out.push(data.trim().to_string());
+            }
+        }
+        out
+    }
+}
+
+/// A streamed answer being put together.
+#[derive(Default)]
+struct StreamedAnswer {
+    content: String,
+    finish_reason: Option<String>,
+    model: Option<String>,
+    usage: Option<OpenAiUsage>,
+    /// Content pieces received (one per generated token on the sidecar and vLLM).
+    pieces: u64,
+}
+
+impl StreamedAnswer {
+    /// Takes one `data:` payload; `true` once the stream is done.
+    fn absorb(&mut self, data: &str) -> Result<bool, LlmError> {
+        if data == "[DONE]" {
+            return Ok(true);
+        }
+        let value: serde_json::Value = serde_json::from_str(data)
+            .map_err(|e| LlmError::Failed(format!("not a chat completion chunk: {e}")))?;
+        if let Some(message) = value.get("error").map(|e| {
+            e["message"]
+                .as_str()
+                .map_or_else(|| e.to_string(), str::to_string)
+        }) {
+            // Errors after the response head (the model failed mid-answer).
+            return Err(LlmError::Unavailable(format!(
+                "the model failed: {message}"
+            )));
+        }
+        let chunk: OpenAiChunk = serde_json::from_value(value)
+            .map_err(|e| LlmError::Failed(format!("not a chat completion chunk: {e}")))?;
+        if chunk.model.is_some() {
+            self.model = chunk.model;
+        }
+        if chunk.usage.is_some() {
+            self.usage = chunk.usage;
+        }
+        for choice in chunk.choices {
+            if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
+                self.content.push_str(&text);
+                self.pieces += 1;
+            }
+            if choice.finish_reason.is_some() {
+                self.finish_reason = choice.finish_reason;
+            }
+        }
+        Ok(false)
+    }
+
+    fn finish(self, default_model: &str) -> ChatResponse {
+        // A server that doesn't send usage in streams: count the pieces instead.
+        let usage = self.usage.unwrap_or(OpenAiUsage {
+            prompt_tokens: 0,
+            completion_tokens: self.pieces,
+        });
+        ChatResponse {
+            content: self.content,
+            finish_reason: self.finish_reason,
+            model: self.model.unwrap_or_else(|| default_model.to_string()),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+        }
+    }
 }
 
 /// `frequency_penalty` of agent calls.
@@ -101,6 +197,27 @@ struct OpenAiChoice {
 
 #[derive(Deserialize)]
 struct OpenAiMessage {
+    content: Option<String>,
+}
+
+/// One `data:` event of a streamed chat completion.
+#[derive(Deserialize)]
+struct OpenAiChunk {
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<OpenAiChunkChoice>,
+    usage: Option<OpenAiUsage>,
+}
+
+#[derive(Deserialize)]
+struct OpenAiChunkChoice {
+    #[serde(default)]
+    delta: OpenAiDelta,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct OpenAiDelta {
     content: Option<String>,
 }
 
@@ -200,12 +317,26 @@ impl LlmClient {
         Some(req)
     }
 
-    /// Sends a JSON POST, retrying 429/503 after `Retry-After` (at most 3 attempts).
+    /// Sends a JSON POST and reads the JSON answer.
     async fn post_json(
         &self,
         path: &str,
         body: &serde_json::Value,
     ) -> Result<serde_json::Value, LlmError> {
+        self.send(path, body)
+            .await?
+            .json()
+            .await
+            .map_err(|e| LlmError::Failed(format!("unreadable answer: {e}")))
+    }
+
+    /// Sends a JSON POST, retrying 429/503 after `Retry-After` (at most 3 attempts);
+    /// returns the successful response with its body unread.
+    async fn send(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<reqwest::Response, LlmError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -221,10 +352,7 @@ impl LlmClient {
             })?;
             let status = resp.status();
             if status.is_success() {
-                return resp
-                    .json()
-                    .await
-                    .map_err(|e| LlmError::Failed(format!("unreadable answer: {e}")));
+                return Ok(resp);
             }
             let retry_after = resp
                 .headers()
@@ -257,21 +385,7 @@ impl LlmClient {
         label: CallLabel<'_>,
         req: &ChatRequest,
     ) -> Result<ChatResponse, LlmError> {
-        let mut body = json!({
-            "model": self.model,
-            "messages": req.messages,
-            "max_tokens": req.max_tokens,
-            "temperature": req.temperature,
-        });
-        if let Some(seed) = req.seed {
-            body["seed"] = json!(seed);
-        }
-        if let Some(p) = req.frequency_penalty {
-            body["frequency_penalty"] = json!(p);
-        }
-        if let Some(format) = &req.response_format {
-            body["response_format"] = format.clone();
-        }
+        let body = self.chat_body(req);
         let started = Instant::now();
         let result = self
             .post_json("/v1/chat/completions", &body)
@@ -299,6 +413,94 @@ impl LlmClient {
             });
         self.record(ctx, label, started.elapsed(), &result).await;
         result
+    }
+
+    fn chat_body(&self, req: &ChatRequest) -> serde_json::Value {
+        let mut body = json!({
+            "model": self.model,
+            "messages": req.messages,
+            "max_tokens": req.max_tokens,
+            "temperature": req.temperature,
+        });
+        if let Some(seed) = req.seed {
+            body["seed"] = json!(seed);
+        }
+        if let Some(p) = req.frequency_penalty {
+            body["frequency_penalty"] = json!(p);
+        }
+        if let Some(format) = &req.response_format {
+            body["response_format"] = format.clone();
+        }
+        body
+    }
+
+    /// One streamed chat completion (server-sent events), recorded as an `llm.call`
+    /// Event like [`chat`](Self::chat). While the model writes, a `job.progress` Event
+    /// with the tokens generated so far goes on the job's timeline every
+    /// [`PROGRESS_EVERY`], so a long generation shows live progress.
+    pub async fn chat_stream(
+        &self,
+        ctx: &CallContext,
+        label: CallLabel<'_>,
+        req: &ChatRequest,
+    ) -> Result<ChatResponse, LlmError> {
+        let mut body = self.chat_body(req);
+        body["stream"] = json!(true);
+        body["stream_options"] = json!({"include_usage": true});
+        let started = Instant::now();
+        let result = self.read_stream(ctx, label, &body).await;
+        self.record(ctx, label, started.elapsed(), &result).await;
+        result
+    }
+
+    async fn read_stream(
+        &self,
+        ctx: &CallContext,
+        label: CallLabel<'_>,
+        body: &serde_json::Value,
+    ) -> Result<ChatResponse, LlmError> {
+        use futures::StreamExt;
+        let resp = self.send("/v1/chat/completions", body).await?;
+        let mut bytes = resp.bytes_stream();
+        let mut answer = StreamedAnswer::default();
+        let mut lines = SseLines::default();
+        let mut last_progress = Instant::now();
+        while let Some(piece) = bytes.next().await {
+            let piece = piece.map_err(|e| {
+                if e.is_timeout() {
+                    LlmError::Unavailable(format!("timed out after {} s", self.timeout.as_secs()))
+                } else {
+                    LlmError::Unavailable(format!("the answer stream broke off: {e}"))
+                }
+            })?;
+            for data in lines.push(&piece) {
+                if answer.absorb(&data)? {
+                    return Ok(answer.finish(&self.model));
+                }
+            }
+            if ctx.job_id.is_some() && last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = Instant::now();
+                self.events
+                    .emit(
+                        &ctx.tenant,
+                        Event {
+                            id: None,
+                            kind: kind::JOB_PROGRESS,
+                            job_id: ctx.job_id.clone(),
+                            correlation_id: ctx.correlation_id.clone(),
+                            message: format!(
+                                "{} is writing: {} tokens so far",
+                                label.agent, answer.pieces
+                            ),
+                            data: json!({"agent": label.agent, "generated_tokens": answer.pieces}),
+                        },
+                    )
+                    .await;
+            }
+        }
+        Err(LlmError::Unavailable(
+            "the answer stream ended without [DONE]".into(),
+        ))
     }
 
     async fn record(
@@ -399,19 +601,27 @@ impl LlmClient {
             return Ok(out);
         }
         let mut messages = agent.messages(input);
-        for round in 0..2 {
+        for round in 0u64..2 {
+            // Greedy decoding of small models falls into loops ("and evidence files:
+            // 1-1s and evidence files: ..."): a mild penalty breaks most of them, and the
+            // repair round samples (seeded, so still reproducible) with a stronger one.
+            let base_seed = 7 + 2 * u64::from(ctx.attempt.saturating_sub(1));
+            let (temperature, seed, penalty) = if round == 0 && ctx.attempt <= 1 {
+                (0.0, base_seed, AGENT_FREQUENCY_PENALTY)
+            } else {
+                (0.6, base_seed + round, 2.0 * AGENT_FREQUENCY_PENALTY)
+            };
             let req = ChatRequest {
                 messages: messages.clone(),
                 response_format: Some(agent.response_format(input)),
                 max_tokens: agent.max_tokens(input),
-                temperature: 0.0,
-                seed: Some(7),
-                // Greedy decoding of small models falls into loops ("and evidence
-                // files: 1-1s and evidence files: ..."); a mild penalty breaks them.
-                frequency_penalty: Some(AGENT_FREQUENCY_PENALTY),
+                temperature,
+                seed: Some(seed),
+                frequency_penalty: Some(penalty),
             };
-            let answer = self.chat(ctx, label, &req).await?;
-            let parsed = if answer.finish_reason.as_deref() == Some("length") {
+            let answer = self.chat_stream(ctx, label, &req).await?;
+            let cut_off = answer.finish_reason.as_deref() == Some("length");
+            let parsed = if cut_off {
                 Err(format!(
                     "the answer was cut off at {} tokens; answer more briefly",
                     req.max_tokens
@@ -421,6 +631,12 @@ impl LlmClient {
             };
             match parsed {
                 Ok(out) => return Ok(out),
+                // A cut-off answer is usually a loop: showing it again would invite
+                // the model to repeat it, so only the problem is sent back.
+                Err(problem) if round == 0 && cut_off => {
+                    messages = agent.messages(input);
+                    messages.push(agent.repair_message(&problem));
+                }
                 Err(problem) if round == 0 => {
                     messages = agent.repair_messages(input, &answer.content, &problem);
                 }
@@ -535,4 +751,61 @@ pub async fn usage_this_month(
             )
         })
         .unwrap_or((0, 0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_lines_are_reassembled_across_arbitrary_splits() {
+        let stream = concat!(
+            "data: {\"model\":\"m\",\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\"{\\\"a\\\"\"}}]}\n\n",
+            ": a comment line\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\": 1}\"},\"finish_reason\":\"stop\"}]}\n\n",
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":2}}\n\n",
+            "data: [DONE]\n\n",
+        )
+        .as_bytes();
+        for split in [1, 2, 7, 64, stream.len()] {
+            let mut lines = SseLines::default();
+            let mut answer = StreamedAnswer::default();
+            let mut done = false;
+            for piece in stream.chunks(split) {
+                for data in lines.push(piece) {
+                    assert!(!done, "nothing after [DONE]");
+                    done = answer.absorb(&data).unwrap();
+                }
+            }
+            assert!(done);
+            let r = answer.finish("default");
+            assert_eq!(r.content, "{\"a\": 1}", "split {split}");
+            assert_eq!(r.model, "m");
+            assert_eq!(r.finish_reason.as_deref(), Some("stop"));
+            assert_eq!((r.prompt_tokens, r.completion_tokens), (12, 2));
+        }
+    }
+
+    #[test]
+    fn streams_without_usage_count_pieces_and_errors_surface() {
+        let mut answer = StreamedAnswer::default();
+        for piece in ["Hel", "lo", ""] {
+            let data = json!({"choices": [{"delta": {"content": piece}}]}).to_string();
+            assert!(!answer.absorb(&data).unwrap());
+        }
+        let r = answer.finish("fallback-model");
+        assert_eq!((r.content.as_str(), r.completion_tokens), ("Hello", 2));
+        assert_eq!(r.model, "fallback-model");
+
+        let mut answer = StreamedAnswer::default();
+        let err = answer
+            .absorb(r#"{"error":{"message":"backend crashed","type":"server_error"}}"#)
+            .unwrap_err();
+        assert!(matches!(err, LlmError::Unavailable(ref m) if m.contains("backend crashed")));
+        assert!(matches!(
+            answer.absorb("{not json"),
+            Err(LlmError::Failed(_))
+        ));
+    }
 }

@@ -41,8 +41,9 @@ async fn start(app: &App, s: &Session, path: &str, body: Value) -> Value {
     r.body
 }
 
-/// The job's `llm.call` Events all came from the sidecar's model, with token counts.
-async fn assert_llm_calls(app: &App, s: &Session, job: &Value) -> usize {
+/// The job's `llm.call` Events all came from the sidecar's model, with token counts;
+/// returns (calls, the longest call's latency in ms).
+async fn assert_llm_calls(app: &App, s: &Session, job: &Value) -> (usize, u64) {
     let r = app
         .get(
             &format!(
@@ -60,7 +61,16 @@ async fn assert_llm_calls(app: &App, s: &Session, job: &Value) -> usize {
         assert_eq!(d["model"], "smollm2-135m-instruct", "{c}");
         assert!(d["prompt_tokens"].as_u64().unwrap() > 0, "{c}");
     }
-    calls.len()
+    let longest = calls
+        .iter()
+        .filter_map(|c| c["data"]["latency_ms"].as_u64())
+        .max()
+        .unwrap_or(0);
+    (calls.len(), longest)
+}
+
+fn llm_progress_every_ms() -> u64 {
+    afterresume::llm::PROGRESS_EVERY.as_millis() as u64
 }
 
 #[tokio::test]
@@ -114,7 +124,7 @@ async fn every_workflow_with_smollm2_through_the_sidecar() {
     // skills.extract: every skill has evidence, and every evidence entry is ours.
     let job = start(&app, &s, "/api/skills/extract", json!({})).await;
     let done = finished(&app, &s, job["url"].as_str().unwrap()).await;
-    let calls = assert_llm_calls(&app, &s, &done).await;
+    let (calls, _) = assert_llm_calls(&app, &s, &done).await;
     let skills = app.get("/api/skills", &s.token).await.body["items"]
         .as_array()
         .unwrap()
@@ -174,7 +184,32 @@ async fn every_workflow_with_smollm2_through_the_sidecar() {
     )
     .await;
     let done = finished(&app, &s, r["job"]["url"].as_str().unwrap()).await;
-    assert_llm_calls(&app, &s, &done).await;
+    let (_, longest_ms) = assert_llm_calls(&app, &s, &done).await;
+    // The answer was streamed: progress with the tokens written so far came live.
+    let progress = app
+        .get(
+            &format!(
+                "/api/events?job_id={}&type=job.progress&limit=100",
+                done["id"].as_str().unwrap()
+            ),
+            &s.token,
+        )
+        .await;
+    // Newest first, as the timeline lists them.
+    let writing: Vec<u64> = progress.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["data"]["generated_tokens"].as_u64())
+        .collect();
+    println!("report progress events (tokens so far, newest first): {writing:?}, longest call {longest_ms} ms");
+    if longest_ms > 3 * llm_progress_every_ms() {
+        assert!(
+            !writing.is_empty(),
+            "a {longest_ms} ms generation reported no progress"
+        );
+    }
+
     let rep = app
         .get(
             &format!("/api/reports/{}", r["report"]["id"].as_str().unwrap()),

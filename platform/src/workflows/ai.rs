@@ -37,6 +37,7 @@ fn call_ctx(ctx: &StepCtx) -> CallContext {
         tenant: ctx.job.tenant.clone(),
         job_id: Some(ctx.job.id.to_string()),
         correlation_id: ctx.job.correlation_id.clone(),
+        attempt: ctx.job.attempts.max(1),
     }
 }
 
