@@ -16,7 +16,7 @@ step scripts/models.sh
 step cargo fmt --all -- --check
 step cargo clippy --workspace --all-targets -- -D warnings
 step cargo build --workspace --bins
-step cargo test --workspace
+step cargo test --workspace --no-fail-fast
 
 bin="${CARGO_TARGET_DIR:-target}/debug/afterresume"
 generated="$(mktemp "${TMPDIR:-/tmp}/openapi.generated.XXXXXX.json")"

@@ -41,8 +41,11 @@ pub fn init_logging() {
     let pretty = std::env::var("LOG_FORMAT")
         .map(|v| v == "pretty")
         .unwrap_or(false);
+    // Logs go to stderr: stdout belongs to command output (`openapi`, `admin invite`
+    // prints a passkey) that scripts capture.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(std::io::stderr)
         .with_target(true);
     let result = if pretty {
         builder.try_init()
