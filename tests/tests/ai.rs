@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashSet;
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{spawn_app, App, Session};
 use reqwest::Method;
@@ -44,24 +44,11 @@ async fn import_fixture(app: &App, s: &Session) -> Vec<Value> {
 }
 
 async fn finished(app: &App, s: &Session, job_url: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let r = app.get(job_url, &s.token).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        match r.body["status"].as_str() {
-            Some("succeeded") => return r.body,
-            Some("failed") | Some("cancelled") => panic!("job ended badly: {}", r.body),
-            _ => {}
-        }
-        assert!(Instant::now() < deadline, "job never finished: {}", r.body);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::job_finished(app, &s.token, job_url, Duration::from_secs(120)).await
 }
 
 async fn start(app: &App, s: &Session, path: &str, body: Value) -> Value {
-    let r = app.post(path, Some(&s.token), body).await;
-    assert_eq!(r.status, 202, "{path}: {}", r.body);
-    r.body
+    common::start_job(app, &s.token, path, body).await
 }
 
 async fn get_bytes(app: &App, token: Option<&str>, path: &str) -> (u16, String, Vec<u8>) {

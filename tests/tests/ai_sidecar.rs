@@ -21,24 +21,11 @@ fn data(rel: &str) -> Value {
 
 /// Waits for a job (generation on 2 cores takes a while) and returns it.
 async fn finished(app: &App, s: &Session, job_url: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(900);
-    loop {
-        let r = app.get(job_url, &s.token).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        match r.body["status"].as_str() {
-            Some("succeeded") => return r.body,
-            Some("failed") | Some("cancelled") => panic!("job ended badly: {}", r.body),
-            _ => {}
-        }
-        assert!(Instant::now() < deadline, "job never finished: {}", r.body);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    common::job_finished(app, &s.token, job_url, Duration::from_secs(900)).await
 }
 
 async fn start(app: &App, s: &Session, path: &str, body: Value) -> Value {
-    let r = app.post(path, Some(&s.token), body).await;
-    assert_eq!(r.status, 202, "{path}: {}", r.body);
-    r.body
+    common::start_job(app, &s.token, path, body).await
 }
 
 /// The job's `llm.call` Events all came from the sidecar's model, with token counts;

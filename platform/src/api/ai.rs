@@ -431,6 +431,18 @@ pub struct ResumeOut {
     pub job_id: Option<String>,
 }
 
+impl ResumeOut {
+    fn new(doc: serde_json::Value, row: store::ResumeRow) -> Self {
+        Self {
+            resume: Some(doc),
+            manual: row.manual,
+            refreshed_at: row.refreshed_at,
+            updated_at: Some(row.updated_at),
+            job_id: row.job_id,
+        }
+    }
+}
+
 async fn resume_doc(
     db: &TenantDb,
     user_id: &str,
@@ -1115,13 +1127,7 @@ impl AiApi {
                 updated_at: None,
                 job_id: None,
             },
-            Some((doc, row)) => ResumeOut {
-                resume: Some(doc),
-                manual: row.manual,
-                refreshed_at: row.refreshed_at,
-                updated_at: Some(row.updated_at),
-                job_id: row.job_id,
-            },
+            Some((doc, row)) => ResumeOut::new(doc, row),
         }))
     }
 
@@ -1185,13 +1191,7 @@ impl AiApi {
         let (doc, row) = resume_doc(&db, &p.user_id)
             .await?
             .ok_or_else(|| ApiError::internal("resume vanished"))?;
-        Ok(Json(ResumeOut {
-            resume: Some(doc),
-            manual: row.manual,
-            refreshed_at: row.refreshed_at,
-            updated_at: Some(row.updated_at),
-            job_id: row.job_id,
-        }))
+        Ok(Json(ResumeOut::new(doc, row)))
     }
 
     /// Download your resume: Markdown, HTML, PDF, DOCX or JSON Resume.

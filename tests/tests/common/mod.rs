@@ -500,3 +500,27 @@ impl SidecarServer {
         server
     }
 }
+
+/// Waits up to `limit` for the job at `job_url` to succeed and returns it; panics when
+/// it fails, is cancelled or takes longer.
+pub async fn job_finished(app: &App, token: &str, job_url: &str, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let r = app.get(job_url, token).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        match r.body["status"].as_str() {
+            Some("succeeded") => return r.body,
+            Some("failed") | Some("cancelled") => panic!("job ended badly: {}", r.body),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "job never finished: {}", r.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// POSTs to an endpoint that starts a job; asserts the `202` and returns the body.
+pub async fn start_job(app: &App, token: &str, path: &str, body: Value) -> Value {
+    let r = app.post(path, Some(token), body).await;
+    assert_eq!(r.status, 202, "{path}: {}", r.body);
+    r.body
+}
