@@ -1,0 +1,22 @@
+// Convenience aliases for the generated OpenAPI types. Never hand-write request or
+// response shapes: add an alias here (or use `Schemas['X']` inline) instead.
+import type { components, paths } from './schema';
+
+export type { components, paths };
+export type Schemas = components['schemas'];
+
+export type ErrorBody = Schemas['ErrorBody'];
+export type ErrorCode = Schemas['ErrorCode'];
+export type FieldIssue = Schemas['FieldIssue'];
+export type TokenResponse = Schemas['TokenResponse'];
+export type LoginRequest = Schemas['LoginRequest'];
+export type SignupRequest = Schemas['SignupRequest'];
+export type Me = Schemas['Me'];
+export type Role = Schemas['Role'];
+export type JobOut = Schemas['JobOut'];
+export type JobState = Schemas['JobState'];
+export type JobAccepted = Schemas['JobAccepted'];
+export type EventOut = Schemas['EventOut'];
+export type StatusBar = Schemas['StatusBar'];
+export type GamificationSummary = Schemas['GamificationSummary'];
+export type SharedDocument = Schemas['SharedDocument'];
