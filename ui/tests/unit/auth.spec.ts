@@ -1,0 +1,132 @@
+import { createPinia, setActivePinia } from 'pinia';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { api, configureAuth } from '@/api/client';
+import { apiError, unwrap } from '@/api/errors';
+import { useAuthStore } from '@/stores/auth';
+import { errorBody, json, me, mockFetch, token } from './helpers';
+
+describe('auth store', () => {
+  beforeEach(() => {
+    setActivePinia(createPinia());
+    vi.unstubAllGlobals();
+  });
+
+  it('logs in, keeps the token in memory only, loads /me', async () => {
+    const { calls } = mockFetch({
+      'POST /api/auth/token': () => json(token(1)),
+      'GET /api/me': () => json(me({ role: 'owner' })),
+    });
+    const setItem = vi.spyOn(Storage.prototype, 'setItem');
+    const auth = useAuthStore();
+    await auth.login({ email: 'a@x.io', password: 'pw' });
+    expect(auth.token).toBe('tok-1');
+    expect(auth.me?.email).toBe('a@x.io');
+    expect(auth.isAdmin).toBe(true);
+    expect(auth.canWrite).toBe(true);
+    expect(auth.isStaff).toBe(false);
+    expect(calls[1]!.headers.get('Authorization')).toBe('Bearer tok-1');
+    expect(setItem).not.toHaveBeenCalled();
+  });
+
+  it('surfaces invalid credentials as a human message', async () => {
+    mockFetch({ 'POST /api/auth/token': () => errorBody('invalid_credentials', 'bad', 401) });
+    const auth = useAuthStore();
+    const err = await auth.login({ email: 'a@x.io', password: 'x' }).catch((e: unknown) => apiError(e));
+    expect(err).toMatchObject({ code: 'invalid_credentials', message: 'Wrong email or password.' });
+    expect(auth.isAuthenticated).toBe(false);
+  });
+
+  it('role helpers: read_only cannot write; staff flag from /me', async () => {
+    mockFetch({
+      'POST /api/auth/token': () => json({ ...token(), role: 'read_only' }),
+      'GET /api/me': () => json(me({ role: 'read_only', is_staff: true })),
+    });
+    const auth = useAuthStore();
+    await auth.login({ email: 'a@x.io', password: 'pw' });
+    expect(auth.canWrite).toBe(false);
+    expect(auth.isAdmin).toBe(false);
+    expect(auth.isStaff).toBe(true);
+  });
+
+  it('restore() refreshes once with the CSRF header and loads /me', async () => {
+    const { calls } = mockFetch({
+      'POST /api/auth/token/refresh': () => json(token(2)),
+      'GET /api/me': () => json(me()),
+    });
+    const auth = useAuthStore();
+    await Promise.all([auth.restore(), auth.restore()]);
+    const refreshes = calls.filter((c) => c.url.endsWith('/auth/token/refresh'));
+    expect(refreshes).toHaveLength(1);
+    expect(refreshes[0]!.headers.get('X-Requested-With')).toBe('XMLHttpRequest');
+    expect(refreshes[0]!.credentials).toBe('same-origin');
+    expect(auth.token).toBe('tok-2');
+    expect(auth.me?.id).toBe('u1');
+  });
+
+  it('restore() without a session leaves the user signed out', async () => {
+    mockFetch({ 'POST /api/auth/token/refresh': () => errorBody('refresh_invalid', 'no', 401) });
+    const auth = useAuthStore();
+    await auth.restore();
+    expect(auth.isAuthenticated).toBe(false);
+  });
+
+  it('on 401, concurrent requests share one refresh and retry with the new token', async () => {
+    const { calls } = mockFetch({
+      'POST /api/auth/token/refresh': async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        return json(token(2));
+      },
+      'GET /api/me': (req) =>
+        req.headers.get('Authorization') === 'Bearer tok-2' ? json(me()) : errorBody('token_expired', 'exp', 401),
+    });
+    const auth = useAuthStore();
+    auth.setToken(token(1) as never);
+    const [a, b] = await Promise.all([api.GET('/me'), api.GET('/me')]);
+    expect(unwrap(a).id).toBe('u1');
+    expect(unwrap(b).id).toBe('u1');
+    expect(calls.filter((c) => c.url.endsWith('/auth/token/refresh'))).toHaveLength(1);
+    expect(auth.token).toBe('tok-2');
+  });
+
+  it('when the refresh fails after a 401, the session is cleared and onExpired runs', async () => {
+    const onExpired = vi.fn();
+    configureAuth({ onExpired });
+    mockFetch({
+      'POST /api/auth/token/refresh': () => errorBody('refresh_expired', 'exp', 401),
+      'GET /api/me': () => errorBody('token_expired', 'exp', 401),
+    });
+    const auth = useAuthStore();
+    auth.setToken(token(1) as never);
+    const res = await api.GET('/me');
+    expect(res.response.status).toBe(401);
+    expect(onExpired).toHaveBeenCalledTimes(1);
+    expect(auth.token).toBeNull();
+    configureAuth({ onExpired: () => {} });
+  });
+
+  it('retries a request with a body after refreshing', async () => {
+    let seen = '';
+    mockFetch({
+      'POST /api/auth/token/refresh': () => json(token(2)),
+      'PATCH /api/me': async (req) => {
+        if (req.headers.get('Authorization') !== 'Bearer tok-2') return errorBody('token_expired', 'exp', 401);
+        seen = await req.text();
+        return json(me({ display_name: 'B' }));
+      },
+    });
+    const auth = useAuthStore();
+    auth.setToken(token(1) as never);
+    const res = await api.PATCH('/me', { body: { display_name: 'B' } });
+    expect(unwrap(res).display_name).toBe('B');
+    expect(JSON.parse(seen)).toEqual({ display_name: 'B' });
+  });
+
+  it('logout calls the server with the CSRF header and clears the session', async () => {
+    const { calls } = mockFetch({ 'POST /api/auth/logout': () => new Response(null, { status: 204 }) });
+    const auth = useAuthStore();
+    auth.setToken(token(1) as never);
+    await auth.logout();
+    expect(calls[0]!.headers.get('X-Requested-With')).toBe('XMLHttpRequest');
+    expect(auth.token).toBeNull();
+  });
+});
