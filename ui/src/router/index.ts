@@ -27,6 +27,7 @@ export const routes: RouteRecordRaw[] = [
     children: [
       { path: '', name: 'dashboard', component: () => import('@/views/DashboardView.vue'), meta: { title: 'Dashboard' } },
       { path: 'worklogs', name: 'worklogs', component: () => import('@/views/worklogs/WorklogListView.vue'), meta: { title: 'Work log' } },
+      { path: 'worklogs/import', name: 'worklog-import', component: () => import('@/views/worklogs/WorklogImportView.vue'), meta: { title: 'Import entries' } },
       { path: 'worklogs/new', name: 'worklog-new', component: () => import('@/views/worklogs/EntryEditorView.vue'), meta: { title: 'New entry' } },
       { path: 'worklogs/:id', name: 'worklog-edit', component: () => import('@/views/worklogs/EntryEditorView.vue'), props: true, meta: { title: 'Entry' } },
       { path: 'skills', name: 'skills', component: () => import('@/views/skills/SkillListView.vue'), meta: { title: 'Skills' } },
