@@ -61,3 +61,12 @@ describe('dates', () => {
     expect(addDays('2024-03-01', -1)).toBe('2024-02-29');
   });
 });
+
+describe('formatDay', () => {
+  it('shows the calendar day itself, whatever the local zone', async () => {
+    const { formatDay } = await import('@/components/worklog/entry');
+    expect(formatDay('2024-03-01', { year: 'numeric', month: '2-digit', day: '2-digit' })).toMatch(/01/);
+    expect(formatDay('2024-03-01', { day: 'numeric' })).toBe('1');
+    expect(formatDay(null)).toBe('—');
+  });
+});

@@ -113,3 +113,13 @@ export function isDirty(f: EntryForm, original: Entry | null, blank: EntryForm):
   const base = original ? formFromEntry(original) : blank;
   return JSON.stringify(f) !== JSON.stringify(base);
 }
+
+/**
+ * A calendar day (`YYYY-MM-DD`, no time zone) for display. Parsed and formatted in UTC so
+ * it never shifts by a day in zones west of UTC (as `new Date('2024-03-01')` in local time would).
+ */
+export function formatDay(day: string | null | undefined, opts: Intl.DateTimeFormatOptions = { dateStyle: 'medium' }): string {
+  if (!day) return '—';
+  const d = new Date(`${day}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) ? day : d.toLocaleDateString(undefined, { ...opts, timeZone: 'UTC' });
+}
