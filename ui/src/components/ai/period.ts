@@ -92,3 +92,13 @@ export function validatePeriod(from: string, to: string): { from?: string; to?: 
   }
   return errors;
 }
+
+/**
+ * A calendar day (`YYYY-MM-DD`, no time zone) for display. `formatDate` would parse it
+ * as UTC midnight and show the previous day west of Greenwich.
+ */
+export function formatDay(s: string | null | undefined): string {
+  if (!s) return '—';
+  const d = parseDay(s);
+  return d ? d.toLocaleDateString() : s;
+}
