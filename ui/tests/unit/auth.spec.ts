@@ -104,6 +104,40 @@ describe('auth store', () => {
     configureAuth({ onExpired: () => {} });
   });
 
+  it('a 401 invalid_credentials is an answer: no refresh, no retry, no sign-out', async () => {
+    const onExpired = vi.fn();
+    configureAuth({ onExpired });
+    const { calls } = mockFetch({
+      'POST /api/auth/token/refresh': () => json(token(2)),
+      'POST /api/me/password': () => errorBody('invalid_credentials', 'wrong', 401),
+    });
+    const auth = useAuthStore();
+    auth.setToken(token(1) as never);
+    const res = await api.POST('/me/password', { body: { current_password: 'x', new_password: 'a new password' } });
+    expect(res.response.status).toBe(401);
+    expect(apiError(res.error, 401).code).toBe('invalid_credentials');
+    expect(calls).toHaveLength(1);
+    expect(onExpired).not.toHaveBeenCalled();
+    expect(auth.token).toBe('tok-1');
+    configureAuth({ onExpired: () => {} });
+  });
+
+  it('after a refresh, a retried request answering invalid_credentials does not sign out', async () => {
+    const onExpired = vi.fn();
+    configureAuth({ onExpired });
+    mockFetch({
+      'POST /api/auth/token/refresh': () => json(token(2)),
+      'POST /api/me/password': [() => errorBody('token_expired', 'exp', 401), () => errorBody('invalid_credentials', 'wrong', 401)],
+    });
+    const auth = useAuthStore();
+    auth.setToken(token(1) as never);
+    const res = await api.POST('/me/password', { body: { current_password: 'x', new_password: 'a new password' } });
+    expect(res.response.status).toBe(401);
+    expect(onExpired).not.toHaveBeenCalled();
+    expect(auth.token).toBe('tok-2');
+    configureAuth({ onExpired: () => {} });
+  });
+
   it('retries a request with a body after refreshing', async () => {
     let seen = '';
     mockFetch({

@@ -1,6 +1,7 @@
 // Default report periods per kind, and period validation (CreateReport: `from`..`to`,
 // at most 366 days apart). Dates are local calendar days as `YYYY-MM-DD`.
 import type { Schemas } from '@/api/types';
+import { formatDate } from '@/utils/format';
 
 export type ReportKind = Schemas['ReportKindParam'];
 
@@ -93,12 +94,7 @@ export function validatePeriod(from: string, to: string): { from?: string; to?: 
   return errors;
 }
 
-/**
- * A calendar day (`YYYY-MM-DD`, no time zone) for display. `formatDate` would parse it
- * as UTC midnight and show the previous day west of Greenwich.
- */
+/** A calendar day (`YYYY-MM-DD`, no time zone) for display: the same day in every time zone. */
 export function formatDay(s: string | null | undefined): string {
-  if (!s) return '—';
-  const d = parseDay(s);
-  return d ? d.toLocaleDateString() : s;
+  return formatDate(s);
 }

@@ -1,6 +1,7 @@
 // Entry form model and client-side validation, mirroring the server's limits
 // (platform/src/worklog/entry.rs). Lengths count characters (code points), like the server.
 import type { Schemas } from '@/api/types';
+import { formatDate } from '@/utils/format';
 import { normaliseTags } from './tags';
 
 export const CONTENT_MAX_CHARS = 20_000;
@@ -114,12 +115,7 @@ export function isDirty(f: EntryForm, original: Entry | null, blank: EntryForm):
   return JSON.stringify(f) !== JSON.stringify(base);
 }
 
-/**
- * A calendar day (`YYYY-MM-DD`, no time zone) for display. Parsed and formatted in UTC so
- * it never shifts by a day in zones west of UTC (as `new Date('2024-03-01')` in local time would).
- */
+/** A calendar day (`YYYY-MM-DD`) for display, `dateStyle: 'medium'` by default (see `formatDate`). */
 export function formatDay(day: string | null | undefined, opts: Intl.DateTimeFormatOptions = { dateStyle: 'medium' }): string {
-  if (!day) return '—';
-  const d = new Date(`${day}T00:00:00Z`);
-  return Number.isNaN(d.getTime()) ? day : d.toLocaleDateString(undefined, { ...opts, timeZone: 'UTC' });
+  return formatDate(day, opts);
 }

@@ -1,8 +1,6 @@
-// Password change. Not sent through the shared client: a wrong current password is a
-// 401 `invalid_credentials`, and the client's refresh-and-retry on 401 would then end the
-// session (sign the user out) for a typo. Here only an expired token is refreshed.
-import { apiUrl } from '@/api/client';
-import { apiError, ApiRequestError } from '@/api/errors';
+// Password change form: validation, the request, time-zone helpers.
+import { api } from '@/api/client';
+import { unwrap } from '@/api/errors';
 import type { Schemas } from '@/api/types';
 
 export const PASSWORD_MIN = 10;
@@ -28,37 +26,12 @@ export function validatePassword(f: PasswordForm, email?: string): PasswordError
   return e;
 }
 
-export interface PasswordDeps {
-  getToken(): string | null;
-  refresh(): Promise<boolean>;
-}
-
-async function readJson(res: Response): Promise<unknown> {
-  try {
-    return await res.clone().json();
-  } catch {
-    return undefined;
-  }
-}
-
-function codeOf(body: unknown): string | undefined {
-  return (body as { error?: { code?: string } } | undefined)?.error?.code;
-}
-
-/** POST /me/password. Throws ApiRequestError (`invalid_credentials` = wrong current password). */
-export async function changePassword(body: Schemas['ChangePassword'], deps: PasswordDeps): Promise<void> {
-  const send = () => {
-    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    const token = deps.getToken();
-    if (token) headers.Authorization = `Bearer ${token}`;
-    return globalThis.fetch(new Request(apiUrl('/me/password'), { method: 'POST', headers, body: JSON.stringify(body), credentials: 'same-origin' }));
-  };
-  let res = await send();
-  if (res.status === 401) {
-    const first = await readJson(res);
-    if (codeOf(first) !== 'invalid_credentials' && (await deps.refresh())) res = await send();
-  }
-  if (!res.ok) throw new ApiRequestError(apiError(await readJson(res), res.status));
+/**
+ * POST /me/password. Throws ApiRequestError (`invalid_credentials` = wrong current password).
+ * The client doesn't treat that 401 as an expired session (no refresh, no sign-out).
+ */
+export async function changePassword(body: Schemas['ChangePassword']): Promise<void> {
+  unwrap(await api.POST('/me/password', { body }));
 }
 
 /** IANA time zones for the select: the browser's list, with `current` (and UTC) guaranteed present. */
