@@ -316,7 +316,31 @@ function a11yScan() {
   return out;
 }
 
+/** Elements sticking out to the right of a narrow viewport (horizontal scrolling). */
+function overflowScan() {
+  const w = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= w + 1) return [];
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.right <= w + 1 || r.width === 0) continue;
+    // Inside a horizontal scroller is fine.
+    let p = el.parentElement, scrolled = false;
+    while (p && p !== document.body) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden') { scrolled = true; break; }
+      p = p.parentElement;
+    }
+    if (scrolled) continue;
+    if ([...el.children].some((c) => c.getBoundingClientRect().right > w + 1)) continue; // report the deepest
+    out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${typeof el.className === 'string' && el.className ? '.' + el.className.trim().split(/\s+/).join('.') : ''} right=${Math.round(r.right)}px > ${w}px`);
+  }
+  return out.slice(0, 5);
+}
+
 async function a11y(page, name) {
+  const vw = page.viewportSize()?.width ?? 1280;
+  if (vw < 500) for (const d of await page.evaluate(overflowScan)) problems.push({ page: name, kind: 'overflow', detail: d });
   const v = await page.evaluate(a11yScan);
   for (const d of v) problems.push({ page: name, kind: 'a11y', detail: d });
   return v;
@@ -415,6 +439,12 @@ async function main() {
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
+    // Self-test of the accessibility checker: it must flag these three problems.
+    const p = await browser.newPage();
+    await p.setContent('<h1>x</h1><input id="d"><span id="d"></span><button></button>');
+    const found = await p.evaluate(a11yScan);
+    await p.close();
+    if (found.length !== 3) throw new Error(`a11y checker self-test: expected 3 findings, got ${JSON.stringify(found)}`);
   });
 
   // --- public pages before anyone signs up

@@ -82,7 +82,7 @@ describe('metrics', () => {
     '# HELP http_requests_total Requests',
     '# TYPE http_requests_total counter',
     'http_requests_total{route="/a",status="200"} 3',
-    'http_requests_total{route="/b",status="500"} 2',
+    'afterresume_http_requests_total{route="/b",status="500"} 2',
     'queue_depth 7',
     'bad line',
     'x_total NaN',
@@ -90,7 +90,7 @@ describe('metrics', () => {
   it('parses samples and sums a metric', () => {
     const s = parsePrometheus(text);
     expect(s).toHaveLength(3);
-    expect(metricTotal(s, 'http_requests_total')).toBe(5);
+    expect(metricTotal(s, 'http_requests_total')).toBe(5); // with and without the registry prefix
     expect(metricTotal(s, 'queue_depth')).toBe(7);
     expect(metricTotal(s, 'missing')).toBeNull();
   });

@@ -154,9 +154,12 @@ export function parsePrometheus(text: string): MetricSample[] {
   return out;
 }
 
-/** Sum of a metric's samples over all label sets (histogram buckets excluded by name). */
+/**
+ * Sum of a metric's samples over all label sets. `name` matches with or without the
+ * registry prefix (`afterresume_http_requests_total` for `http_requests_total`).
+ */
 export function metricTotal(samples: MetricSample[], name: string): number | null {
-  const hits = samples.filter((s) => s.name === name);
+  const hits = samples.filter((s) => s.name === name || s.name.endsWith(`_${name}`));
   return hits.length ? hits.reduce((a, s) => a + s.value, 0) : null;
 }
 
