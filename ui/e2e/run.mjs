@@ -437,6 +437,10 @@ async function main() {
   await step('setup: launch Chromium', async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
+      // Our own signal handlers stop the server and clean up (Playwright's would exit first).
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
     // Self-test of the accessibility checker: it must flag these three problems.
@@ -502,10 +506,20 @@ async function main() {
       await owner.waitForURL(/\/worklogs\/new/);
       await fillByLabel(owner, 'Title', e.title);
       await fillByLabel(owner, 'Content', e.content);
-      await owner.getByRole('button', { name: 'Save', exact: true }).click();
-      await owner.waitForURL(/\/worklogs\/(?!new)[^/?#]+/);
-      if (e.attach) {
+      // The editor may accept a file before the first save (uploaded right after it).
+      let attached = false;
+      if (e.attach && (await owner.locator('input[type=file]').count())) {
         await owner.locator('input[type=file]').first().setInputFiles(evidence);
+        attached = true;
+      }
+      await owner.getByRole('button', { name: 'Save', exact: true }).click();
+      await owner.waitForURL((u) => !u.pathname.endsWith('/new'));
+      if (e.attach) {
+        if (!/\/worklogs\/[^/]+$/.test(new URL(owner.url()).pathname)) {
+          await owner.getByRole('link', { name: e.title }).first().click(); // back on the list: open the entry
+          await owner.waitForURL(/\/worklogs\/[^/]+$/);
+        }
+        if (!attached) await owner.locator('input[type=file]').first().setInputFiles(evidence);
         await owner.getByText(evidence.name).first().waitFor();
       }
     }
@@ -559,10 +573,11 @@ async function main() {
       state.shareToken = share.token;
       pending('reports pages are stubs; report + share link created through the API');
     }
-    await owner.getByRole('button', { name: 'Generate report' }).click();
-    // A form may open (kind/period); submit it if there is a second "Generate" button.
-    const confirm = owner.getByRole('dialog').getByRole('button', { name: /^Generate/ });
-    if (await confirm.count()) await confirm.first().click();
+    await action(owner, 'Generate report').click();
+    // A form may open (dialog or page: kind/period); submit it if it has its own button.
+    await sleep(500);
+    const confirm = owner.getByRole('button', { name: /^(Generate|Create|Start)( report)?$/ });
+    if (await confirm.count()) await confirm.last().click();
     const link = owner.locator('main a[href^="/reports/"]').first();
     await link.waitFor({ timeout: 90000 });
     await waitUntil(async () => !(await owner.getByText(/Waiting to start|Working…|pending/i).count()), { timeout: 90000, message: 'the report job to finish' });
@@ -769,11 +784,17 @@ async function main() {
 
 // ---------------------------------------------------------------------------------------
 
-async function cleanup() {
-  await browser?.close().catch(() => {});
-  await new Promise((r) => (proxyServer ? proxyServer.close(() => r()) : r()));
-  await stopServer().catch(() => {});
-  if (!KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+let cleaning = null;
+/** Close the browser, the proxy and the server, then remove the temp dir. Runs once. */
+function cleanup() {
+  cleaning ??= (async () => {
+    await browser?.close().catch(() => {});
+    proxyServer?.closeAllConnections?.();
+    await new Promise((r) => (proxyServer ? proxyServer.close(() => r()) : r()));
+    await stopServer().catch(() => {});
+    if (!KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+  })();
+  return cleaning;
 }
 
 function summary(error) {
@@ -800,6 +821,11 @@ function summary(error) {
     }
   }
 }
+
+// Last resort: never leave the server running (synchronous, so it works inside 'exit').
+process.on('exit', () => {
+  if (server) server.kill('SIGKILL');
+});
 
 let exiting = false;
 for (const sig of ['SIGINT', 'SIGTERM']) {
