@@ -20,3 +20,17 @@ export type EventOut = Schemas['EventOut'];
 export type StatusBar = Schemas['StatusBar'];
 export type GamificationSummary = Schemas['GamificationSummary'];
 export type SharedDocument = Schemas['SharedDocument'];
+
+// Tenant administration and platform admin (spa-c).
+export type Tenant = Schemas['Tenant'];
+export type Member = Schemas['Member'];
+export type Invitation = Schemas['Invitation'];
+export type InvitationStatus = Schemas['InvitationStatus'];
+export type CreatedInvitation = Schemas['CreatedInvitation'];
+export type AuthEvent = Schemas['AuthEvent'];
+export type AuthEventKind = Schemas['AuthEventKind'];
+export type AdminUser = Schemas['AdminUser'];
+export type SystemOverview = Schemas['SystemOverview'];
+export type Readiness = Schemas['Readiness'];
+export type GamificationMetrics = Schemas['GamificationMetrics'];
+export type ConfigList = Schemas['ConfigList'];
