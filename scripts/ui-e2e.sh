@@ -7,7 +7,9 @@
 # Idempotent and quiet when everything is present: installs Debian's Chromium when missing
 # (never `playwright install`), runs `npm ci` when ui/node_modules is missing or older than
 # package-lock.json, builds ui/dist when missing or older than the sources, then runs the test.
-# Other variables (E2E_SERVE, E2E_SCREENSHOTS, E2E_STRICT, E2E_KEEP...) are documented in ui/e2e/run.mjs.
+# The server serves ui/dist itself (run.mjs starts it with UI_DIR=<repo>/ui/dist); E2E_SERVE=proxy
+# is only for a binary without UI_DIR support. Exits non-zero when a step fails.
+# Other variables (E2E_SERVE, E2E_SCREENSHOTS, E2E_KEEP, E2E_PROFILE...) are documented in ui/e2e/run.mjs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ui=ui
@@ -27,7 +29,7 @@ fi
 
 stale_dist() {
   [[ ! -f $ui/dist/index.html ]] && return 0
-  [[ -n $(find $ui/src $ui/index.html $ui/vite.config.ts $ui/package.json $ui/public \
+  [[ -n $(find $ui/src $ui/index.html $ui/vite.config.ts $ui/tsconfig.json $ui/package.json $ui/public \
             -newer $ui/dist/index.html -print -quit 2>/dev/null) ]]
 }
 if stale_dist; then
