@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates openapi/openapi.json from the server's `afterresume openapi`.
-# Run it after changing any API endpoint, and commit the result.
+# Run it after changing any API endpoint, and commit the result (it also regenerates the
+# web UI's typed client, ui/src/api/schema.d.ts).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,3 +18,11 @@ echo "==> $bin openapi > openapi/openapi.json"
 chmod 644 "$tmp"
 mv "$tmp" openapi/openapi.json
 echo "wrote openapi/openapi.json"
+
+# The SPA's typed client is generated from the same file.
+if [ -d ui/node_modules ]; then
+    echo "==> npm --prefix ui run gen:api"
+    npm --prefix ui run --silent gen:api
+else
+    echo "note: run \`scripts/ui.sh && npm --prefix ui run gen:api\` to regenerate the UI's API types" >&2
+fi

@@ -37,7 +37,11 @@ setting() {
     printf '%s' "${value:-$default}"
 }
 
-# The SPA (ui/) build step is added here with the SPA issue.
+# The web UI: built into ui/dist when missing or stale; the server serves it at /.
+echo "==> web UI (scripts/ui.sh)"
+if ! scripts/ui.sh; then
+    echo "warning: the web UI could not be built (Node 20+ with npm is needed); the API still runs" >&2
+fi
 
 echo "==> cargo build --release --bins"
 cargo build --release --bins

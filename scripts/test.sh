@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, clippy, build, all tests, OpenAPI drift.
+# Runs every check CI runs: the web UI's type-check, unit tests and API-client drift;
+# formatting, clippy, build, all Rust tests, OpenAPI drift; the browser end-to-end test.
 # Usage: scripts/test.sh   (from anywhere; honours CARGO_TARGET_DIR)
 set -euo pipefail
 
@@ -13,6 +14,10 @@ step() {
 
 step scripts/tools.sh
 step scripts/models.sh
+# The web UI first: its type-check, unit tests and generated API client need no Rust.
+step scripts/ui.sh
+step npm --prefix ui run --silent check:api
+step npm --prefix ui run --silent test
 step cargo fmt --all -- --check
 step cargo clippy --workspace --all-targets -- -D warnings
 step cargo build --workspace --bins
@@ -27,5 +32,9 @@ if ! diff -u openapi/openapi.json "$generated"; then
     echo "error: openapi/openapi.json is stale: run scripts/openapi.sh" >&2
     exit 1
 fi
+
+# The SPA in Debian's Chromium against this build (screenshots of every page are listed
+# at the end of its output).
+step scripts/ui-e2e.sh
 
 printf '\n==> all checks passed\n'

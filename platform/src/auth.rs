@@ -131,6 +131,11 @@ pub fn new_passkey() -> String {
     random_token("inv_")
 }
 
+/// A new share-link token (the link's secret; only its SHA-256 is stored).
+pub fn new_share_token() -> String {
+    random_token("shr_")
+}
+
 /// How long a service token stays valid.
 pub const SERVICE_TOKEN_MAX_AGE_SECS: i64 = 300;
 

@@ -140,6 +140,8 @@ pub struct Settings {
     pub host: String,
     pub port: u16,
     pub data_dir: PathBuf,
+    /// The built web UI (`ui/dist`), served at `/` when it holds an `index.html`.
+    pub ui_dir: PathBuf,
     pub surreal_url: String,
     pub surreal_namespace: String,
     pub queue_path: PathBuf,
@@ -202,6 +204,7 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("HOST", false),
     ("PORT", false),
     ("DATA_DIR", false),
+    ("UI_DIR", false),
     ("SURREAL_URL", false),
     ("SURREAL_NAMESPACE", false),
     ("QUEUE_PATH", false),
@@ -365,6 +368,7 @@ impl Settings {
         }
         let port = r.number("PORT", 8000u16, 0);
         let data_dir = PathBuf::from(r.string("DATA_DIR", "data"));
+        let ui_dir = PathBuf::from(r.string("UI_DIR", "ui/dist"));
         let surreal_url = r.string(
             "SURREAL_URL",
             &format!("surrealkv://{}/db", data_dir.display()),
@@ -536,6 +540,7 @@ impl Settings {
             host,
             port,
             data_dir,
+            ui_dir,
             surreal_url,
             surreal_namespace,
             queue_path,

@@ -132,6 +132,7 @@ async fn facets_filters_and_keyset_pages() {
         cursor = page.last().map(|r| Cursor::After {
             date: r.date.clone(),
             id: r.id.clone(),
+            total: None,
         });
         seen.extend(page.into_iter().map(|r| (r.date, r.id)));
     }
@@ -139,10 +140,11 @@ async fn facets_filters_and_keyset_pages() {
     let mut sorted = seen.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(seen, sorted);
-    assert_eq!(
-        Cursor::decode(&Cursor::Offset(7).encode()),
-        Some(Cursor::Offset(7))
-    );
+    let offset = Cursor::Offset {
+        skip: 7,
+        total: None,
+    };
+    assert_eq!(Cursor::decode(&offset.encode()), Some(offset));
     assert_eq!(Cursor::decode("k.2026-13-01.x"), None);
 }
 
@@ -214,4 +216,131 @@ async fn import_keys_prevent_duplicates() {
         .await
         .unwrap();
     assert_eq!(found, vec!["key-1".to_string()]);
+}
+
+// Pages with totals carried by the cursor, over days shared by many entries, with
+// combined filters and the single full-text index (`search_text`).
+fn entry(day: u32, title: &str, content: &str, tag: &str) -> EntryFields {
+    EntryFields {
+        date: NaiveDate::from_ymd_opt(2026, 3, day).unwrap(),
+        title: title.to_string(),
+        content: content.to_string(),
+        tags: vec![tag.to_string()],
+        outcome: None,
+        project: Some(if day.is_multiple_of(2) { "even" } else { "odd" }.to_string()),
+    }
+}
+
+async fn walk_pages(db: &TenantDb, f: &ListFilter, limit: u32) -> Vec<(String, String)> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    let mut first_total = None;
+    loop {
+        let page = repo::page(db, f, cursor.as_ref(), limit, true)
+            .await
+            .unwrap();
+        assert!(page.rows.len() <= limit as usize);
+        let total = page.total.expect("a total on every page");
+        // The first page's count is carried, not recounted.
+        assert_eq!(*first_total.get_or_insert(total), total);
+        seen.extend(page.rows.iter().map(|r| (r.date.clone(), r.id.clone())));
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(
+        first_total,
+        Some(seen.len() as u64),
+        "total matches the rows walked"
+    );
+    seen
+}
+
+#[tokio::test]
+async fn keyset_pages_filters_and_ranked_search() {
+    let db = db().await;
+    // 60 entries over 6 days: 10 share each day, so pages split inside a day.
+    let mut items = Vec::new();
+    for i in 0..60u32 {
+        let day = 1 + i % 6;
+        let (title, content) = match i {
+            7 => ("Kubernetes upgrade", "moved the cluster to the new version"),
+            8 => ("Weekly sync", "talked about kubernetes briefly"),
+            9 => ("Deploying the billing service", "smooth"),
+            _ => (
+                "Routine work",
+                "reviewed pull requests and answered questions",
+            ),
+        };
+        let tag = if i % 3 == 0 { "review" } else { "ops" };
+        items.push((
+            uuid::Uuid::now_v7().to_string(),
+            entry(day, title, content, tag),
+            format!("key-{i}"),
+        ));
+    }
+    repo::create_many(&db, "author-1", &items).await.unwrap();
+
+    let all = ListFilter::default();
+    let seen = walk_pages(&db, &all, 7).await;
+    assert_eq!(seen.len(), 60);
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(
+        seen, sorted,
+        "newest day first, then id descending, no repeats"
+    );
+
+    let filtered = ListFilter {
+        tag: Some("review".into()),
+        project: Some("even".into()),
+        ..ListFilter::default()
+    };
+    let seen = walk_pages(&db, &filtered, 3).await;
+    let expected = (0..60u32)
+        .filter(|i| i % 3 == 0 && (1 + i % 6) % 2 == 0)
+        .count();
+    assert_eq!(seen.len(), expected);
+
+    let search = |q: &str| ListFilter {
+        q: Some(q.to_string()),
+        ..ListFilter::default()
+    };
+    let page = repo::page(&db, &search("kubernetes"), None, 10, true)
+        .await
+        .unwrap();
+    let titles: Vec<&str> = page.rows.iter().map(|r| r.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        ["Kubernetes upgrade", "Weekly sync"],
+        "title match ranks first"
+    );
+    assert_eq!(page.total, Some(2));
+    // Stemming: "deployed" finds "Deploying".
+    let page = repo::page(&db, &search("deployed"), None, 10, true)
+        .await
+        .unwrap();
+    assert_eq!(page.rows.len(), 1);
+    assert_eq!(page.rows[0].title, "Deploying the billing service");
+    // Ranked pages by offset cover every match once.
+    let seen = walk_pages(&db, &search("routine"), 10).await;
+    assert_eq!(seen.len(), 57);
+    let mut ids: Vec<_> = seen.iter().map(|s| s.1.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 57);
+
+    // Editing an entry recomputes its search text.
+    let id = &items[8].0;
+    db.query(
+        "UPDATE type::record('worklog', $id) SET content = 'nothing about clusters';",
+        serde_json::json!({"id": id}),
+    )
+    .await
+    .unwrap();
+    let page = repo::page(&db, &search("kubernetes"), None, 10, true)
+        .await
+        .unwrap();
+    assert_eq!(page.rows.len(), 1);
 }

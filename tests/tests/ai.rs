@@ -362,12 +362,25 @@ async fn cited_reports_exports_and_share_links() {
         assert!(md.contains("[1]"), "{kind}: bullets cite entries:\n{md}");
         let cited = rep["citations"].as_array().unwrap();
         assert!(!cited.is_empty());
-        for c in cited {
+        for (i, c) in cited.iter().enumerate() {
             assert!(
                 in_period.contains(c["entry_id"].as_str().unwrap()),
                 "{kind}: every citation is in the period"
             );
             assert!(c["title"].is_string() && c["exists"] == true);
+            // Citations come in the text's numbering: the n-th is `[n]`, and the Sources
+            // list names its entry on line n.
+            let n = i + 1;
+            assert_eq!(c["number"], n, "{kind}: {c}");
+            let line = format!(
+                "{n}. {} ({})",
+                c["title"].as_str().unwrap(),
+                c["date"].as_str().unwrap()
+            );
+            assert!(
+                md.contains(&format!("[{n}]")) && md.contains(&line),
+                "{kind}: {line} in\n{md}"
+            );
         }
     }
     let r = app.get("/api/reports?limit=2", &s.token).await;

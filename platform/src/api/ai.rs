@@ -282,6 +282,8 @@ pub struct CreateReport {
 /// A cited entry.
 #[derive(Object)]
 pub struct Citation {
+    /// The `[n]` that cites it in the report's markdown.
+    pub number: u32,
     pub entry_id: String,
     pub title: Option<String>,
     pub date: Option<NaiveDate>,
@@ -567,14 +569,53 @@ pub struct SharedDocument {
     pub views: u64,
 }
 
-#[derive(ApiResponse)]
+/// The shared document as a page, or as JSON with `format=json`.
 pub enum SharedResponse {
-    /// The shared document as a page.
-    #[oai(status = 200)]
     Html(Html<String>),
-    /// The shared document as JSON.
-    #[oai(status = 200)]
     Json(Json<SharedDocument>),
+}
+
+// Written by hand: the derive gives each variant its own "200" entry, which makes
+// `openapi.json` repeat a key (JSON parsers keep one and generated clients lose the
+// other). One 200 response with two media types is what the endpoint really does.
+impl poem_openapi::ApiResponse for SharedResponse {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        use poem_openapi::payload::Payload;
+        use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses};
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "The shared document: an HTML page, or JSON with `format=json`.",
+                status: Some(200),
+                status_range: None,
+                content: vec![
+                    MetaMediaType {
+                        content_type: Html::<String>::CONTENT_TYPE,
+                        schema: Html::<String>::schema_ref(),
+                    },
+                    MetaMediaType {
+                        content_type: Json::<SharedDocument>::CONTENT_TYPE,
+                        schema: Json::<SharedDocument>::schema_ref(),
+                    },
+                ],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        use poem_openapi::payload::Payload;
+        <Html<String> as Payload>::register(registry);
+        <Json<SharedDocument> as Payload>::register(registry);
+    }
+}
+
+impl poem::IntoResponse for SharedResponse {
+    fn into_response(self) -> poem::Response {
+        match self {
+            SharedResponse::Html(h) => h.into_response(),
+            SharedResponse::Json(j) => j.into_response(),
+        }
+    }
 }
 
 async fn create_share(
@@ -587,7 +628,7 @@ async fn create_share(
     if state.settings.disable_sharing {
         return Err(ApiError::forbidden("sharing is disabled on this server"));
     }
-    let token = crate::auth::new_passkey();
+    let token = crate::auth::new_share_token();
     let id = platform::new_id();
     let row = store::create_share(
         state.store.platform(),
@@ -983,9 +1024,10 @@ impl AiApi {
         let db = auth.0.tenant_db(&state).await?;
         let r = report_of(&db, &id).await?;
         let mut citations = Vec::new();
-        for e in &r.citations {
+        for (i, e) in r.citations.iter().enumerate() {
             let entry = worklogs::get(&db, e).await?;
             citations.push(Citation {
+                number: u32::try_from(i + 1).unwrap_or(u32::MAX),
                 entry_id: e.clone(),
                 exists: entry.is_some(),
                 title: entry.as_ref().map(|x| x.title.clone()),

@@ -237,7 +237,9 @@ pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> 
         .into());
     }
 
+    // The UI shell stays reachable in maintenance so it can show the API's notice.
     if s.maintenance_mode
+        && path.starts_with("/api")
         && path != "/api/healthz"
         && path != "/api/readyz"
         && !path.starts_with("/api/auth/token")

@@ -18,6 +18,7 @@ pub mod security;
 pub mod system;
 pub mod tenant;
 pub mod text;
+pub mod ui;
 pub mod worklogs;
 
 use std::sync::Arc;
@@ -122,6 +123,8 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint {
         .nest("/api/docs", docs)
         .at("/api/openapi.json", spec)
         .nest("/api", api)
+        .at("/*path", ui::UiFiles::new(state.settings.ui_dir.clone()))
+        .at("/", ui::UiFiles::new(state.settings.ui_dir.clone()))
         .into_endpoint()
         .around(middleware::gate)
         .with(CatchPanic::new())

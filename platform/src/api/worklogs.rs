@@ -481,32 +481,11 @@ impl WorklogsApi {
             })?),
         };
         let db = auth.0.tenant_db(&state).await?;
-        let mut rows = repo::list(&db, &f, cursor.as_ref(), limit + 1).await?;
-        let total = repo::count(&db, &f).await?;
-        let next_cursor = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            if f.q.is_some() {
-                let start = match cursor {
-                    Some(Cursor::Offset(n)) => n,
-                    _ => 0,
-                };
-                Some(Cursor::Offset(start + u64::from(limit)).encode())
-            } else {
-                rows.last().map(|r| {
-                    Cursor::After {
-                        date: r.date.clone(),
-                        id: r.id.clone(),
-                    }
-                    .encode()
-                })
-            }
-        } else {
-            None
-        };
+        let page = repo::page(&db, &f, cursor.as_ref(), limit, true).await?;
         Ok(Json(EntryPage {
-            items: rows.into_iter().map(Into::into).collect(),
-            next_cursor,
-            total,
+            items: page.rows.into_iter().map(Into::into).collect(),
+            next_cursor: page.next.map(|c| c.encode()),
+            total: page.total.unwrap_or_default(),
         }))
     }
 
@@ -1044,16 +1023,16 @@ fn export_stream(
         let mut cursor: Option<Cursor> = None;
         let mut index = 0usize;
         let filter = f;
-        let q_mode = filter.q.is_some();
         loop {
-            let page = match repo::list(&db, &filter, cursor.as_ref(), 500).await {
+            let repo::Page {
+                rows: page, next, ..
+            } = match repo::page(&db, &filter, cursor.as_ref(), 500, false).await {
                 Ok(p) => p,
                 Err(e) => {
                     let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
                     return;
                 }
             };
-            let n = page.len();
             for r in &page {
                 let row = worklog::ExportEntry {
                     id: r.id.clone(),
@@ -1080,17 +1059,10 @@ fn export_stream(
                 }
                 index += 1;
             }
-            if n < 500 {
-                break;
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
             }
-            cursor = if q_mode {
-                Some(Cursor::Offset(index as u64))
-            } else {
-                page.last().map(|r| Cursor::After {
-                    date: r.date.clone(),
-                    id: r.id.clone(),
-                })
-            };
         }
         let _ = send(exporter.footer()).await;
     });

@@ -334,6 +334,22 @@ DEFINE FIELD IF NOT EXISTS refreshed_at ON resume TYPE option<datetime>;
 DEFINE FIELD IF NOT EXISTS updated_at ON resume TYPE datetime DEFAULT time::now();
 "#,
     },
+    Migration {
+        version: 7,
+        name: "worklog_search_text",
+        // One full-text index over a computed field instead of three OR-ed ones (see
+        // `store::worklogs::where_clause`). The UPDATE recomputes the field for existing
+        // entries; `updated_at` is untouched because only an explicit SET changes it.
+        sql: r#"
+DEFINE FIELD IF NOT EXISTS search_text ON worklog TYPE string
+    VALUE string::join(' ', title, title, content, outcome ?? '');
+DEFINE INDEX IF NOT EXISTS worklog_ft_search ON worklog FIELDS search_text FULLTEXT ANALYZER worklog_text BM25;
+UPDATE worklog SET search_text = '';
+REMOVE INDEX IF EXISTS worklog_ft_title ON worklog;
+REMOVE INDEX IF EXISTS worklog_ft_content ON worklog;
+REMOVE INDEX IF EXISTS worklog_ft_outcome ON worklog;
+"#,
+    },
 ];
 
 #[derive(serde::Deserialize)]

@@ -72,17 +72,13 @@ async fn entries_of(
     let mut out = Vec::new();
     let mut cursor = None;
     while out.len() < cap {
-        let page = worklogs::list(db, &filter, cursor.as_ref(), 500)
+        let page = worklogs::page(db, &filter, cursor.as_ref(), 500, false)
             .await
             .map_err(db_err)?;
-        let n = page.len();
-        cursor = page.last().map(|r| worklogs::Cursor::After {
-            date: r.date.clone(),
-            id: r.id.clone(),
-        });
-        out.extend(page);
-        if n < 500 {
-            break;
+        out.extend(page.rows);
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
         }
     }
     out.truncate(cap);
@@ -505,13 +501,15 @@ async fn render_report(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         })
         .collect();
     let markdown = agents::report::render_markdown(&draft, &|id: &str| lookup.get(id).cloned());
-    let mut cited: Vec<String> = draft
+    // In first-appearance order, which is how `render_markdown` numbers them: the n-th
+    // stored citation is the text's `[n]`.
+    let mut seen = std::collections::HashSet::new();
+    let cited: Vec<String> = draft
         .sections
         .iter()
         .flat_map(|s| s.bullets.iter().flat_map(|b| b.citations.iter().cloned()))
+        .filter(|id| seen.insert(id.clone()))
         .collect();
-    cited.sort();
-    cited.dedup();
     documents::finish_report(
         &db,
         &p.report_id,

@@ -111,7 +111,12 @@ async fn evaluate_now(
         .unwrap_or_else(|| EntryRecord::new(EntryId(entry.id.clone())));
     let tz = timezone(ctx, &entry.author_id).await?;
     let (from, to) = rules::prior_entries_window(&config, entry.created_at);
-    let prior = prior_entries(db, &entry.author_id, from, to).await?;
+    // The newest entries only: the hourly limit needs at most `max + 1` of them, and
+    // comparing each evaluation with every entry of a week made the cost grow with the
+    // square of a prolific log (the benchmark's 10,000 entries in one day kept the
+    // reward queue busy for many minutes).
+    let limit = PRIOR_ENTRIES_COMPARED.max(config.max_entries_per_hour as usize + 1);
+    let prior = prior_entries(db, &entry.author_id, from, to, limit).await?;
     let facts = EntryFacts {
         entry_id: EntryId(entry.id.clone()),
         version: entry.version,
@@ -139,11 +144,16 @@ async fn evaluate_now(
     })
 }
 
+/// How many of the author's most recent entries (within the duplicate window) a new
+/// version is compared with for near-duplicates.
+pub const PRIOR_ENTRIES_COMPARED: usize = 500;
+
 async fn prior_entries(
     db: &TenantDb,
     author: &str,
     from: chrono::DateTime<Utc>,
     to: chrono::DateTime<Utc>,
+    limit: usize,
 ) -> Result<Vec<PriorEntry>, JobError> {
     #[derive(Deserialize)]
     struct Row {
@@ -154,8 +164,9 @@ async fn prior_entries(
     let rows: Vec<Row> = db
         .query(
             "SELECT record::id(id) AS id, created_at, content FROM worklog
-             WHERE author_id = $author AND created_at >= <datetime> $from AND created_at <= <datetime> $to;",
-            json!({"author": author, "from": from.to_rfc3339(), "to": to.to_rfc3339()}),
+             WHERE author_id = $author AND created_at >= <datetime> $from AND created_at <= <datetime> $to
+             ORDER BY created_at DESC LIMIT $limit;",
+            json!({"author": author, "from": from.to_rfc3339(), "to": to.to_rfc3339(), "limit": limit}),
         )
         .await
         .map_err(db_err)?

@@ -1388,6 +1388,11 @@ export interface components {
          * @description A cited entry.
          */
         Citation: {
+            /**
+             * Format: uint32
+             * @description The `[n]` that cites it in the report's markdown.
+             */
+            number: number;
             entry_id: string;
             title?: string;
             /** Format: naive-date */
@@ -8621,12 +8626,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The shared document as JSON. */
+            /** @description The shared document: an HTML page, or JSON with `format=json`. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "text/html; charset=utf-8": string;
                     "application/json; charset=utf-8": components["schemas"]["SharedDocument"];
                 };
             };

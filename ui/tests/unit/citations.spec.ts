@@ -30,11 +30,12 @@ const MD = `# Weekly report
 [2]: #sources "Say \\"hi\\" (2026-11-18)"
 [3]: #sources "entry e9 (no longer available)"
 `;
+// Numbered by id, as reports written before citations carried their marker number.
 const CITATIONS: Citation[] = [
-  { entry_id: 'e1', title: 'Say "hi"', date: '2026-11-18', exists: true },
-  { entry_id: 'e5', title: 'Work   5', date: '2026-11-17', exists: true },
-  { entry_id: 'e7', title: 'Not cited in text', date: '2026-11-19', exists: true },
-  { entry_id: 'e9', exists: false },
+  { number: 1, entry_id: 'e1', title: 'Say "hi"', date: '2026-11-18', exists: true },
+  { number: 2, entry_id: 'e5', title: 'Work   5', date: '2026-11-17', exists: true },
+  { number: 3, entry_id: 'e7', title: 'Not cited in text', date: '2026-11-19', exists: true },
+  { number: 4, entry_id: 'e9', exists: false },
 ];
 
 describe('numberCitations', () => {
@@ -47,6 +48,17 @@ describe('numberCitations', () => {
     ]);
     expect(n[1]?.label).toBe('Say "hi" (2026-11-18)');
   });
+  it('tells entries with the same label apart by their number', () => {
+    const md = '- A [1]\n- B [2]\n\n[1]: #sources "Standup (2026-11-18)"\n[2]: #sources "Standup (2026-11-18)"\n';
+    const same: Citation[] = [
+      { number: 2, entry_id: 'e2', title: 'Standup', date: '2026-11-18', exists: true },
+      { number: 1, entry_id: 'e3', title: 'Standup', date: '2026-11-18', exists: true },
+    ];
+    expect(numberCitations(md, same).map((x) => [x.n, x.citation?.entry_id])).toEqual([
+      [1, 'e3'],
+      [2, 'e2'],
+    ]);
+  });
   it('keeps markers it cannot match, with a null citation', () => {
     expect(numberCitations(MD, [])[0]).toEqual({ n: 1, label: 'Work 5 (2026-11-17)', citation: null });
     expect(numberCitations('no refs', CITATIONS)).toEqual([]);
@@ -55,7 +67,7 @@ describe('numberCitations', () => {
     expect(unnumberedCitations(numberCitations(MD, CITATIONS), CITATIONS).map((c) => c.entry_id)).toEqual(['e7']);
   });
   it('builds labels like the server', () => {
-    expect(citationLabel({ entry_id: 'x', title: ' A\n b ', date: '2026-01-02', exists: true })).toBe('A b (2026-01-02)');
+    expect(citationLabel({ number: 1, entry_id: 'x', title: ' A\n b ', date: '2026-01-02', exists: true })).toBe('A b (2026-01-02)');
   });
 });
 

@@ -1,8 +1,9 @@
 // Report citations. A report's Markdown cites entries as reference links `[1]`, whose
 // definitions point at the Sources list: `[1]: #sources "Title (2025-01-06)"`. The
-// report's `citations` (entry id, title, date, exists) come in a different order (by id),
-// so markers are matched to entries by their label (`<title> (<date>)`, as the server
-// writes it). `linkCitations` rewrites the definitions to point at `/worklogs/<id>`
+// report's `citations` (number, entry id, title, date, exists) carry the marker number
+// they belong to; reports written before citations were numbered stored them by id, so
+// a marker is matched by number and label together, then by label (`<title> (<date>)`,
+// as the server writes it), then by number alone. `linkCitations` rewrites the definitions to point at `/worklogs/<id>`
 // (router links, see CitedMarkdown.vue) and drops the Markdown "Sources" section, which
 // the page renders itself as a linked list.
 import type { Schemas } from '@/api/types';
@@ -37,7 +38,9 @@ export function numberCitations(markdown: string, citations: readonly Citation[]
   for (const m of markdown.matchAll(DEF_RE)) {
     const n = Number(m[1]);
     const label = (m[2] ?? '').replace(/\\(["\\])/g, '$1');
-    let i = pool.findIndex((c) => citationLabel(c) === label);
+    let i = pool.findIndex((c) => c.number === n && citationLabel(c) === label);
+    if (i < 0) i = pool.findIndex((c) => citationLabel(c) === label);
+    if (i < 0) i = pool.findIndex((c) => c.number === n);
     if (i < 0) i = pool.findIndex((c) => label.includes(c.entry_id));
     const citation = i >= 0 ? (pool.splice(i, 1)[0] ?? null) : null;
     out.push({ n, label, citation });
