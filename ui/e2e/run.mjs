@@ -14,11 +14,17 @@
 //   E2E_TIMEOUT_MS   default wait for UI assertions (default 15000)
 //   E2E_PROFILE=1    print load/check/screenshot times of every page of the tour
 //
+// Accessibility: every page of the tour runs axe-core (injected with a CDP evaluation, which the
+// server's CSP does not apply to) in the light theme, and a few pages again in the dark theme;
+// a "critical" or "serious" violation fails the run, "moderate"/"minor" ones are counted in the
+// summary. A small smoke check (unique ids, an <h1>, overflow at 390 px) runs beside it.
+//
 // The harness builds nothing: it needs ui/dist and the server binary. It creates a temporary
 // DATA_DIR, a staff user and an owner invitation with the CLI, starts `afterresume serve` on
 // a free port, drives the scenario, visits every page (screenshots + an accessibility smoke
 // check + CSP/JS error capture), prints a summary and exits non-zero on any failure.
 import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -37,6 +43,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.resolve(process.env.E2E_SCREENSHOTS || path.join(HERE, 'screenshots'));
 const KEEP = process.env.E2E_KEEP === '1';
 const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 15000);
+// axe-core's browser bundle, evaluated in each page before axe.run().
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const STAFF = { email: 'staff@e2e.test', password: 'staff-password-123', name: 'Sam Staff' };
 const OWNER = { email: 'owner@e2e.test', password: 'owner-password-123', name: 'Olivia Owner', tenant: 'E2E Workspace' };
@@ -229,6 +237,7 @@ async function waitJob(token, id, { staff = false, timeout = 60000 } = {}) {
 let browser;
 const problems = []; // { page, kind, detail } — CSP violations, JS errors, a11y violations
 const shots = [];
+const axeReport = []; // { page, moderate, minor, rules } — axe findings that do not fail the run
 
 function watch(page, who) {
   page.on('console', (m) => {
@@ -287,7 +296,7 @@ async function shot(page, name) {
   return file;
 }
 
-/** Accessibility smoke check, run in the page: names for controls and buttons, unique ids. */
+/** Accessibility smoke check, run in the page: names for controls and buttons, unique ids, an <h1> (axe does not fail on the last two). */
 function a11yScan() {
   const out = [];
   const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length) || el.closest('dialog');
@@ -350,11 +359,34 @@ function overflowScan() {
   return out.slice(0, 5);
 }
 
+/** axe-core violations of the current document (axe is injected once per document). */
+async function axeScan(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE_SOURCE);
+  const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return violations;
+}
+
+/** Failing impacts; the others are counted in the summary. */
+const AXE_FAIL = new Set(['critical', 'serious']);
+
 async function a11y(page, name) {
   const vw = page.viewportSize()?.width ?? 1280;
   if (vw < 500) for (const d of await page.evaluate(overflowScan)) problems.push({ page: name, kind: 'overflow', detail: d });
+  // Smoke check: what axe does not fail on (duplicate ids in general, a missing <h1>).
   const v = await page.evaluate(a11yScan);
   for (const d of v) problems.push({ page: name, kind: 'a11y', detail: d });
+  const counts = { page: name, moderate: 0, minor: 0, rules: new Set() };
+  for (const r of await axeScan(page)) {
+    if (AXE_FAIL.has(r.impact)) {
+      const targets = r.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ');
+      const more = r.nodes.length > 3 ? ` (+${r.nodes.length - 3} more)` : '';
+      problems.push({ page: name, kind: 'axe', detail: `${r.id} [${r.impact}] ${r.help}: ${targets}${more}` });
+    } else if (r.impact === 'moderate' || r.impact === 'minor') {
+      counts[r.impact] += r.nodes.length;
+      counts.rules.add(r.id);
+    }
+  }
+  axeReport.push(counts);
   return v;
 }
 
@@ -490,12 +522,17 @@ async function main() {
       handleSIGHUP: false,
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
-    // Self-test of the accessibility checker: it must flag these three problems.
+    // Self-test of the accessibility checks: the smoke check must flag three problems here, axe more.
     const p = await browser.newPage();
     await p.setContent('<h1>x</h1><input id="d"><span id="d"></span><button></button><input aria-hidden="true" tabindex="-1">');
     const found = await p.evaluate(a11yScan);
+    const axeFound = (await axeScan(p)).map((r) => r.id);
     await p.close();
     if (found.length !== 3) throw new Error(`a11y checker self-test: expected 3 findings, got ${JSON.stringify(found)}`);
+    // Two critical findings and a moderate one (no <main>).
+    if (!['button-name', 'label', 'landmark-one-main'].every((id) => axeFound.includes(id))) {
+      throw new Error(`axe self-test: expected button-name, label and landmark-one-main, got ${JSON.stringify(axeFound)}`);
+    }
   });
 
   // --- public pages before anyone signs up
@@ -654,6 +691,7 @@ async function main() {
     if (!state.readerPasskey || !state.readerLink.endsWith(`/signup?passkey=${encodeURIComponent(state.readerPasskey)}`)) {
       throw new Error(`bad passkey/link in the modal: ${state.readerPasskey} ${state.readerLink}`);
     }
+    await a11y(owner, 'tenant-passkey-modal');
     await shot(owner, 'tenant-passkey-modal');
     await dialog.getByRole('button', { name: 'I have copied it' }).click();
     await dialog.waitFor({ state: 'hidden' });
@@ -678,6 +716,8 @@ async function main() {
     await reader.goto('/worklogs');
     // Wait for the list (the owner's entries) before checking what is missing.
     await reader.getByRole('link', { name: entries[0].title, exact: true }).waitFor();
+    await settle(reader);
+    await a11y(reader, 'worklogs-read-only');
     await shot(reader, 'worklogs-read-only');
     const none = async (what, loc) => {
       if (await loc.count()) throw new Error(`a read-only member sees ${what}`);
@@ -688,6 +728,8 @@ async function main() {
     await reader.getByRole('link', { name: entries[0].title, exact: true }).click();
     await reader.getByRole('heading', { name: entries[0].title, level: 1 }).waitFor();
     await reader.getByRole('button', { name: `Download ${evidence.name}` }).waitFor();
+    await settle(reader);
+    await a11y(reader, 'worklog-read-only');
     await shot(reader, 'worklog-read-only');
     await none('an editable field on an entry', reader.getByRole('textbox'));
     await none('a save button on an entry', reader.getByRole('button', { name: /^Save/ }));
@@ -823,6 +865,32 @@ async function main() {
     await visit(anon, `/share/${state.shareToken}`, 'mobile-share');
   });
 
+  await step('page tour: dark theme (prefers-color-scheme: dark)', async () => {
+    // The theme follows the system unless the user picked one; contrast differs per theme.
+    await owner.emulateMedia({ colorScheme: 'dark' });
+    for (const [url, name] of [
+      ['/', 'dark-dashboard'],
+      ['/worklogs', 'dark-worklogs'],
+      [`/worklogs/${state.entryId}`, 'dark-worklog-edit'],
+      ['/skills', 'dark-skills'],
+      ['/reports', 'dark-reports'],
+      [`/reports/${state.reportId}`, 'dark-report-view'],
+      ['/achievements', 'dark-achievements'],
+      ['/tenant', 'dark-tenant'],
+    ]) {
+      await visit(owner, url, name);
+    }
+    await owner.emulateMedia({ colorScheme: 'light' });
+    await staff.emulateMedia({ colorScheme: 'dark' });
+    await visit(staff, '/admin/jobs', 'dark-admin-jobs');
+    await visit(staff, `/admin/jobs/${state.failedJob}`, 'dark-admin-job-detail');
+    await staff.emulateMedia({ colorScheme: 'light' });
+    await anon.emulateMedia({ colorScheme: 'dark' });
+    await visit(anon, '/login', 'dark-login');
+    await visit(anon, `/share/${state.shareToken}`, 'dark-share');
+    await anon.emulateMedia({ colorScheme: 'light' });
+  });
+
   await step('no CSP violations, JS errors or accessibility problems', async () => {
     if (problems.length) {
       for (const p of problems) console.log(`  ✗ [${p.kind}] ${p.page}: ${p.detail}`);
@@ -856,6 +924,11 @@ function summary(error) {
   }
   const n = (s) => results.filter((r) => r.status === s).length;
   console.log(`\n${n('ok')} passed, ${n('fail')} failed in ${elapsed()}`);
+  if (axeReport.length) {
+    const flagged = axeReport.filter((r) => r.moderate || r.minor);
+    console.log(`axe: ${axeReport.length} page checks; moderate/minor findings (not failures): ${flagged.length ? `${flagged.length} page(s)` : 'none'}`);
+    for (const r of flagged) console.log(`  ${pad(r.page, 26)} moderate ${pad(r.moderate, 3)} minor ${pad(r.minor, 3)} ${[...r.rules].join(', ')}`);
+  }
   console.log(`screenshots (${shots.length}) in ${SHOTS}:`);
   console.log('  ' + shots.map((f) => path.basename(f)).join(' '));
   if (error) {
