@@ -78,11 +78,10 @@ async fn full_text_search_ranks_and_stems() {
     };
     let rows = repo::list(&db, &q("deploying"), None, 10).await.unwrap();
     assert_eq!(rows.len(), 2, "stemming matches deployed/deployment");
-    assert!(
-        rows.iter().all(|r| r.score.unwrap_or(0.0) > 0.0),
-        "{:?}",
-        rows.iter().map(|r| r.score).collect::<Vec<_>>()
-    );
+    // A word in 2 of 3 entries has no BM25 weight (its idf is clamped at 0), so these two
+    // tie on score and the newer day comes first.
+    assert_eq!(rows[0].id, runbook, "{rows:?}");
+    assert!(rows.iter().all(|r| r.score.is_some()));
     let rows = repo::list(&db, &q("runbook"), None, 10).await.unwrap();
     assert_eq!(rows[0].id, runbook);
     assert_eq!(repo::count(&db, &q("caching")).await.unwrap(), 1);

@@ -291,8 +291,10 @@ fn where_clause(f: &ListFilter) -> (Vec<String>, serde_json::Value) {
         conds.push("author_id = $author".into());
     }
     if f.q.is_some() {
-        // One index over title (twice, so title words weigh double), content and outcome:
-        // three separate indexes OR-ed together re-check every match and were ~2× slower.
+        // One index over title (twice, so title words weigh double), content and outcome.
+        // Ties in score (a word in most entries of a small log has no BM25 weight) fall
+        // back to newest first. Three separate indexes OR-ed together re-check every
+        // match and were ~2× slower.
         conds.push("search_text @0@ $q".into());
     }
     let day = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
@@ -330,7 +332,7 @@ pub async fn list(
         vars["offset"] = json!(skip);
         let sql = format!(
             "SELECT {FIELDS}, search::score(0) AS score FROM worklog {}
-             ORDER BY score DESC, id DESC LIMIT $limit START $offset;",
+             ORDER BY score DESC, date DESC, id DESC LIMIT $limit START $offset;",
             where_sql(&conds)
         );
         return db.query(&sql, vars).await?.take(0);
