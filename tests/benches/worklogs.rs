@@ -275,23 +275,7 @@ async fn main() {
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let token_of = |email: &'static str| {
-        let http = http.clone();
-        let base = base.clone();
-        async move {
-            let r: Value = http
-                .post(format!("{base}/api/auth/token"))
-                .json(&json!({"email": email, "password": PASSWORD}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["access_token"].as_str().unwrap().to_string()
-        }
-    };
-    let staff = token_of("bench@example.test").await;
+    let staff = login(&http, &base, "bench@example.test").await;
     let mut owners = Vec::new();
     for email in OWNERS {
         let inv: Value = http

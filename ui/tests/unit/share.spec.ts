@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
-import { filenameFromDisposition } from '@/components/ai/download';
+import { filenameFromDisposition } from '@/api/download';
 import { linksFor, shareUrl, type ShareOut } from '@/components/ai/share';
 import { basicsForm, basicsPatch, readResume, validateBasics, dateRange, safeUrl } from '@/components/ai/resume';
 import { flushPromises, mount } from '@vue/test-utils';
