@@ -84,6 +84,9 @@ async fn logging_earns_xp_streak_badges_and_challenge_progress() {
         json!({"content": content.to_uppercase()}),
     )
     .await;
+    // Version 1's evaluation reads the entry as stored when it runs, so it must finish
+    // before version 2 exists (otherwise it sees v2 and earns 46 at once).
+    rewards_settled(&app, &s, 3).await;
     // Evidence: version 2 of the first entry is worth 5 more (one attachment).
     upload(&app, &s, &entry).await;
     let jobs = rewards_settled(&app, &s, 4).await;
