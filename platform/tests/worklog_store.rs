@@ -343,3 +343,47 @@ async fn keyset_pages_filters_and_ranked_search() {
         .unwrap();
     assert_eq!(page.rows.len(), 1);
 }
+
+#[tokio::test]
+async fn nth_newest_created_reads_the_authors_own_entries_newest_first() {
+    let db = db().await;
+    let mut created = Vec::new();
+    for i in 0..5 {
+        let id = put(
+            &db,
+            fields("2026-11-01", "", &format!("entry {i}"), &[], None),
+        )
+        .await;
+        created.push(repo::get(&db, &id).await.unwrap().unwrap().created_at);
+    }
+    // Another author's entries are not counted.
+    repo::create(
+        &db,
+        &uuid::Uuid::now_v7().to_string(),
+        "author-2",
+        &fields("2026-11-01", "", "someone else", &[], None),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        repo::nth_newest_created(&db, "author-1", 1).await.unwrap(),
+        Some(created[4])
+    );
+    assert_eq!(
+        repo::nth_newest_created(&db, "author-1", 3).await.unwrap(),
+        Some(created[2])
+    );
+    assert_eq!(
+        repo::nth_newest_created(&db, "author-1", 5).await.unwrap(),
+        Some(created[0])
+    );
+    assert_eq!(
+        repo::nth_newest_created(&db, "author-1", 6).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        repo::nth_newest_created(&db, "nobody", 1).await.unwrap(),
+        None
+    );
+}

@@ -429,15 +429,21 @@ impl WorklogsApi {
         let valid = worklog::validate(draft, today).map_err(issues)?;
         let db = p.tenant_db(&state).await?;
         let quota = state.settings.quotas.entries_per_hour;
-        let recent =
-            repo::created_since(&db, &p.user_id, Utc::now() - chrono::Duration::hours(1)).await?;
-        if recent >= u64::from(quota) {
-            let mut e = ApiError::new(
-                ErrorCode::QuotaExceeded,
-                format!("you can log at most {quota} entries per hour; try again later"),
-            );
-            e.retry_after = Some(600);
-            return Err(e);
+        let hour = chrono::Duration::hours(1);
+        if let Some(nth) = repo::nth_newest_created(&db, &p.user_id, quota).await? {
+            // The quota frees up an hour after the `quota`-th newest entry.
+            let wait = (nth + hour - Utc::now()).num_seconds();
+            if wait >= 0 {
+                let mut e = ApiError::new(
+                    ErrorCode::QuotaExceeded,
+                    format!(
+                        "you can log at most {quota} entries per hour; try again in {} min",
+                        wait / 60 + 1
+                    ),
+                );
+                e.retry_after = Some(wait as u64 + 1);
+                return Err(e);
+            }
         }
         let id = crate::store::platform::new_id();
         let row = repo::create(&db, &id, &p.user_id, &fields(&valid), None)

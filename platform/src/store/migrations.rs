@@ -350,6 +350,18 @@ REMOVE INDEX IF EXISTS worklog_ft_content ON worklog;
 REMOVE INDEX IF EXISTS worklog_ft_outcome ON worklog;
 "#,
     },
+    Migration {
+        version: 8,
+        name: "worklog_tags_per_element",
+        // The query planner uses an index on `tags` (the whole array) for none of
+        // `CONTAINS`, `CONTAINSANY` or `IN`: a tag filter read the whole table. Indexed
+        // per element (`tags.*`), a tag's count is an index-only count and a tag with a
+        // date range intersects the two indexes.
+        sql: r#"
+REMOVE INDEX IF EXISTS worklog_tags ON worklog;
+DEFINE INDEX IF NOT EXISTS worklog_tag ON worklog FIELDS tags.*;
+"#,
+    },
 ];
 
 #[derive(serde::Deserialize)]

@@ -152,6 +152,22 @@ impl Rows {
     }
 }
 
+/// Queries slower than this are logged at `warn` (every query at `debug`, target
+/// `afterresume::store::query`), so a query that grows with the data shows up in the
+/// logs before it shows up as a slow page.
+const SLOW_QUERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+fn log_timing(sql: &str, elapsed: std::time::Duration) {
+    // One line per query: the first statement, whitespace collapsed.
+    let text = || sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    if elapsed >= SLOW_QUERY {
+        tracing::warn!(target: "afterresume::store::query", ms, sql = %text(), "slow query");
+    } else if tracing::enabled!(target: "afterresume::store::query", tracing::Level::DEBUG) {
+        tracing::debug!(target: "afterresume::store::query", ms, sql = %text(), "query");
+    }
+}
+
 /// Removes `null` members from objects, recursively (array elements are kept).
 fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
     match v {
@@ -176,12 +192,14 @@ impl Db {
         // value is NONE. So null object members are dropped, at every depth (rows built
         // from JSON objects carry their optional fields nested).
         let vars = strip_nulls(vars);
+        let started = std::time::Instant::now();
         let mut results = self
             .session
             .query(sql)
             .bind(vars)
             .await
             .map_err(StoreError::classify)?;
+        log_timing(sql, started.elapsed());
         let errors = results.take_errors();
         if !errors.is_empty() {
             // In a failed transaction every statement reports "not executed"; the

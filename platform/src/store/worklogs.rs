@@ -322,21 +322,15 @@ pub async fn list(
     cursor: Option<&Cursor>,
     limit: u32,
 ) -> StoreResult<Vec<EntryRow>> {
-    let (conds, mut vars) = where_clause(f);
-    vars["limit"] = json!(limit);
     if f.q.is_some() {
         let skip = match cursor {
             Some(Cursor::Offset { skip, .. }) => *skip,
             _ => 0,
         };
-        vars["offset"] = json!(skip);
-        let sql = format!(
-            "SELECT {FIELDS}, search::score(0) AS score FROM worklog {}
-             ORDER BY score DESC, date DESC, id DESC LIMIT $limit START $offset;",
-            where_sql(&conds)
-        );
-        return db.query(&sql, vars).await?.take(0);
+        return Ok(search(db, f, skip, limit).await?.0);
     }
+    let (conds, mut vars) = where_clause(f);
+    vars["limit"] = json!(limit);
     let Some(Cursor::After { date, id, .. }) = cursor else {
         let sql = format!(
             "SELECT {FIELDS} FROM worklog {} ORDER BY date DESC, id DESC LIMIT $limit;",
@@ -364,6 +358,56 @@ pub async fn list(
     rows.extend(res.take::<EntryRow>(1)?);
     rows.truncate(limit as usize);
     Ok(rows)
+}
+
+/// A ranked page of the matches of `f.q` (best first; ties newest first) and how many
+/// entries match in all.
+///
+/// One full-text scan gives both: the scan reads every matching record to score it, so
+/// ranking and counting in separate queries read them all twice (~1/3 of a search's
+/// time). Only id, day and score of each match are kept; the page's rows are read after.
+async fn search(
+    db: &TenantDb,
+    f: &ListFilter,
+    skip: u64,
+    limit: u32,
+) -> StoreResult<(Vec<EntryRow>, u64)> {
+    let (conds, mut vars) = where_clause(f);
+    vars["limit"] = json!(limit);
+    vars["offset"] = json!(skip);
+    let sql = format!(
+        "LET $hits = (SELECT id, date, search::score(0) AS score FROM worklog {});
+         LET $top = (SELECT id, score FROM $hits ORDER BY score DESC, date DESC, id DESC
+                     LIMIT $limit START $offset);
+         RETURN array::len($hits);
+         SELECT record::id(id) AS id, score FROM $top;
+         SELECT {FIELDS} FROM $top.id;",
+        where_sql(&conds)
+    );
+    #[derive(Deserialize)]
+    struct Hit {
+        id: String,
+        score: f64,
+    }
+    let mut res = db.query(&sql, vars).await?;
+    let total: Vec<u64> = res.take(2)?;
+    let hits: Vec<Hit> = res.take(3)?;
+    let mut rows: std::collections::HashMap<String, EntryRow> = res
+        .take::<EntryRow>(4)?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    // In ranking order; a match deleted between the statements is skipped.
+    let page = hits
+        .into_iter()
+        .filter_map(|h| {
+            rows.remove(&h.id).map(|mut r| {
+                r.score = Some(h.score);
+                r
+            })
+        })
+        .collect();
+    Ok((page, total.first().copied().unwrap_or(0)))
 }
 
 /// How many entries match `f`.
@@ -403,11 +447,22 @@ pub async fn page(
     limit: u32,
     count_total: bool,
 ) -> StoreResult<Page> {
-    let mut rows = list(db, f, cursor, limit + 1).await?;
-    let total = match cursor.and_then(Cursor::total) {
-        Some(t) => Some(t),
-        None if count_total => Some(count(db, f).await?),
-        None => None,
+    let (mut rows, total) = if f.q.is_some() {
+        let skip = match cursor {
+            Some(Cursor::Offset { skip, .. }) => *skip,
+            _ => 0,
+        };
+        let (rows, n) = search(db, f, skip, limit + 1).await?;
+        let carried = cursor.and_then(Cursor::total);
+        (rows, carried.or(count_total.then_some(n)))
+    } else {
+        let rows = list(db, f, cursor, limit + 1).await?;
+        let total = match cursor.and_then(Cursor::total) {
+            Some(t) => Some(t),
+            None if count_total => Some(count(db, f).await?),
+            None => None,
+        };
+        (rows, total)
     };
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
@@ -464,25 +519,31 @@ pub async fn project_facets(db: &TenantDb) -> StoreResult<Vec<Facet>> {
     .take(0)
 }
 
-/// Entries `author_id` created since `since` (the hourly creation quota).
-pub async fn created_since(
+/// When `author_id`'s `n`-th most recent entry was created (the hourly creation quota:
+/// if that is within the hour, the quota is used up until an hour after it).
+///
+/// Reads at most `n` index entries however long the log is: the newest-first scan of
+/// `(author_id, created_at)` stops at the `n`-th. Counting "entries since an hour ago"
+/// instead read every entry of the author, because the planner only narrows an index
+/// range by a literal or `LET` value, not by a `<datetime>` cast of a parameter.
+pub async fn nth_newest_created(
     db: &TenantDb,
     author_id: &str,
-    since: DateTime<Utc>,
-) -> StoreResult<u64> {
+    n: u32,
+) -> StoreResult<Option<DateTime<Utc>>> {
     #[derive(Deserialize)]
-    struct N {
-        n: u64,
+    struct Row {
+        created_at: DateTime<Utc>,
     }
     Ok(db
         .query(
-            "SELECT count() AS n FROM worklog WHERE author_id = $author AND created_at > <datetime> $since GROUP ALL;",
-            json!({"author": author_id, "since": since.to_rfc3339()}),
+            "SELECT created_at FROM worklog WHERE author_id = $author
+             ORDER BY created_at DESC LIMIT 1 START $skip;",
+            json!({"author": author_id, "skip": n.saturating_sub(1)}),
         )
         .await?
-        .first::<N>(0)?
-        .map(|n| n.n)
-        .unwrap_or(0))
+        .first::<Row>(0)?
+        .map(|r| r.created_at))
 }
 
 /// Which of `keys` already exist (imports skip them).

@@ -163,17 +163,23 @@ async fn prior_entries(
     }
     let rows: Vec<Row> = db
         .query(
-            "SELECT record::id(id) AS id, created_at, content FROM worklog
-             WHERE author_id = $author AND created_at >= <datetime> $from AND created_at <= <datetime> $to
+            // One bound in the index range, newest first, so the scan stops after `limit`
+            // entries; `from` is applied below. The bound is `LET` because the planner
+            // narrows an index range by a value, not by a `<datetime>` cast in the
+            // condition (with the cast, every entry of the author was read).
+            "LET $to = <datetime> $to_text;
+             SELECT record::id(id) AS id, created_at, content FROM worklog
+             WHERE author_id = $author AND created_at <= $to
              ORDER BY created_at DESC LIMIT $limit;",
-            json!({"author": author, "from": from.to_rfc3339(), "to": to.to_rfc3339(), "limit": limit}),
+            json!({"author": author, "to_text": to.to_rfc3339(), "limit": limit}),
         )
         .await
         .map_err(db_err)?
-        .take(0)
+        .take(1)
         .map_err(db_err)?;
     Ok(rows
         .into_iter()
+        .filter(|r| r.created_at >= from)
         .map(|r| PriorEntry {
             entry_id: EntryId(r.id),
             created_at: r.created_at,
