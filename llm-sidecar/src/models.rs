@@ -352,7 +352,11 @@ mod tests {
 
     #[test]
     fn the_repository_manifest_parses() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/models.toml");
+        let path = Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../models/models.toml");
         let m = Manifest::read(&path).unwrap();
         let chat = m.get("smollm2-135m-instruct").unwrap();
         assert_eq!(

@@ -14,9 +14,11 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../platform/data/fixtures")
-        .join(name);
+    let path = std::path::Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../platform/data/fixtures")
+    .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -240,7 +242,11 @@ async fn analysis_skills_with_evidence_and_the_resume() {
     let resume = r.body["resume"].clone();
     let schema: Value = serde_json::from_str(
         &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/jsonresume-schema.json"),
+            std::path::Path::new(
+                &std::env::var("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("data/jsonresume-schema.json"),
         )
         .unwrap(),
     )

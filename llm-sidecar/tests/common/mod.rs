@@ -13,8 +13,14 @@ pub const SECRET: &str = "test-service-secret";
 pub const CHAT_MODEL: &str = "smollm2-135m-instruct";
 pub const EMBED_MODEL: &str = "all-minilm-l6-v2";
 
+/// The repository root. `CARGO_MANIFEST_DIR` is read at run time (cargo sets it for
+/// every test process): the compile-time value names the clone that built the binary,
+/// which is stale when one `CARGO_TARGET_DIR` serves several clones.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("..")
 }
 
 pub fn models_dir() -> PathBuf {

@@ -375,7 +375,11 @@ impl Drop for S3Server {
 impl S3Server {
     /// Starts `moto_server` and creates `bucket`.
     pub async fn start(bucket: &str) -> S3Server {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = std::path::Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("..");
         let exe = root.join(".venv-tools/bin/moto_server");
         assert!(
             exe.exists(),
@@ -456,7 +460,11 @@ impl Drop for SidecarServer {
 impl SidecarServer {
     /// Starts the sidecar and waits until its models are loaded (`/readyz`).
     pub async fn start() -> SidecarServer {
-        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+        let models = std::path::Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../models");
         assert!(
             models.join("models.toml").exists(),
             "{} has no models.toml",
