@@ -181,13 +181,47 @@ async fn login(http: &reqwest::Client, base: &str, email: &str) -> String {
     let r: Value = http
         .post(format!("{base}/api/auth/token"))
         .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     r["access_token"].as_str().unwrap().to_string()
+}
+
+/// Sends a request that must succeed and reads its JSON body.
+trait JsonBody {
+    async fn json_body(self) -> Value;
+}
+
+impl JsonBody for reqwest::RequestBuilder {
+    async fn json_body(self) -> Value {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
+/// Signs `email` up through an invitation `inviter` creates at `invite_path` with
+/// `invite` as the body; returns the new user's access token.
+async fn join(
+    http: &reqwest::Client,
+    base: &str,
+    inviter: &str,
+    invite_path: &str,
+    invite: Value,
+    email: &str,
+) -> String {
+    let inv: Value = http
+        .post(format!("{base}{invite_path}"))
+        .bearer_auth(inviter)
+        .json(&invite)
+        .json_body()
+        .await;
+    let r: Value = http
+        .post(format!("{base}/api/auth/signup"))
+        .json(&json!({"passkey": inv["passkey"], "email": email, "password": PASSWORD, "display_name": "Bench"}))
+        .json_body()
+        .await;
+    r["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{email} was not signed up: {r}"))
+        .to_string()
 }
 
 /// Waits until the workspace has no queued or running jobs.
@@ -196,12 +230,8 @@ async fn drain(http: &reqwest::Client, base: &str, token: &str) {
         let bar: Value = http
             .get(format!("{base}/api/status/bar"))
             .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json_body()
+            .await;
         if bar["jobs_queued"] == 0 && bar["jobs_running"] == 0 {
             return;
         }
@@ -285,26 +315,17 @@ async fn main() {
     let staff = login(&http, &base, "bench@example.test").await;
     let mut owners = Vec::new();
     for email in OWNERS {
-        let inv: Value = http
-            .post(format!("{base}/api/admin/invitations"))
-            .bearer_auth(&staff)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let r: Value = http
-            .post(format!("{base}/api/auth/signup"))
-            .json(&json!({"passkey": inv["passkey"], "email": email, "password": PASSWORD, "display_name": "Bench"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        owners.push(r["access_token"].as_str().unwrap().to_string());
+        owners.push(
+            join(
+                &http,
+                &base,
+                &staff,
+                "/api/admin/invitations",
+                json!({}),
+                email,
+            )
+            .await,
+        );
     }
     // The two teams: every member joins through an invitation from the tenant's owner.
     let members_per_tenant = MEMBERS / scale;
@@ -313,27 +334,9 @@ async fn main() {
         .map(|m| {
             let (http, base, owner) = (http.clone(), base.clone(), owners[m % 2].clone());
             async move {
-                let inv: Value = http
-                    .post(format!("{base}/api/invitations"))
-                    .bearer_auth(&owner)
-                    .json(&json!({"role": "member"}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let r: Value = http
-                    .post(format!("{base}/api/auth/signup"))
-                    .json(&json!({"passkey": inv["passkey"], "email": format!("member-{m}@example.test"),
-                                  "password": PASSWORD, "display_name": format!("Member {m}")}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                r["access_token"].as_str().expect("member signed up").to_string()
+                let email = format!("member-{m}@example.test");
+                let body = json!({"role": "member"});
+                join(&http, &base, &owner, "/api/invitations", body, &email).await
             }
         })
         .buffered(CLIENTS)
@@ -405,12 +408,8 @@ async fn main() {
             let page: Value = http
                 .get(format!("{base}/api/worklogs?limit=50&cursor={cursor}"))
                 .bearer_auth(t)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .json_body()
+                .await;
             cursor = page["next_cursor"].as_str().unwrap_or_default().to_string();
         }
         deep.push(cursor);
