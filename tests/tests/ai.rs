@@ -14,11 +14,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(
-        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../platform/data/fixtures")
-    .join(name);
+    let path = common::package_dir()
+        .join("../platform/data/fixtures")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -241,14 +239,8 @@ async fn analysis_skills_with_evidence_and_the_resume() {
     let r = app.get("/api/resume", &s.token).await;
     let resume = r.body["resume"].clone();
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            std::path::Path::new(
-                &std::env::var("CARGO_MANIFEST_DIR")
-                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-            )
-            .join("data/jsonresume-schema.json"),
-        )
-        .unwrap(),
+        &std::fs::read_to_string(common::package_dir().join("data/jsonresume-schema.json"))
+            .unwrap(),
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();

@@ -15,10 +15,7 @@ use common::{spawn_app, App, Session, SidecarServer};
 use serde_json::{json, Value};
 
 fn data(rel: &str) -> Value {
-    let path = std::path::Path::new(
-        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join(rel);
+    let path = common::package_dir().join(rel);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

@@ -13,10 +13,7 @@ fn generated() -> serde_json::Value {
 
 #[test]
 fn checked_in_spec_matches_the_server() {
-    let path = std::path::Path::new(
-        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../openapi/openapi.json");
+    let path = common::package_dir().join("../openapi/openapi.json");
     let checked_in: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("openapi/openapi.json exists"))
             .unwrap();

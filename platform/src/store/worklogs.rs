@@ -261,6 +261,14 @@ impl Cursor {
         })
     }
 
+    /// Ranked rows to skip: the offset of an offset cursor, 0 for none (or a keyset one).
+    fn skip(cursor: Option<&Cursor>) -> u64 {
+        match cursor {
+            Some(Cursor::Offset { skip, .. }) => *skip,
+            _ => 0,
+        }
+    }
+
     fn total(&self) -> Option<u64> {
         match self {
             Cursor::After { total, .. } | Cursor::Offset { total, .. } => *total,
@@ -323,11 +331,7 @@ pub async fn list(
     limit: u32,
 ) -> StoreResult<Vec<EntryRow>> {
     if f.q.is_some() {
-        let skip = match cursor {
-            Some(Cursor::Offset { skip, .. }) => *skip,
-            _ => 0,
-        };
-        return Ok(search(db, f, skip, limit).await?.0);
+        return Ok(search(db, f, Cursor::skip(cursor), limit).await?.0);
     }
     let (conds, mut vars) = where_clause(f);
     vars["limit"] = json!(limit);
@@ -448,11 +452,7 @@ pub async fn page(
     count_total: bool,
 ) -> StoreResult<Page> {
     let (mut rows, total) = if f.q.is_some() {
-        let skip = match cursor {
-            Some(Cursor::Offset { skip, .. }) => *skip,
-            _ => 0,
-        };
-        let (rows, n) = search(db, f, skip, limit + 1).await?;
+        let (rows, n) = search(db, f, Cursor::skip(cursor), limit + 1).await?;
         let carried = cursor.and_then(Cursor::total);
         (rows, carried.or(count_total.then_some(n)))
     } else {
@@ -469,12 +469,8 @@ pub async fn page(
     let next = if !more {
         None
     } else if f.q.is_some() {
-        let skip = match cursor {
-            Some(Cursor::Offset { skip, .. }) => *skip,
-            _ => 0,
-        };
         Some(Cursor::Offset {
-            skip: skip + u64::from(limit),
+            skip: Cursor::skip(cursor) + u64::from(limit),
             total,
         })
     } else {

@@ -9,6 +9,15 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+/// This test package's directory (`tests/`). Read at run time (cargo sets it for every
+/// test process): the compile-time value names the clone that built the binary, which
+/// is stale when one `CARGO_TARGET_DIR` serves several clones.
+pub fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 pub const SECRET: &str = "e2e-secret-key-0123456789abcdef0123456789";
 pub const STAFF_EMAIL: &str = "staff@example.test";
 pub const PASSWORD: &str = "correct horse battery";
@@ -375,11 +384,7 @@ impl Drop for S3Server {
 impl S3Server {
     /// Starts `moto_server` and creates `bucket`.
     pub async fn start(bucket: &str) -> S3Server {
-        let root = std::path::Path::new(
-            &std::env::var("CARGO_MANIFEST_DIR")
-                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-        )
-        .join("..");
+        let root = package_dir().join("..");
         let exe = root.join(".venv-tools/bin/moto_server");
         assert!(
             exe.exists(),
@@ -460,11 +465,7 @@ impl Drop for SidecarServer {
 impl SidecarServer {
     /// Starts the sidecar and waits until its models are loaded (`/readyz`).
     pub async fn start() -> SidecarServer {
-        let models = std::path::Path::new(
-            &std::env::var("CARGO_MANIFEST_DIR")
-                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-        )
-        .join("../models");
+        let models = package_dir().join("../models");
         assert!(
             models.join("models.toml").exists(),
             "{} has no models.toml",
