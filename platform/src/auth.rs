@@ -45,15 +45,24 @@ fn derive_key(secret: &str, purpose: &str) -> Vec<u8> {
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Built once: every request verifies with the same rules.
+    validation: Validation,
     ttl_secs: i64,
 }
 
 impl JwtKeys {
     pub fn new(secret_key: &str, ttl_secs: u64) -> Self {
         let key = derive_key(secret_key, "afterresume/jwt/v1");
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.validate_nbf = true;
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(&key),
             decoding: DecodingKey::from_secret(&key),
+            validation,
             ttl_secs: i64::try_from(ttl_secs).unwrap_or(900),
         }
     }
@@ -92,13 +101,7 @@ impl JwtKeys {
 
     /// Verifies signature (HS256 only), issuer, audience, expiry and not-before.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let mut v = Validation::new(Algorithm::HS256);
-        v.set_issuer(&[ISSUER]);
-        v.set_audience(&[AUDIENCE]);
-        v.validate_nbf = true;
-        v.leeway = 5;
-        v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {

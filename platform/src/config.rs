@@ -169,6 +169,9 @@ pub struct Settings {
     pub auth_rate_limit_per_minute: u32,
     pub api_rate_limit_per_minute: u32,
     pub max_body_bytes: usize,
+    /// How long a cached request principal (user, memberships, time zone) is trusted
+    /// before it is read again; bounds what another process's change may lag here.
+    pub principal_cache_ttl_secs: u64,
     pub jobs: JobSettings,
     pub quotas: Quotas,
     /// Optional separate address serving `/metrics` without authentication.
@@ -242,6 +245,7 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("AUTH_RATE_LIMIT_PER_MINUTE", false),
     ("API_RATE_LIMIT_PER_MINUTE", false),
     ("MAX_BODY_BYTES", false),
+    ("PRINCIPAL_CACHE_TTL_SECS", false),
     ("JOB_WORKERS", false),
     ("JOB_TENANT_CONCURRENCY", false),
     ("JOB_MAX_ATTEMPTS", false),
@@ -492,6 +496,7 @@ impl Settings {
         let auth_rate_limit_per_minute = r.number("AUTH_RATE_LIMIT_PER_MINUTE", 10u32, 1);
         let api_rate_limit_per_minute = r.number("API_RATE_LIMIT_PER_MINUTE", 600u32, 1);
         let max_body_bytes = r.number("MAX_BODY_BYTES", 1_048_576usize, 1024);
+        let principal_cache_ttl_secs = r.number("PRINCIPAL_CACHE_TTL_SECS", 5u64, 0);
 
         let jobs = JobSettings {
             workers: r.number("JOB_WORKERS", 4usize, 1),
@@ -516,7 +521,7 @@ impl Settings {
             group_commit: r.src.get("QUEUE_GROUP_COMMIT").is_none() || r.bool("QUEUE_GROUP_COMMIT"),
         };
         let quotas = Quotas {
-            entries_per_hour: r.number("WORKLOG_ENTRIES_PER_HOUR", 60u32, 1),
+            entries_per_hour: r.number("WORKLOG_ENTRIES_PER_HOUR", 60u32, 0),
             attachment_max_bytes: r.number("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024u64, 1024),
             tenant_storage_bytes: r.number("TENANT_STORAGE_QUOTA_BYTES", 1024 * 1024 * 1024u64, 0),
             import_max_bytes: r.number("IMPORT_MAX_BYTES", 5 * 1024 * 1024usize, 1024),
@@ -566,6 +571,7 @@ impl Settings {
             auth_rate_limit_per_minute,
             api_rate_limit_per_minute,
             max_body_bytes,
+            principal_cache_ttl_secs,
             jobs,
             quotas,
             metrics_bind,

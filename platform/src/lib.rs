@@ -17,6 +17,7 @@ pub mod gamification;
 pub mod jobs;
 pub mod llm;
 pub mod observability;
+pub mod principals;
 pub mod server;
 pub mod sessions;
 pub mod state;

@@ -480,22 +480,20 @@ impl LlmClient {
             }
             if ctx.job_id.is_some() && last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
-                self.events
-                    .emit(
-                        &ctx.tenant,
-                        Event {
-                            id: None,
-                            kind: kind::JOB_PROGRESS,
-                            job_id: ctx.job_id.clone(),
-                            correlation_id: ctx.correlation_id.clone(),
-                            message: format!(
-                                "{} is writing: {} tokens so far",
-                                label.agent, answer.pieces
-                            ),
-                            data: json!({"agent": label.agent, "generated_tokens": answer.pieces}),
-                        },
-                    )
-                    .await;
+                self.events.emit(
+                    &ctx.tenant,
+                    Event {
+                        id: None,
+                        kind: kind::JOB_PROGRESS,
+                        job_id: ctx.job_id.clone(),
+                        correlation_id: ctx.correlation_id.clone(),
+                        message: format!(
+                            "{} is writing: {} tokens so far",
+                            label.agent, answer.pieces
+                        ),
+                        data: json!({"agent": label.agent, "generated_tokens": answer.pieces}),
+                    },
+                );
             }
         }
         Err(LlmError::Unavailable(
@@ -543,28 +541,26 @@ impl LlmClient {
             None => format!("{} answered in {} ms", label.agent, took.as_millis()),
             Some(e) => format!("{} failed: {e}", label.agent),
         };
-        self.events
-            .emit(
-                &ctx.tenant,
-                Event {
-                    id: None,
-                    kind: kind::LLM_CALL,
-                    job_id: ctx.job_id.clone(),
-                    correlation_id: ctx.correlation_id.clone(),
-                    message,
-                    data: json!({
-                        "provider": provider,
-                        "model": model,
-                        "agent": label.agent,
-                        "prompt_version": label.prompt_version,
-                        "latency_ms": took.as_millis() as u64,
-                        "prompt_tokens": prompt,
-                        "completion_tokens": completion,
-                        "error": error,
-                    }),
-                },
-            )
-            .await;
+        self.events.emit(
+            &ctx.tenant,
+            Event {
+                id: None,
+                kind: kind::LLM_CALL,
+                job_id: ctx.job_id.clone(),
+                correlation_id: ctx.correlation_id.clone(),
+                message,
+                data: json!({
+                    "provider": provider,
+                    "model": model,
+                    "agent": label.agent,
+                    "prompt_version": label.prompt_version,
+                    "latency_ms": took.as_millis() as u64,
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "error": error,
+                }),
+            },
+        );
     }
 
     /// Runs an agent: the model's schema-constrained answer, parsed and validated (one

@@ -41,7 +41,6 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         &settings.queue_path,
         QueueConfig::from_settings(&settings.jobs),
     )?;
-    let _flusher = queue.spawn_flusher();
     let scheduler = Scheduler::new(queue.clone())?;
     let now = crate::jobs::queue::now_ms();
     for spec in schedule::builtin() {

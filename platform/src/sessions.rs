@@ -232,6 +232,7 @@ pub async fn logout(
     if let Some(tok) = presented {
         if let Some(row) = platform::refresh_by_hash(db, &auth::sha256_hex(tok)).await? {
             platform::revoke_family(db, &row.family).await?;
+            state.principals.forget(&row.user_id);
             record(
                 state,
                 AuthEventKind::Logout,

@@ -61,11 +61,18 @@ impl RateLimits {
     }
 }
 
+/// Users whose principal is cached at once (least recently used go first).
+const PRINCIPAL_CACHE_USERS: usize = 10_000;
+
 /// Everything a handler may need.
 pub struct AppState {
     pub settings: Settings,
     pub store: Arc<Store>,
     pub jwt: JwtKeys,
+    /// The active reward configuration (see `ConfigCache` for its staleness bound).
+    pub reward_config: crate::store::gamification::ConfigCache,
+    /// Request principals by user (see `principals` for the invalidation rules).
+    pub principals: crate::principals::PrincipalCache,
     pub limits: RateLimits,
     /// Enqueues jobs (and records them on the timeline).
     pub jobs: Jobs,
@@ -96,6 +103,11 @@ impl AppState {
         let llm = crate::llm::LlmClient::new(&settings, events.clone(), store.clone())?;
         Ok(Arc::new(Self {
             jwt: JwtKeys::new(&settings.secret_key, settings.access_token_ttl_secs),
+            reward_config: crate::store::gamification::ConfigCache::new(),
+            principals: crate::principals::PrincipalCache::new(
+                PRINCIPAL_CACHE_USERS,
+                std::time::Duration::from_secs(settings.principal_cache_ttl_secs),
+            ),
             limits: RateLimits::new(
                 settings.auth_rate_limit_per_minute,
                 settings.api_rate_limit_per_minute,

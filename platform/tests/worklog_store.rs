@@ -387,3 +387,204 @@ async fn nth_newest_created_reads_the_authors_own_entries_newest_first() {
         None
     );
 }
+
+/// Seeds `n` entries over a year with three tags, two authors and two projects.
+async fn seeded(n: u32) -> (TenantDb, Vec<(String, EntryFields, String)>) {
+    let db = db().await;
+    let mut items = Vec::new();
+    for i in 0..n {
+        let date = NaiveDate::from_ymd_opt(2026, 1 + i % 12, 1 + (i * 7) % 28).unwrap();
+        items.push((
+            uuid::Uuid::now_v7().to_string(),
+            EntryFields {
+                date,
+                title: format!("entry {i}"),
+                content: "routine work on the platform".into(),
+                tags: vec![["a", "b", "c"][(i % 3) as usize].to_string(), "all".into()],
+                outcome: None,
+                project: (i % 4 == 0).then(|| "apollo".to_string()),
+            },
+            format!("seed-{i}"),
+        ));
+    }
+    for (author, half) in [("author-1", 0), ("author-2", 1)] {
+        let mine: Vec<_> = items.iter().skip(half).step_by(2).cloned().collect();
+        repo::create_many(&db, author, &mine).await.unwrap();
+    }
+    (db, items)
+}
+
+fn filters() -> Vec<(&'static str, ListFilter)> {
+    let d = |s: &str| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+    vec![
+        ("all", ListFilter::default()),
+        (
+            "tag",
+            ListFilter {
+                tag: Some("b".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "date range",
+            ListFilter {
+                from: d("2026-03-01"),
+                to: d("2026-09-30"),
+                ..Default::default()
+            },
+        ),
+        (
+            "from only",
+            ListFilter {
+                from: d("2026-10-15"),
+                ..Default::default()
+            },
+        ),
+        (
+            "to only",
+            ListFilter {
+                to: d("2026-02-10"),
+                ..Default::default()
+            },
+        ),
+        (
+            "tag + date range",
+            ListFilter {
+                tag: Some("a".into()),
+                from: d("2026-03-01"),
+                to: d("2026-09-30"),
+                ..Default::default()
+            },
+        ),
+        (
+            "author",
+            ListFilter {
+                author_id: Some("author-2".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "project + from",
+            ListFilter {
+                project: Some("apollo".into()),
+                from: d("2026-06-01"),
+                ..Default::default()
+            },
+        ),
+        (
+            "tag + author",
+            ListFilter {
+                tag: Some("c".into()),
+                author_id: Some("author-1".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "empty range",
+            ListFilter {
+                from: d("2026-05-02"),
+                to: d("2026-05-01"),
+                ..Default::default()
+            },
+        ),
+    ]
+}
+
+fn matches(f: &ListFilter, i: usize, item: &(String, EntryFields, String)) -> bool {
+    let e = &item.1;
+    let author = if i % 2 == 0 { "author-1" } else { "author-2" };
+    f.from.is_none_or(|d| e.date >= d)
+        && f.to.is_none_or(|d| e.date <= d)
+        && f.tag.as_ref().is_none_or(|t| e.tags.contains(t))
+        && f.project
+            .as_ref()
+            .is_none_or(|p| e.project.as_ref() == Some(p))
+        && f.author_id.as_ref().is_none_or(|a| a == author)
+}
+
+#[tokio::test]
+async fn keyset_pages_under_every_filter_match_a_full_scan() {
+    let (db, items) = seeded(240).await;
+    for (name, f) in filters() {
+        let mut expected: Vec<(String, String)> = items
+            .iter()
+            .enumerate()
+            .filter(|(i, it)| matches(&f, *i, it))
+            .map(|(_, it)| (it.1.date.format("%Y-%m-%d").to_string(), it.0.clone()))
+            .collect();
+        expected.sort_by(|a, b| b.cmp(a));
+        for limit in [1, 7, 50] {
+            let seen = walk_pages(&db, &f, limit).await;
+            assert_eq!(seen, expected, "{name}, pages of {limit}");
+        }
+        assert_eq!(
+            repo::count(&db, &f).await.unwrap(),
+            expected.len() as u64,
+            "{name}"
+        );
+    }
+}
+
+/// The plans of every first-page statement: the page is one index scan that stops at
+/// its LIMIT, and each total is counted from index keys, never by reading records.
+#[tokio::test]
+async fn listing_plans_read_only_the_page_and_count_keys() {
+    let (db, _) = seeded(240).await;
+    for (name, f) in filters() {
+        if name == "tag + author" || name == "empty range" {
+            // A leftover filter is checked per row, and an empty range runs nothing.
+            continue;
+        }
+        let statements = repo::first_page_statements(&f, 51);
+        for (i, (sql, vars)) in statements.iter().enumerate() {
+            let explain = format!("EXPLAIN ANALYZE FORMAT TEXT {}", sql.trim_end_matches(';'));
+            let plan: Vec<serde_json::Value> = db
+                .query(&explain, vars.clone())
+                .await
+                .unwrap()
+                .take(0)
+                .unwrap();
+            let plan = plan
+                .iter()
+                .map(|l| l.as_str().unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                !plan.contains("TableScan") && !plan.contains("BitmapResolve"),
+                "{name} #{i}:\n{plan}"
+            );
+            if i == 0 {
+                let index = match f {
+                    ListFilter { tag: Some(_), .. } => "worklog_tag_list",
+                    ListFilter {
+                        author_id: Some(_), ..
+                    } => "worklog_author_list",
+                    ListFilter {
+                        project: Some(_), ..
+                    } => "worklog_project_list",
+                    _ => "worklog_list",
+                };
+                assert!(plan.contains(&format!("index: {index}")), "{name}:\n{plan}");
+                let scan = plan
+                    .lines()
+                    .find(|l| l.contains("IndexScan"))
+                    .unwrap_or_default();
+                let rows: u64 = scan
+                    .split("{rows: ")
+                    .nth(1)
+                    .and_then(|r| r.split(',').next())
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(u64::MAX);
+                assert!(
+                    scan.contains("limit: $limit") && rows <= 51,
+                    "{name}: the scan stops at the page\n{plan}"
+                );
+            } else {
+                assert!(
+                    plan.contains("CountScan"),
+                    "{name} count #{i} counts keys:\n{plan}"
+                );
+            }
+        }
+    }
+}

@@ -196,7 +196,9 @@ async fn set_disabled(
     platform::user_by_id(db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
-    platform::set_disabled(db, id, disabled).await?;
+    let changed = platform::set_disabled(db, id, disabled).await;
+    state.principals.forget(id);
+    changed?;
     if disabled {
         platform::revoke_user_sessions(db, id).await?;
     }

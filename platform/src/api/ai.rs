@@ -1438,21 +1438,11 @@ impl AiApi {
     ) -> ApiResult<Json<StatusBar>> {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;
-        let (queued, running) = state
-            .jobs
-            .queue()
-            .active_counts(&p.tenant_id(), 2000)
-            .map_err(ApiError::internal)?;
+        let (queued, running) = state.jobs.queue().active_counts(&p.tenant_id());
         let (tokens, calls) = crate::llm::usage_this_month(&db).await?;
         let g = crate::store::gamification::user(&db, &p.user_id).await?;
-        let config = crate::store::gamification::active_config(state.store.platform())
-            .await?
-            .config;
-        let tz = platform::user_by_id(state.store.platform(), &p.user_id)
-            .await?
-            .and_then(|u| crate::gamification::rules::parse_timezone(&u.timezone).ok())
-            .unwrap_or(chrono_tz::UTC);
-        let s = crate::gamification::rules::summary(&config, &g.state, tz, Utc::now());
+        let config = state.reward_config.get(state.store.platform()).await?;
+        let s = crate::gamification::rules::summary(&config, &g.state, p.timezone, Utc::now());
         Ok(Json(StatusBar {
             jobs_running: running,
             jobs_queued: queued,

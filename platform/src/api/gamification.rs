@@ -271,7 +271,7 @@ async fn user_tz(state: &AppState, user_id: &str) -> ApiResult<chrono_tz::Tz> {
 }
 
 async fn config(state: &AppState) -> ApiResult<RewardConfig> {
-    Ok(repo::active_config(state.store.platform()).await?.config)
+    Ok(state.reward_config.get(state.store.platform()).await?)
 }
 
 fn week_of(w: &ChallengeWeek) -> Vec<ChallengeOut> {
@@ -808,7 +808,9 @@ impl GamificationApi {
                     .join("; "),
             ));
         }
-        if !repo::publish_config(db, &config, Some(&auth.0.user_id)).await? {
+        let published = repo::publish_config(db, &config, Some(&auth.0.user_id)).await;
+        state.reward_config.forget();
+        if !published? {
             return Err(ApiError::conflict(
                 "someone published a new version at the same time; reload and retry",
             ));

@@ -437,13 +437,10 @@ impl JobsApi {
         } else {
             (kind::JOB_CANCEL_REQUESTED, "cancellation requested")
         };
-        state
-            .events
-            .emit(
-                &job.tenant,
-                Event::job(k, &job, msg, serde_json::json!({"by": p.user_id})),
-            )
-            .await;
+        state.events.emit(
+            &job.tenant,
+            Event::job(k, &job, msg, serde_json::json!({"by": p.user_id})),
+        );
         Ok(Json(job.into()))
     }
 

@@ -109,8 +109,9 @@ impl MeApi {
             name.as_deref(),
             tz.as_deref(),
         )
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+        .await;
+        state.principals.forget(&auth.0.user_id);
+        let user = user?.ok_or_else(|| ApiError::not_found("user"))?;
         Ok(Json(me_of(&state, &auth.0, user).await?))
     }
 
@@ -146,6 +147,7 @@ impl MeApi {
         let hash = accounts::hash_password_async(body.new_password.to_string()).await?;
         platform::set_password(db, &user.id, &hash).await?;
         platform::revoke_user_sessions(db, &user.id).await?;
+        state.principals.forget(&user.id);
         record(
             &state,
             AuthEventKind::PasswordChanged,

@@ -4,8 +4,9 @@
 //! tenant), `Writer` (member and above), `TenantAdmin` (admin, owner), `TenantOwner`,
 //! `Staff`. All of them are the same `bearerAuth` scheme in the OpenAPI document; the
 //! guard runs in the checker, before the handler body. The principal is rebuilt from
-//! the database on every request, so disabling a user, removing a member or changing a
-//! role takes effect immediately, not when the 15-minute token expires.
+//! the user's current state on every request (through `principals`, which every change
+//! to a user or membership invalidates), so disabling a user, removing a member or
+//! changing a role takes effect immediately, not when the 15-minute token expires.
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use poem_openapi::SecurityScheme;
 use crate::auditing::{self, AuthEventKind};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
-use crate::store::{platform, TenantDb, TenantId};
+use crate::store::{TenantDb, TenantId};
 use crate::tenancy::Role;
 
 use super::client::ClientInfo;
@@ -29,6 +30,8 @@ pub struct Principal {
     pub role: Role,
     pub is_staff: bool,
     pub email: String,
+    /// The user's time zone (today's date for new entries, streak days).
+    pub timezone: chrono_tz::Tz,
 }
 
 impl Principal {
@@ -54,8 +57,9 @@ async fn authenticate(req: &Request, bearer: &Bearer) -> ApiResult<Principal> {
     let claims = state.jwt.verify(&bearer.token)?;
     let tenant_uuid = uuid::Uuid::parse_str(&claims.tid)
         .map_err(|_| ApiError::new(ErrorCode::TokenInvalid, "access token is invalid"))?;
-    let db = state.store.platform();
-    let user = platform::user_by_id(db, &claims.sub)
+    let user = state
+        .principals
+        .get(state.store.platform(), &claims.sub)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid, "access token is invalid"))?;
     if user.disabled {
@@ -64,21 +68,20 @@ async fn authenticate(req: &Request, bearer: &Bearer) -> ApiResult<Principal> {
             "this account is disabled",
         ));
     }
-    let membership = platform::membership_for(db, &user.id, Some(&claims.tid))
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::TokenInvalid,
-                "you are no longer a member of this tenant",
-            )
-        })?;
-    state.limits.api(&user.id)?;
+    let role = user.role_in(&claims.tid).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::TokenInvalid,
+            "you are no longer a member of this tenant",
+        )
+    })?;
+    state.limits.api(&user.user_id)?;
     Ok(Principal {
-        user_id: user.id,
+        user_id: user.user_id.clone(),
         tenant: TenantId(tenant_uuid),
-        role: membership.role,
+        role,
         is_staff: user.is_staff,
-        email: user.email,
+        email: user.email.clone(),
+        timezone: user.timezone,
     })
 }
 

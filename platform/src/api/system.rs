@@ -218,18 +218,15 @@ impl SystemApi {
             .retry(job_id(&id)?)
             .await
             .map_err(queue_error)?;
-        state
-            .events
-            .emit(
-                &job.tenant,
-                Event::job(
-                    kind::JOB_QUEUED,
-                    &job,
-                    "requeued by staff",
-                    serde_json::json!({"by": auth.0.user_id, "retry": true}),
-                ),
-            )
-            .await;
+        state.events.emit(
+            &job.tenant,
+            Event::job(
+                kind::JOB_QUEUED,
+                &job,
+                "requeued by staff",
+                serde_json::json!({"by": auth.0.user_id, "retry": true}),
+            ),
+        );
         Ok(Json(job.into()))
     }
 

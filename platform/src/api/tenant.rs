@@ -353,8 +353,9 @@ impl TenantApi {
                 "only an owner can change an owner's role or make someone owner",
             ));
         }
-        platform::set_role(db, &tid, &uid, body.role)
-            .await
+        let changed = platform::set_role(db, &tid, &uid, body.role).await;
+        state.principals.forget(&uid);
+        changed
             .map_err(last_owner)?
             .ok_or_else(|| ApiError::not_found("member"))?;
         record(
@@ -405,10 +406,9 @@ impl TenantApi {
         if !p.role.may_assign(current.role) {
             return Err(ApiError::forbidden("only an owner can remove an owner"));
         }
-        if !platform::remove_member(db, &tid, &uid)
-            .await
-            .map_err(last_owner)?
-        {
+        let removed = platform::remove_member(db, &tid, &uid).await;
+        state.principals.forget(&uid);
+        if !removed.map_err(last_owner)? {
             return Err(ApiError::not_found("member"));
         }
         record(

@@ -22,6 +22,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, FieldIssue};
 use crate::state::AppState;
 use crate::store::worklogs::{self as repo, Cursor, EntryFields, EntryRow, ListFilter};
 use crate::store::TenantDb;
+use crate::workflows::rewards::HeldReward;
 use crate::worklog::{self, EntryDraft, EntryPatch, ExportFormat, ImportFormat, ValidEntry};
 
 /// A work-log entry.
@@ -282,12 +283,8 @@ fn valid_of(r: &EntryRow) -> ApiResult<ValidEntry> {
 }
 
 /// Today in the caller's time zone (entries default to it; the future limit uses it).
-async fn today_for(state: &AppState, p: &Principal) -> ApiResult<NaiveDate> {
-    let user = crate::store::platform::user_by_id(state.store.platform(), &p.user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    let tz: chrono_tz::Tz = user.timezone.parse().unwrap_or(chrono_tz::UTC);
-    Ok(Utc::now().with_timezone(&tz).date_naive())
+fn today_for(p: &Principal) -> NaiveDate {
+    Utc::now().with_timezone(&p.timezone).date_naive()
 }
 
 /// The entry `id` of the caller's tenant (404 otherwise).
@@ -415,7 +412,7 @@ impl WorklogsApi {
     ) -> ApiResult<CreatedEntry> {
         let p = &auth.0;
         let b = body.0;
-        let today = today_for(&state, p).await?;
+        let today = today_for(p);
         let draft = EntryDraft {
             date: text(b.date),
             title: text(b.title),
@@ -430,7 +427,12 @@ impl WorklogsApi {
         let db = p.tenant_db(&state).await?;
         let quota = state.settings.quotas.entries_per_hour;
         let hour = chrono::Duration::hours(1);
-        if let Some(nth) = repo::nth_newest_created(&db, &p.user_id, quota).await? {
+        // 0 = no limit; otherwise the check reads at most `quota` index entries.
+        let nth = match quota {
+            0 => None,
+            q => repo::nth_newest_created(&db, &p.user_id, q).await?,
+        };
+        if let Some(nth) = nth {
             // The quota frees up an hour after the `quota`-th newest entry.
             let wait = (nth + hour - Utc::now()).num_seconds();
             if wait >= 0 {
@@ -446,10 +448,19 @@ impl WorklogsApi {
             }
         }
         let id = crate::store::platform::new_id();
-        let row = repo::create(&db, &id, &p.user_id, &fields(&valid), None)
-            .await?
-            .ok_or_else(|| ApiError::internal("entry not created"))?;
-        reward(&state, p, &row).await;
+        let tenant = p.tenant_id();
+        let held = HeldReward::hold(&state, &tenant, &p.user_id, &id, 1, &p.user_id).await;
+        let row = match repo::create(&db, &id, &p.user_id, &fields(&valid), None).await {
+            Ok(Some(row)) => row,
+            other => {
+                held.cancel(&state);
+                return Err(match other {
+                    Err(e) => e.into(),
+                    _ => ApiError::internal("entry not created"),
+                });
+            }
+        };
+        held.release(&state);
         Ok(CreatedEntry::Created(Json(row.into())))
     }
 
@@ -607,7 +618,7 @@ impl WorklogsApi {
             FileFormat::Csv => ImportFormat::Csv,
             FileFormat::Markdown => ImportFormat::Markdown,
         };
-        let today = today_for(&state, p).await?;
+        let today = today_for(p);
         let rows = worklog::parse_import(fmt, &text, today).map_err(|e| {
             let mut err = ApiError::validation(e.to_string());
             err.details = Some(vec![FieldIssue {
@@ -729,19 +740,32 @@ impl WorklogsApi {
             outcome: maybe(b.outcome),
             project: maybe(b.project),
         };
-        let today = today_for(&state, p).await?;
+        let today = today_for(p);
         let valid = worklog::apply_patch(&valid_of(&current)?, patch, today).map_err(issues)?;
+        // An update succeeds only at `b.version`, so the version it writes is known.
+        let held = HeldReward::hold(
+            &state,
+            &p.tenant_id(),
+            &p.user_id,
+            &current.id,
+            b.version.saturating_add(1),
+            &current.author_id,
+        )
+        .await;
         let row = match repo::update(&db, &current.id, b.version, &fields(&valid)).await {
             Ok(row) => row,
-            Err(repo::UpdateError::NotFound) => return Err(ApiError::not_found("entry")),
-            Err(repo::UpdateError::Stale { current }) => {
-                return Err(ApiError::conflict(format!(
-                "the entry was changed since you read it (now version {current}); reload and retry"
-            )))
+            Err(e) => {
+                held.cancel(&state);
+                return Err(match e {
+                    repo::UpdateError::NotFound => ApiError::not_found("entry"),
+                    repo::UpdateError::Stale { current } => ApiError::conflict(format!(
+                        "the entry was changed since you read it (now version {current}); reload and retry"
+                    )),
+                    repo::UpdateError::Store(e) => e.into(),
+                });
             }
-            Err(repo::UpdateError::Store(e)) => return Err(e.into()),
         };
-        reward(&state, p, &row).await;
+        held.release(&state);
         Ok(Json(row.into()))
     }
 

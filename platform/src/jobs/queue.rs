@@ -1,57 +1,68 @@
 //! The durable job queue on sled.
 //!
-//! # Key layout (one sled tree each)
+//! # Storage
 //!
-//! | tree        | key                                                  | value                         |
-//! |-------------|------------------------------------------------------|-------------------------------|
-//! | `jobs`      | job id (16 bytes, UUIDv7)                            | [`Job`] as JSON               |
-//! | `ready`     | `255 - priority` (1) · `run_at` ms BE (8) · id (16)  | tenant (UTF-8)                |
-//! | `leases`    | `lease_expires_at` ms BE (8) · id (16)               | empty                         |
-//! | `idem`      | `tenant \0 kind \0 key`                              | id (16) · created ms BE (8)   |
-//! | `by_tenant` | `tenant \0` · id (16)                                | empty                         |
-//! | `schedules` | schedule name                                        | see [`super::schedule`]       |
+//! | tree        | key                         | value                                         |
+//! |-------------|-----------------------------|-----------------------------------------------|
+//! | `jobs`      | job id (16 bytes, UUIDv7)   | the job without its steps: a format byte, then the [`record`] encoding |
+//! | `steps`     | job id (16) · step name     | one finished step: output (JSON text) and time |
+//! | `schedules` | schedule name               | see [`super::schedule`]                       |
 //!
-//! # Invariants
-//! * A job is `queued` ⇔ exactly one `ready` key names it.
-//! * A job is `running` ⇔ exactly one `leases` key names it, and the job's
-//!   `lease_token`/`lease_expires_at` match that key.
-//! * `succeeded`, `failed` and `cancelled` jobs have neither key.
-//! * Every job has exactly one `by_tenant` key (written with the job, removed with it).
-//! * Every transition that touches more than one tree is one sled transaction, so a
-//!   crash never leaves a job in two states or none.
+//! `jobs` is the only source of truth. Everything the queue must decide quickly is kept
+//! in memory and rebuilt from `jobs` when the queue opens: the ready set of each tenant
+//! (by priority, due time and id), leases by expiry, running and queued counts per
+//! tenant, idempotency keys, each tenant's job ids (for listing) and counts by kind and
+//! state. No operation needs a multi-tree sled transaction: a transition is one write
+//! of one job record, and a crash between a job record and its step rows leaves at
+//! most orphaned step rows, which opening the queue removes.
 //!
-//! Ordering: the `ready` tree sorts by priority (highest first), then due time, then id
-//! (UUIDv7, so FIFO within a millisecond). Leasing walks one priority band at a time and
-//! jumps to the next band at the first not-yet-due key. The tenant is kept in the
-//! `ready` value so the per-tenant quota is checked without decoding the job.
+//! Queued and running jobs are also held in memory whole, so leasing, heartbeats and
+//! completions never read sled; a finished job stays in memory until its last write
+//! has reached sled, so a read always sees the newest version.
 //!
-//! Durability: `enqueue` returns only after the job is on disk. With
-//! [`FlushPolicy::Group`] concurrent enqueuers share one `fsync` (group commit); with
-//! [`FlushPolicy::PerOperation`] each one flushes alone. Completions, failures and
-//! cancellations are flushed the same way. A lease is not flushed: losing one to a crash
-//! only means the job is still `queued` on disk and runs again. Delivery is therefore
-//! at-least-once, and handlers are written to be idempotent.
+//! # Writes and durability
 //!
-//! Flushes never overlap a transaction: sled 0.34 can deadlock when a flush holds its
-//! internal lock waiting for I/O while a transaction waits to take it exclusively (seen
-//! here with 8 producers and 4 consumers). Every transaction holds the shared side of
-//! [`Queue`]'s `gate` and every flush the exclusive side, and sled's own periodic flusher
-//! is off (durability comes from our flushes).
+//! One writer thread (not a tokio worker) applies every write in the order the queue
+//! decided it, and flushes while anyone waits for durability: writes that arrive during
+//! a flush are applied and made durable together by the next one (group commit). A
+//! flush is sled's own (`sync_file_range` on Linux) followed by `fdatasync` of sled's
+//! log file, so an acknowledged write is on stable storage, metadata included.
+//!
+//! * `enqueue`, `enqueue_many`, `cancel` and `retry` return only after their write is
+//!   durable.
+//! * Leases, heartbeats, steps, completions and failures are not waited for: they
+//!   reach disk with the next flush (at most [`IDLE_FLUSH`] later when nobody waits).
+//!   A crash can lose the last of them; the job is then still queued or running on
+//!   disk and runs again. Delivery is therefore at-least-once, and handlers are
+//!   idempotent.
+//!
+//! With [`FlushPolicy::PerOperation`] every durable write is flushed on its own.
+//!
+//! # Order and quotas
+//!
+//! The next job is the one with the highest priority, then the earliest due time, then
+//! the lowest id (UUIDv7, so FIFO), among the due jobs of tenants under their
+//! concurrency quota. Each tenant's ready set is ordered that way, so leasing looks at
+//! the head of each tenant's set (a few entries per priority band), not at every job.
 //!
 //! Fencing: each lease gets a fresh random token. Completing, failing or heartbeating
 //! with a token that is no longer the job's (the lease expired and the job was leased
 //! again, or it was released) is rejected with [`QueueError::StaleLease`].
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use sled::Transactional;
 use uuid::Uuid;
+
+/// How long written-but-unflushed data (completions, leases) may wait for a flush when
+/// nobody is waiting for one.
+pub const IDLE_FLUSH: Duration = Duration::from_millis(100);
 
 /// The tenant name of platform-wide jobs (metrics, sweeps).
 pub const SYSTEM_TENANT: &str = "system";
@@ -246,15 +257,6 @@ impl From<sled::Error> for QueueError {
     }
 }
 
-impl From<TransactionError<QueueError>> for QueueError {
-    fn from(e: TransactionError<QueueError>) -> Self {
-        match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => QueueError::Storage(e.to_string()),
-        }
-    }
-}
-
 pub type QueueResult<T> = Result<T, QueueError>;
 
 /// Whether `enqueue` created a job or found one by idempotency key.
@@ -314,102 +316,594 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn ready_key(priority: u8, run_at: i64, id: Uuid) -> [u8; 25] {
-    let mut k = [0u8; 25];
-    k[0] = 255 - priority.min(9);
-    k[1..9].copy_from_slice(&(run_at.max(0) as u64).to_be_bytes());
-    k[9..].copy_from_slice(id.as_bytes());
-    k
-}
-
-fn lease_key(expires: i64, id: Uuid) -> [u8; 24] {
-    let mut k = [0u8; 24];
-    k[..8].copy_from_slice(&(expires.max(0) as u64).to_be_bytes());
-    k[8..].copy_from_slice(id.as_bytes());
-    k
-}
-
-fn idem_key(tenant: &str, kind: &str, key: &str) -> Vec<u8> {
-    [
-        tenant.as_bytes(),
-        b"\0",
-        kind.as_bytes(),
-        b"\0",
-        key.as_bytes(),
-    ]
-    .concat()
-}
-
-fn tenant_prefix(tenant: &str) -> Vec<u8> {
-    [tenant.as_bytes(), b"\0"].concat()
-}
-
-fn tenant_key(tenant: &str, id: Uuid) -> Vec<u8> {
-    [tenant.as_bytes(), b"\0", id.as_bytes()].concat()
-}
-
-fn be_i64(bytes: &[u8]) -> i64 {
-    bytes
-        .try_into()
-        .map(|b: [u8; 8]| u64::from_be_bytes(b) as i64)
-        .unwrap_or(0)
-}
-
-fn uuid_at(bytes: &[u8]) -> QueueResult<Uuid> {
-    Uuid::from_slice(bytes).map_err(|e| QueueError::Storage(format!("corrupt key: {e}")))
-}
-
-fn encode(job: &Job) -> Result<Vec<u8>, ConflictableTransactionError<QueueError>> {
-    serde_json::to_vec(job)
-        .map_err(|e| ConflictableTransactionError::Abort(QueueError::Storage(e.to_string())))
-}
-
-fn decode(bytes: &[u8]) -> QueueResult<Job> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| QueueError::Storage(format!("corrupt job record: {e}")))
-}
-
-fn abort<T>(e: QueueError) -> Result<T, ConflictableTransactionError<QueueError>> {
-    Err(ConflictableTransactionError::Abort(e))
-}
-
-fn load(
-    jobs: &TransactionalTree,
-    id: Uuid,
-) -> Result<Job, ConflictableTransactionError<QueueError>> {
-    match jobs.get(id.as_bytes())? {
-        Some(bytes) => decode(&bytes).map_err(ConflictableTransactionError::Abort),
-        None => abort(QueueError::NotFound),
-    }
-}
-
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Shares one flush among concurrent writers.
-struct GroupCommit {
-    /// Whether a flusher task runs; without one, writers flush for themselves.
-    running: std::sync::atomic::AtomicBool,
-    written: AtomicU64,
-    flushed: tokio::sync::watch::Sender<u64>,
-    wake: tokio::sync::Notify,
+fn idem_key(tenant: &str, kind: &str, key: &str) -> String {
+    format!("{tenant}\0{kind}\0{key}")
+}
+
+fn step_key(id: Uuid, name: &str) -> Vec<u8> {
+    [id.as_bytes().as_slice(), name.as_bytes()].concat()
+}
+
+/// The on-disk encoding of a job record (tree `jobs`).
+///
+/// A format byte, then the fields in a fixed order (postcard). The payload and the
+/// result are kept as JSON text, so opening the queue decodes a finished job without
+/// parsing them. Records written by earlier versions are JSON objects (first byte `{`)
+/// and are still read.
+mod record {
+    use std::borrow::Cow;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::{Job, JobState, QueueError, QueueResult};
+
+    /// The first byte of a record in this encoding.
+    pub const V1: u8 = 1;
+
+    #[derive(Serialize, Deserialize)]
+    pub struct Record<'a> {
+        #[serde(borrow)]
+        pub tenant: Cow<'a, str>,
+        #[serde(borrow)]
+        pub kind: Cow<'a, str>,
+        #[serde(borrow)]
+        pub payload: Cow<'a, str>,
+        pub state: JobState,
+        pub priority: u8,
+        pub attempts: u32,
+        pub max_attempts: u32,
+        pub attempts_per_run: u32,
+        pub run_at: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub started_at: Option<i64>,
+        pub finished_at: Option<i64>,
+        pub timeout_ms: u64,
+        #[serde(borrow)]
+        pub idempotency_key: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        pub correlation_id: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        pub created_by: Option<Cow<'a, str>>,
+        pub lease_token: Option<u64>,
+        pub lease_expires_at: Option<i64>,
+        pub cancel_requested: bool,
+        #[serde(borrow)]
+        pub last_error: Option<Cow<'a, str>>,
+        pub dead: bool,
+        #[serde(borrow)]
+        pub result: Option<Cow<'a, str>>,
+    }
+
+    fn corrupt(e: impl std::fmt::Display) -> QueueError {
+        QueueError::Storage(format!("corrupt job record: {e}"))
+    }
+
+    /// Encodes `job` (without its steps, which live in their own tree).
+    pub fn encode(job: &Job) -> Vec<u8> {
+        fn b(s: &Option<String>) -> Option<Cow<'_, str>> {
+            s.as_deref().map(Cow::Borrowed)
+        }
+        let r = Record {
+            tenant: Cow::Borrowed(&job.tenant),
+            kind: Cow::Borrowed(&job.kind),
+            payload: Cow::Owned(job.payload.to_string()),
+            state: job.state,
+            priority: job.priority,
+            attempts: job.attempts,
+            max_attempts: job.max_attempts,
+            attempts_per_run: job.attempts_per_run,
+            run_at: job.run_at,
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+            timeout_ms: job.timeout_ms,
+            idempotency_key: b(&job.idempotency_key),
+            correlation_id: b(&job.correlation_id),
+            created_by: b(&job.created_by),
+            lease_token: job.lease_token,
+            lease_expires_at: job.lease_expires_at,
+            cancel_requested: job.cancel_requested,
+            last_error: b(&job.last_error),
+            dead: job.dead,
+            result: job.result.as_ref().map(|v| Cow::Owned(v.to_string())),
+        };
+        let mut out = vec![V1];
+        // Writing to a Vec can't fail, and every field has a serde form.
+        out.extend(postcard::to_stdvec(&r).unwrap_or_default());
+        out
+    }
+
+    /// The fields of a stored record, borrowed from `bytes` (`None` for a legacy JSON
+    /// record, which [`decode_legacy`] reads).
+    pub fn view(bytes: &[u8]) -> QueueResult<Option<Record<'_>>> {
+        match bytes.first() {
+            Some(&V1) => postcard::from_bytes(&bytes[1..]).map(Some).map_err(corrupt),
+            Some(b'{') => Ok(None),
+            _ => Err(corrupt("unknown format")),
+        }
+    }
+
+    fn json(text: &str) -> QueueResult<serde_json::Value> {
+        serde_json::from_str(text).map_err(corrupt)
+    }
+
+    /// The whole job of a record (steps empty: they are read separately).
+    pub fn to_job(id: uuid::Uuid, r: &Record<'_>) -> QueueResult<Job> {
+        let s = |c: &Option<Cow<'_, str>>| c.as_deref().map(str::to_string);
+        Ok(Job {
+            id,
+            tenant: r.tenant.to_string(),
+            kind: r.kind.to_string(),
+            payload: json(&r.payload)?,
+            state: r.state,
+            priority: r.priority,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            attempts_per_run: r.attempts_per_run,
+            run_at: r.run_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            timeout_ms: r.timeout_ms,
+            idempotency_key: s(&r.idempotency_key),
+            correlation_id: s(&r.correlation_id),
+            created_by: s(&r.created_by),
+            lease_token: r.lease_token,
+            lease_expires_at: r.lease_expires_at,
+            cancel_requested: r.cancel_requested,
+            last_error: s(&r.last_error),
+            dead: r.dead,
+            result: r.result.as_deref().map(json).transpose()?,
+            steps: Vec::new(),
+        })
+    }
+
+    /// A record written by an earlier version (JSON, steps inside).
+    pub fn decode_legacy(bytes: &[u8]) -> QueueResult<Job> {
+        serde_json::from_slice(bytes).map_err(corrupt)
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct Step<'a> {
+        #[serde(borrow)]
+        output: Cow<'a, str>,
+        finished_at: i64,
+    }
+
+    pub fn encode_step(output: &serde_json::Value, finished_at: i64) -> Vec<u8> {
+        let s = Step {
+            output: Cow::Owned(output.to_string()),
+            finished_at,
+        };
+        postcard::to_stdvec(&s).unwrap_or_default()
+    }
+
+    pub fn decode_step(bytes: &[u8]) -> QueueResult<(serde_json::Value, i64)> {
+        let s: Step<'_> = postcard::from_bytes(bytes).map_err(corrupt)?;
+        Ok((json(&s.output)?, s.finished_at))
+    }
+}
+
+/// A job's place in its tenant's ready set: highest priority first, then the earliest
+/// due time, then the lowest id.
+type ReadyKey = (Reverse<u8>, i64, Uuid);
+
+fn ready_key(job: &Job) -> ReadyKey {
+    (Reverse(job.priority.min(9)), job.run_at, job.id)
+}
+
+/// What the queue remembers of every job, finished ones included (counts, purging).
+#[derive(Debug, Clone)]
+struct Summary {
+    tenant: Arc<str>,
+    kind: Arc<str>,
+    state: JobState,
+    dead: bool,
+    finished_at: Option<i64>,
+}
+
+#[derive(Default)]
+struct TenantState {
+    ready: BTreeSet<ReadyKey>,
+    running: usize,
+    /// Every job of the tenant (listing newest first).
+    jobs: BTreeSet<Uuid>,
+}
+
+impl TenantState {
+    /// The first due job in ready order: the head of each priority band, highest first.
+    fn best_due(&self, now: i64) -> Option<ReadyKey> {
+        let mut from = (Reverse(u8::MAX), i64::MIN, Uuid::nil());
+        loop {
+            let k = *self.ready.range(from..).next()?;
+            if k.1 <= now {
+                return Some(k);
+            }
+            // Not due: nothing later in this band is either.
+            let band = k.0 .0;
+            if band == 0 {
+                return None;
+            }
+            from = (Reverse(band - 1), i64::MIN, Uuid::nil());
+        }
+    }
+}
+
+/// A queued or running job (or a finished one whose last write has not reached sled).
+struct Live {
+    job: Job,
+    /// The write that stored this version.
+    seq: u64,
+}
+
+/// The in-memory side of the queue (see the module docs); one lock guards it all.
+#[derive(Default)]
+struct Mem {
+    tenants: HashMap<Arc<str>, TenantState>,
+    /// Tenants with at least one ready job.
+    ready_tenants: BTreeSet<Arc<str>>,
+    ready_total: usize,
+    live: HashMap<Uuid, Live>,
+    summaries: HashMap<Uuid, Summary>,
+    /// Leases by expiry.
+    leases: BTreeSet<(i64, Uuid)>,
+    /// `tenant \0 kind \0 key` → (job, created ms).
+    idem: HashMap<String, (Uuid, i64)>,
+    counts: BTreeMap<(Arc<str>, JobState), u64>,
+    dead: u64,
+    /// Interned kind names.
+    kinds: HashMap<String, Arc<str>>,
+    seq: u64,
+}
+
+impl Mem {
+    fn intern_tenant(&mut self, tenant: &str) -> Arc<str> {
+        match self.tenants.get_key_value(tenant) {
+            Some((k, _)) => k.clone(),
+            None => {
+                let k: Arc<str> = Arc::from(tenant);
+                self.tenants.insert(k.clone(), TenantState::default());
+                k
+            }
+        }
+    }
+
+    fn intern_kind(&mut self, kind: &str) -> Arc<str> {
+        if let Some(k) = self.kinds.get(kind) {
+            return k.clone();
+        }
+        let k: Arc<str> = Arc::from(kind);
+        self.kinds.insert(kind.to_string(), k.clone());
+        k
+    }
+
+    fn tenant(&mut self, tenant: &str) -> &mut TenantState {
+        let key = self.intern_tenant(tenant);
+        self.tenants.entry(key).or_default()
+    }
+
+    fn count(&mut self, kind: &Arc<str>, state: JobState, dead: bool, delta: i64) {
+        let n = self.counts.entry((kind.clone(), state)).or_insert(0);
+        *n = n.saturating_add_signed(delta);
+        if *n == 0 {
+            self.counts.remove(&(kind.clone(), state));
+        }
+        if dead {
+            self.dead = self.dead.saturating_add_signed(delta);
+        }
+    }
+
+    /// Moves `job`'s summary and counts to its current state.
+    fn summarize(&mut self, job: &Job) {
+        if let Some(old) = self.summaries.get(&job.id).cloned() {
+            self.count(&old.kind, old.state, old.dead, -1);
+        }
+        let tenant = self.intern_tenant(&job.tenant);
+        let kind = self.intern_kind(&job.kind);
+        self.count(&kind, job.state, job.dead, 1);
+        self.summaries.insert(
+            job.id,
+            Summary {
+                tenant,
+                kind,
+                state: job.state,
+                dead: job.dead,
+                finished_at: job.finished_at,
+            },
+        );
+    }
+
+    fn add_ready(&mut self, job: &Job) {
+        let key = self.intern_tenant(&job.tenant);
+        let t = self.tenants.entry(key.clone()).or_default();
+        if t.ready.insert(ready_key(job)) {
+            self.ready_total += 1;
+        }
+        self.ready_tenants.insert(key);
+    }
+
+    fn remove_ready(&mut self, tenant: &str, key: &ReadyKey) -> bool {
+        let Some(t) = self.tenants.get_mut(tenant) else {
+            return false;
+        };
+        let removed = t.ready.remove(key);
+        let empty = t.ready.is_empty();
+        if removed {
+            self.ready_total -= 1;
+        }
+        if empty {
+            self.ready_tenants.remove(tenant);
+        }
+        removed
+    }
+
+    fn add_lease(&mut self, job: &Job) {
+        if let Some(exp) = job.lease_expires_at {
+            self.leases.insert((exp, job.id));
+        }
+        self.tenant(&job.tenant).running += 1;
+    }
+
+    fn remove_lease(&mut self, job: &Job) {
+        if let Some(exp) = job.lease_expires_at {
+            self.leases.remove(&(exp, job.id));
+        }
+        if let Some(t) = self.tenants.get_mut(job.tenant.as_str()) {
+            t.running = t.running.saturating_sub(1);
+        }
+    }
+
+    /// Registers a job read from disk or just created.
+    fn register(&mut self, job: &Job, idem_window: i64, now: i64) {
+        self.tenant(&job.tenant).jobs.insert(job.id);
+        self.summarize(job);
+        if let Some(k) = &job.idempotency_key {
+            if now - job.created_at < idem_window {
+                let key = idem_key(&job.tenant, &job.kind, k);
+                // The newest job with a key owns it.
+                let newer = self
+                    .idem
+                    .get(&key)
+                    .is_none_or(|(_, created)| *created <= job.created_at);
+                if newer {
+                    self.idem.insert(key, (job.id, job.created_at));
+                }
+            }
+        }
+        match job.state {
+            JobState::Queued => self.add_ready(job),
+            JobState::Running => self.add_lease(job),
+            _ => {}
+        }
+    }
+
+    /// Forgets a purged job.
+    fn unregister(&mut self, id: Uuid) {
+        if let Some(s) = self.summaries.remove(&id) {
+            self.count(&s.kind, s.state, s.dead, -1);
+            if let Some(t) = self.tenants.get_mut(&s.tenant) {
+                t.jobs.remove(&id);
+            }
+        }
+        self.live.remove(&id);
+    }
+}
+
+/// A write for the writer thread, in decision order.
+enum Op {
+    /// Store a job record; `evict` when the job is finished (it leaves memory once this
+    /// write is in sled).
+    Put {
+        id: Uuid,
+        bytes: Vec<u8>,
+        seq: u64,
+        evict: bool,
+    },
+    /// Remove a job and its steps (purge).
+    Remove { id: Uuid },
+    /// Store one finished step.
+    Step { key: Vec<u8>, bytes: Vec<u8> },
+    /// Answer once everything sent before is durable.
+    Sync(tokio::sync::oneshot::Sender<Result<(), String>>),
+    /// Flush and stop (the queue is being dropped).
+    Shutdown,
+}
+
+/// The writer thread: applies [`Op`]s in order, flushes while anyone waits.
+struct Writer {
+    db: sled::Db,
+    jobs: sled::Tree,
+    steps: sled::Tree,
+    /// sled's log file, to `fdatasync` after sled's own `sync_file_range` flush.
+    file: Option<std::fs::File>,
+    policy: FlushPolicy,
+    mem: Arc<Mutex<Mem>>,
+}
+
+/// Writes of one batch, not yet applied.
+#[derive(Default)]
+struct Pending {
+    jobs: sled::Batch,
+    steps: sled::Batch,
+    removed: Vec<Uuid>,
+    /// Finished jobs (and the write that finished them) to drop from memory.
+    evict: Vec<(Uuid, u64)>,
+}
+
+/// Most ops applied between two checks for waiters.
+const WRITE_BATCH: usize = 4096;
+
+impl Writer {
+    fn run(self, rx: mpsc::Receiver<Op>) {
+        let mut dirty = false;
+        loop {
+            let first = if dirty {
+                match rx.recv_timeout(IDLE_FLUSH) {
+                    Ok(op) => op,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if let Err(e) = self.flush() {
+                            tracing::error!(error = %e, "queue flush failed");
+                        }
+                        dirty = false;
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(op) => op,
+                    Err(_) => break,
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < WRITE_BATCH {
+                match rx.try_recv() {
+                    Ok(op) => batch.push(op),
+                    Err(_) => break,
+                }
+            }
+            let stop = batch.iter().any(|op| matches!(op, Op::Shutdown));
+            dirty |= self.apply(batch);
+            if stop {
+                break;
+            }
+        }
+        if dirty {
+            let _ = self.flush();
+        }
+    }
+
+    /// Applies a batch; returns whether something written is not flushed yet.
+    fn apply(&self, batch: Vec<Op>) -> bool {
+        let mut pending = Pending::default();
+        let mut dirty = false;
+        let mut waiters = Vec::new();
+        for op in batch {
+            match op {
+                Op::Put {
+                    id,
+                    bytes,
+                    seq,
+                    evict,
+                } => {
+                    pending.jobs.insert(id.as_bytes(), bytes);
+                    if evict {
+                        pending.evict.push((id, seq));
+                    }
+                    dirty = true;
+                }
+                Op::Remove { id } => {
+                    pending.jobs.remove(id.as_bytes());
+                    pending.removed.push(id);
+                    dirty = true;
+                }
+                Op::Step { key, bytes } => {
+                    pending.steps.insert(key, bytes);
+                    dirty = true;
+                }
+                Op::Shutdown => {}
+                Op::Sync(w) => {
+                    if self.policy == FlushPolicy::PerOperation {
+                        // One flush for each durable operation, none shared.
+                        let r = self
+                            .write(std::mem::take(&mut pending))
+                            .and_then(|_| self.flush());
+                        dirty = false;
+                        let _ = w.send(r);
+                    } else {
+                        waiters.push(w);
+                    }
+                }
+            }
+        }
+        let written = self.write(pending);
+        if waiters.is_empty() {
+            if let Err(e) = written {
+                tracing::error!(error = %e, "queue write failed");
+            }
+            return dirty;
+        }
+        let r = written.and_then(|_| self.flush());
+        for w in waiters {
+            let _ = w.send(r.clone());
+        }
+        false
+    }
+
+    /// Applies what a batch wrote to sled, then lets go of finished jobs whose newest
+    /// version is now there.
+    fn write(&self, p: Pending) -> Result<(), String> {
+        self.jobs.apply_batch(p.jobs).map_err(|e| e.to_string())?;
+        self.steps.apply_batch(p.steps).map_err(|e| e.to_string())?;
+        for id in &p.removed {
+            for key in self.steps.scan_prefix(id.as_bytes()).keys() {
+                let key = key.map_err(|e| e.to_string())?;
+                self.steps.remove(key).map_err(|e| e.to_string())?;
+            }
+        }
+        if !p.evict.is_empty() {
+            let mut m = lock(&self.mem);
+            for (id, seq) in p.evict {
+                if m.live.get(&id).is_some_and(|l| l.seq == seq) {
+                    m.live.remove(&id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), String> {
+        self.db.flush().map_err(|e| e.to_string())?;
+        if let Some(f) = &self.file {
+            f.sync_data().map_err(|e| format!("fdatasync: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+fn lock(m: &Mutex<Mem>) -> MutexGuard<'_, Mem> {
+    // The guarded maps are updated in one place per transition; a panic elsewhere can't
+    // leave a half-made change behind that later code would trip over.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct Inner {
+    /// Joined on drop, so the directory is unlocked when the last handle goes.
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    db: sled::Db,
+    jobs: sled::Tree,
+    steps: sled::Tree,
+    config: QueueConfig,
+    mem: Arc<Mutex<Mem>>,
+    tx: mpsc::Sender<Op>,
+    writer_alive: Arc<AtomicBool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Op::Shutdown);
+        let handle = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
 }
 
 /// The queue. Cheap to clone; one per process (sled locks its directory).
 #[derive(Clone)]
 pub struct Queue {
-    db: sled::Db,
-    jobs: sled::Tree,
-    ready: sled::Tree,
-    leases: sled::Tree,
-    idem: sled::Tree,
-    by_tenant: sled::Tree,
-    config: Arc<QueueConfig>,
-    running: Arc<Mutex<HashMap<String, usize>>>,
-    group: Arc<GroupCommit>,
-    /// Transactions share it, flushes take it alone (see the module docs).
-    gate: Arc<std::sync::RwLock<()>>,
+    inner: Arc<Inner>,
     /// Wakes workers when work arrives or a slot frees up.
     pub notify: Arc<tokio::sync::Notify>,
 }
@@ -419,7 +913,7 @@ impl Queue {
     pub fn open(path: &Path, config: QueueConfig) -> QueueResult<Self> {
         std::fs::create_dir_all(path)
             .map_err(|e| QueueError::Storage(format!("{}: {e}", path.display())))?;
-        // No periodic flush: it could overlap a transaction (see the module docs).
+        // No periodic flush of sled's own: the writer thread flushes (module docs).
         let db = sled::Config::new()
             .path(path)
             .flush_every_ms(None)
@@ -430,152 +924,241 @@ impl Queue {
                     path.display()
                 ))
             })?;
-        Self::from_db(db, config)
+        Self::from_db(db, Some(path.join("db")), config)
     }
 
     /// A throw-away queue (tests).
     pub fn temporary(config: QueueConfig) -> QueueResult<Self> {
-        Self::from_db(sled::Config::new().temporary(true).open()?, config)
+        Self::from_db(sled::Config::new().temporary(true).open()?, None, config)
     }
 
-    fn from_db(db: sled::Db, config: QueueConfig) -> QueueResult<Self> {
-        let (flushed, _) = tokio::sync::watch::channel(0u64);
-        let q = Self {
-            jobs: db.open_tree("jobs")?,
-            ready: db.open_tree("ready")?,
-            leases: db.open_tree("leases")?,
-            idem: db.open_tree("idem")?,
-            by_tenant: db.open_tree("by_tenant")?,
-            db,
-            config: Arc::new(config),
-            running: Arc::new(Mutex::new(HashMap::new())),
-            group: Arc::new(GroupCommit {
-                running: std::sync::atomic::AtomicBool::new(false),
-                written: AtomicU64::new(0),
-                flushed,
-                wake: tokio::sync::Notify::new(),
-            }),
-            gate: Arc::new(std::sync::RwLock::new(())),
-            notify: Arc::new(tokio::sync::Notify::new()),
+    fn from_db(db: sled::Db, file: Option<PathBuf>, config: QueueConfig) -> QueueResult<Self> {
+        let jobs = db.open_tree("jobs")?;
+        let steps = db.open_tree("steps")?;
+        let mem = Arc::new(Mutex::new(Mem::default()));
+        Self::rebuild(&db, &jobs, &steps, &mem, &config)?;
+        let file = match file {
+            Some(p) => Some(
+                std::fs::File::open(&p)
+                    .map_err(|e| QueueError::Storage(format!("{}: {e}", p.display())))?,
+            ),
+            None => None,
         };
-        // Rebuild the per-tenant running counts from the leases on disk.
-        let mut counts = HashMap::new();
-        for item in q.leases.iter() {
-            let (k, _) = item?;
-            if let Some(job) = q.get(uuid_at(&k[8..])?)? {
-                *counts.entry(job.tenant).or_insert(0usize) += 1;
+        let (tx, rx) = mpsc::channel();
+        let writer = Writer {
+            db: db.clone(),
+            jobs: jobs.clone(),
+            steps: steps.clone(),
+            file,
+            policy: config.flush,
+            mem: mem.clone(),
+        };
+        let alive = Arc::new(AtomicBool::new(true));
+        let alive_w = alive.clone();
+        let handle = std::thread::Builder::new()
+            .name("queue-writer".into())
+            .spawn(move || {
+                writer.run(rx);
+                alive_w.store(false, Ordering::Release);
+            })
+            .map_err(|e| QueueError::Storage(format!("cannot start the queue writer: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(Some(handle)),
+                db,
+                jobs,
+                steps,
+                config,
+                mem,
+                tx,
+                writer_alive: alive,
+            }),
+            notify: Arc::new(tokio::sync::Notify::new()),
+        })
+    }
+
+    /// Reads every job into memory; converts records of earlier versions (JSON, with
+    /// the steps inside and four index trees beside) and drops their index trees;
+    /// removes steps whose job is gone.
+    fn rebuild(
+        db: &sled::Db,
+        jobs: &sled::Tree,
+        steps: &sled::Tree,
+        mem: &Mutex<Mem>,
+        config: &QueueConfig,
+    ) -> QueueResult<()> {
+        let now = now_ms();
+        let window = ms(config.idempotency_window);
+        let mut m = lock(mem);
+        let mut legacy = Vec::new();
+        for item in jobs.iter() {
+            let (k, v) = item?;
+            let id = Uuid::from_slice(&k)
+                .map_err(|e| QueueError::Storage(format!("corrupt job key: {e}")))?;
+            let job = match record::view(&v)? {
+                Some(r) if r.state.is_terminal() => {
+                    // A finished job is only summarized: no JSON is parsed.
+                    let tenant = m.intern_tenant(&r.tenant);
+                    let kind = m.intern_kind(&r.kind);
+                    m.tenants.entry(tenant.clone()).or_default().jobs.insert(id);
+                    m.count(&kind, r.state, r.dead, 1);
+                    m.summaries.insert(
+                        id,
+                        Summary {
+                            tenant,
+                            kind,
+                            state: r.state,
+                            dead: r.dead,
+                            finished_at: r.finished_at,
+                        },
+                    );
+                    if let Some(key) = &r.idempotency_key {
+                        if now - r.created_at < window {
+                            let key = idem_key(&r.tenant, &r.kind, key);
+                            if m.idem.get(&key).is_none_or(|(_, c)| *c <= r.created_at) {
+                                m.idem.insert(key, (id, r.created_at));
+                            }
+                        }
+                    }
+                    continue;
+                }
+                Some(r) => {
+                    let mut job = record::to_job(id, &r)?;
+                    job.steps = read_steps(steps, id)?;
+                    job
+                }
+                None => {
+                    let job = record::decode_legacy(&v)?;
+                    legacy.push(job.clone());
+                    job
+                }
+            };
+            m.register(&job, window, now);
+            if !job.state.is_terminal() {
+                m.live.insert(id, Live { job, seq: 0 });
             }
         }
-        *q.running_counts() = counts;
-        Ok(q)
-    }
-
-    /// Runs a sled transaction while no flush is in progress.
-    fn txn<R>(&self, f: impl FnOnce() -> R) -> R {
-        // A poisoned gate guards no data; keep going.
-        let _shared = self.gate.read().unwrap_or_else(|p| p.into_inner());
-        f()
-    }
-
-    /// Flushes to disk while no transaction is in progress.
-    async fn flush_gated(&self) -> QueueResult<()> {
-        let db = self.db.clone();
-        let gate = self.gate.clone();
-        tokio::task::spawn_blocking(move || {
-            let _exclusive = gate.write().unwrap_or_else(|p| p.into_inner());
-            db.flush().map(|_| ())
-        })
-        .await
-        .map_err(|e| QueueError::Storage(format!("flush task failed: {e}")))?
-        .map_err(QueueError::from)
-    }
-
-    fn running_counts(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
-        // The map holds plain counters; a panic elsewhere can't leave it inconsistent.
-        self.running.lock().unwrap_or_else(|p| p.into_inner())
+        drop(m);
+        for job in legacy {
+            for s in &job.steps {
+                steps.insert(
+                    step_key(job.id, &s.name),
+                    record::encode_step(&s.output, s.finished_at),
+                )?;
+            }
+            jobs.insert(job.id.as_bytes(), record::encode(&job))?;
+        }
+        for old in ["ready", "leases", "idem", "by_tenant"] {
+            if db.tree_names().iter().any(|n| n.as_ref() == old.as_bytes()) {
+                db.drop_tree(old)?;
+            }
+        }
+        let m = lock(mem);
+        let mut orphans = Vec::new();
+        for key in steps.iter().keys() {
+            let key = key?;
+            let owned = Uuid::from_slice(&key[..16.min(key.len())])
+                .is_ok_and(|id| m.summaries.contains_key(&id));
+            if !owned {
+                orphans.push(key);
+            }
+        }
+        drop(m);
+        for key in orphans {
+            steps.remove(key)?;
+        }
+        db.flush()?;
+        Ok(())
     }
 
     /// The queue's tunables.
     pub fn config(&self) -> &QueueConfig {
-        &self.config
+        &self.inner.config
     }
 
     /// A named tree of the same database (schedules).
     pub(crate) fn tree(&self, name: &str) -> QueueResult<sled::Tree> {
-        Ok(self.db.open_tree(name)?)
+        Ok(self.inner.db.open_tree(name)?)
     }
 
-    /// Starts the group-commit flusher (needed with [`FlushPolicy::Group`]).
-    pub fn spawn_flusher(&self) -> tokio::task::JoinHandle<()> {
-        self.group.running.store(true, Ordering::Release);
-        let q = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let target = q.group.written.load(Ordering::Acquire);
-                if target > *q.group.flushed.borrow() {
-                    if let Err(e) = q.flush_gated().await {
-                        tracing::error!(error = %e, "queue flush failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                    q.group.flushed.send_replace(target);
-                } else {
-                    q.group.wake.notified().await;
-                }
-            }
+    fn mem(&self) -> MutexGuard<'_, Mem> {
+        lock(&self.inner.mem)
+    }
+
+    fn send(&self, op: Op) -> QueueResult<()> {
+        self.inner
+            .tx
+            .send(op)
+            .map_err(|_| QueueError::Storage("the queue writer has stopped".into()))
+    }
+
+    /// Stores `job`'s new version (called with the memory lock held, so writes reach
+    /// the writer in the order they were decided).
+    fn store(&self, m: &mut Mem, job: Job) -> QueueResult<()> {
+        m.seq += 1;
+        let seq = m.seq;
+        let evict = job.state.is_terminal();
+        let bytes = record::encode(&job);
+        let id = job.id;
+        m.summarize(&job);
+        m.live.insert(id, Live { job, seq });
+        self.send(Op::Put {
+            id,
+            bytes,
+            seq,
+            evict,
         })
     }
 
     /// Waits until everything written so far is on disk.
     pub(crate) async fn durable(&self) -> QueueResult<()> {
-        let grouped =
-            self.config.flush == FlushPolicy::Group && self.group.running.load(Ordering::Acquire);
-        match if grouped {
-            FlushPolicy::Group
-        } else {
-            FlushPolicy::PerOperation
-        } {
-            FlushPolicy::PerOperation => {
-                self.flush_gated().await?;
-            }
-            FlushPolicy::Group => {
-                let mine = self.group.written.fetch_add(1, Ordering::AcqRel) + 1;
-                let mut rx = self.group.flushed.subscribe();
-                self.group.wake.notify_one();
-                while *rx.borrow_and_update() < mine {
-                    if rx.changed().await.is_err() {
-                        // No flusher running: flush ourselves.
-                        self.flush_gated().await?;
-                        break;
-                    }
-                }
-            }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Op::Sync(tx))?;
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(QueueError::Storage(e)),
+            Err(_) => Err(QueueError::Storage("the queue writer has stopped".into())),
         }
-        Ok(())
     }
 
     /// Reads a job.
     pub fn get(&self, id: Uuid) -> QueueResult<Option<Job>> {
-        self.jobs
-            .get(id.as_bytes())?
-            .map(|b| decode(&b))
-            .transpose()
+        {
+            let m = self.mem();
+            if let Some(l) = m.live.get(&id) {
+                return Ok(Some(l.job.clone()));
+            }
+            // Memory knows every job; a withdrawn or purged one may still be in sled
+            // until the writer gets to its removal.
+            if !m.summaries.contains_key(&id) {
+                return Ok(None);
+            }
+        }
+        self.read(id)
     }
 
-    /// Adds a job; returns once it is durable. An idempotency key seen for the same
-    /// tenant and kind within the window returns the existing job instead.
-    pub async fn enqueue(
-        &self,
+    /// A job as sled has it (with its steps).
+    fn read(&self, id: Uuid) -> QueueResult<Option<Job>> {
+        let Some(bytes) = self.inner.jobs.get(id.as_bytes())? else {
+            return Ok(None);
+        };
+        let mut job = match record::view(&bytes)? {
+            Some(r) => record::to_job(id, &r)?,
+            None => record::decode_legacy(&bytes)?,
+        };
+        job.steps = read_steps(&self.inner.steps, id)?;
+        Ok(Some(job))
+    }
+
+    fn new_job(
         tenant: &str,
         kind: &str,
         payload: serde_json::Value,
-        opts: EnqueueOptions,
-    ) -> QueueResult<Enqueued> {
-        let now = now_ms();
-        let id = Uuid::now_v7();
-        let run_at = opts.run_at.unwrap_or(now);
-        let job = Job {
-            id,
+        opts: &EnqueueOptions,
+        now: i64,
+    ) -> Job {
+        Job {
+            id: Uuid::now_v7(),
             tenant: tenant.to_string(),
             kind: kind.to_string(),
             payload,
@@ -584,7 +1167,7 @@ impl Queue {
             attempts: 0,
             max_attempts: opts.max_attempts.max(1),
             attempts_per_run: 0,
-            run_at,
+            run_at: opts.run_at.unwrap_or(now),
             created_at: now,
             updated_at: now,
             started_at: None,
@@ -600,37 +1183,42 @@ impl Queue {
             dead: false,
             result: None,
             steps: Vec::new(),
+        }
+    }
+
+    /// Adds a job unless its idempotency key names a live one (memory lock held).
+    fn add(&self, m: &mut Mem, job: Job, now: i64) -> QueueResult<Enqueued> {
+        let window = ms(self.inner.config.idempotency_window);
+        if let Some(k) = &job.idempotency_key {
+            let key = idem_key(&job.tenant, &job.kind, k);
+            if let Some((existing, created)) = m.idem.get(&key) {
+                // A purged job frees its key even inside the window.
+                if now - created < window && m.summaries.contains_key(existing) {
+                    return Ok(Enqueued::Existing(*existing));
+                }
+            }
+        }
+        let id = job.id;
+        m.register(&job, window, now);
+        self.store(m, job)?;
+        Ok(Enqueued::Created(id))
+    }
+
+    /// Adds a job; returns once it is durable. An idempotency key seen for the same
+    /// tenant and kind within the window returns the existing job instead.
+    pub async fn enqueue(
+        &self,
+        tenant: &str,
+        kind: &str,
+        payload: serde_json::Value,
+        opts: EnqueueOptions,
+    ) -> QueueResult<Enqueued> {
+        let now = now_ms();
+        let job = Self::new_job(tenant, kind, payload, &opts, now);
+        let outcome = {
+            let mut m = self.mem();
+            self.add(&mut m, job, now)?
         };
-        let window = ms(self.config.idempotency_window);
-        let ikey = opts
-            .idempotency_key
-            .as_deref()
-            .map(|k| idem_key(tenant, kind, k));
-        let encoded = serde_json::to_vec(&job).map_err(|e| QueueError::Storage(e.to_string()))?;
-        let outcome = self.txn(|| {
-            (&self.jobs, &self.ready, &self.idem, &self.by_tenant).transaction(
-                |(jobs, ready, idem, by_tenant)| {
-                    if let Some(ik) = &ikey {
-                        if let Some(v) = idem.get(ik)? {
-                            let created = be_i64(&v[16..24]);
-                            let existing =
-                                uuid_at(&v[..16]).map_err(ConflictableTransactionError::Abort)?;
-                            // A purged job frees its key even inside the window.
-                            if now - created < window && jobs.get(existing.as_bytes())?.is_some() {
-                                return Ok(Enqueued::Existing(existing));
-                            }
-                        }
-                        let mut v = id.as_bytes().to_vec();
-                        v.extend_from_slice(&now.to_be_bytes());
-                        idem.insert(ik.as_slice(), v)?;
-                    }
-                    jobs.insert(id.as_bytes(), encoded.as_slice())?;
-                    ready.insert(&ready_key(job.priority, run_at, id)[..], tenant.as_bytes())?;
-                    by_tenant.insert(tenant_key(tenant, id), &[][..])?;
-                    Ok(Enqueued::Created(id))
-                },
-            )
-        })?;
         // Also for an existing job: its creator may not have seen its flush finish yet.
         self.durable().await?;
         if matches!(outcome, Enqueued::Created(_)) {
@@ -639,134 +1227,152 @@ impl Queue {
         Ok(outcome)
     }
 
-    /// Takes a running slot for `tenant` if it is under its quota.
-    fn reserve_slot(&self, tenant: &str) -> bool {
-        let mut m = self.running_counts();
-        let n = m.entry(tenant.to_string()).or_insert(0);
-        if *n < self.config.tenant_concurrency {
-            *n += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn release_slot(&self, tenant: &str) {
-        let mut m = self.running_counts();
-        if let Some(n) = m.get_mut(tenant) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                m.remove(tenant);
+    /// Adds several jobs with one durable write; returns their outcomes in order.
+    pub async fn enqueue_many(&self, jobs: Vec<NewJob>) -> QueueResult<Vec<Enqueued>> {
+        let now = now_ms();
+        let outcomes = {
+            let mut m = self.mem();
+            let mut out = Vec::with_capacity(jobs.len());
+            for j in jobs {
+                let job = Self::new_job(&j.tenant, &j.kind, j.payload, &j.options, now);
+                out.push(self.add(&mut m, job, now)?);
             }
+            out
+        };
+        self.durable().await?;
+        if outcomes.iter().any(|o| matches!(o, Enqueued::Created(_))) {
+            self.notify.notify_waiters();
         }
+        Ok(outcomes)
     }
 
     /// Leases the next due job whose tenant is under its concurrency quota.
     pub async fn lease(&self) -> QueueResult<Option<Lease>> {
         let now = now_ms();
-        let mut band: u8 = 0;
-        loop {
-            let start = [band];
-            let mut next_band = None;
-            for item in self.ready.range(&start[..]..) {
-                let (key, tenant) = item?;
-                if key[0] != band {
-                    next_band = Some(key[0]);
-                    break;
-                }
-                if be_i64(&key[1..9]) > now {
-                    // Not due: nothing later in this band is either.
-                    next_band = band.checked_add(1);
-                    break;
-                }
-                let tenant = String::from_utf8_lossy(&tenant).into_owned();
-                if !self.reserve_slot(&tenant) {
-                    continue;
-                }
-                let id = uuid_at(&key[9..])?;
-                match self.try_claim(&key, id, now) {
-                    Ok(Some(lease)) => return Ok(Some(lease)),
-                    Ok(None) => self.release_slot(&tenant),
-                    Err(e) => {
-                        self.release_slot(&tenant);
-                        return Err(e);
-                    }
-                }
+        let quota = self.inner.config.tenant_concurrency;
+        let mut m = self.mem();
+        let mut best: Option<(ReadyKey, Arc<str>)> = None;
+        for name in &m.ready_tenants {
+            let Some(t) = m.tenants.get(name) else {
+                continue;
+            };
+            if t.running >= quota {
+                continue;
             }
-            match next_band {
-                Some(b) if b > band => band = b,
-                _ => return Ok(None),
+            if let Some(k) = t.best_due(now) {
+                if best.as_ref().is_none_or(|(b, _)| k < *b) {
+                    best = Some((k, name.clone()));
+                }
             }
         }
-    }
-
-    fn try_claim(&self, rkey: &[u8], id: Uuid, now: i64) -> QueueResult<Option<Lease>> {
+        let Some((key, tenant)) = best else {
+            return Ok(None);
+        };
+        m.remove_ready(&tenant, &key);
+        let id = key.2;
+        let Some(mut job) = m.live.get(&id).map(|l| l.job.clone()) else {
+            return Err(QueueError::Storage(format!(
+                "queued job {id} is not in memory"
+            )));
+        };
         let token: u64 = rand::random();
-        let expires = now + ms(self.config.visibility_timeout);
-        let res = self.txn(|| {
-            (&self.jobs, &self.ready, &self.leases).transaction(|(jobs, ready, leases)| {
-                // Another worker may have taken it between the scan and now.
-                if ready.remove(rkey)?.is_none() {
-                    return Ok(None);
-                }
-                let Some(bytes) = jobs.get(id.as_bytes())? else {
-                    return Ok(None);
-                };
-                let mut job = decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
-                job.state = JobState::Running;
-                job.attempts += 1;
-                job.lease_token = Some(token);
-                job.lease_expires_at = Some(expires);
-                job.started_at = Some(now);
-                job.updated_at = now;
-                jobs.insert(id.as_bytes(), encode(&job)?)?;
-                leases.insert(&lease_key(expires, id)[..], &[][..])?;
-                Ok(Some(job))
-            })
-        })?;
-        Ok(res.map(|job| Lease { job, token }))
+        job.state = JobState::Running;
+        job.attempts += 1;
+        job.lease_token = Some(token);
+        job.lease_expires_at = Some(now + ms(self.inner.config.visibility_timeout));
+        job.started_at = Some(now);
+        job.updated_at = now;
+        m.add_lease(&job);
+        self.store(&mut m, job.clone())?;
+        Ok(Some(Lease { job, token }))
     }
 
-    /// Applies `f` to a running job whose lease is `token`, atomically.
+    /// Makes a queued job due now (it was enqueued to run later); returns whether it
+    /// was waiting. Not waited for: if a crash loses this, the job runs at its
+    /// original time.
+    pub fn run_now(&self, id: Uuid) -> QueueResult<bool> {
+        let now = now_ms();
+        let mut m = self.mem();
+        let Some(live) = m.live.get(&id) else {
+            return Ok(false);
+        };
+        if live.job.state != JobState::Queued || live.job.run_at <= now {
+            return Ok(false);
+        }
+        let mut job = live.job.clone();
+        m.remove_ready(&job.tenant, &ready_key(&job));
+        job.run_at = now;
+        job.updated_at = now;
+        m.add_ready(&job);
+        self.store(&mut m, job)?;
+        drop(m);
+        self.notify.notify_waiters();
+        Ok(true)
+    }
+
+    /// Takes back a queued job that has not run, as if it had never been enqueued (its
+    /// idempotency key is free again); returns whether it was withdrawn. Not waited
+    /// for: if a crash loses this, the job still runs.
+    pub fn withdraw(&self, id: Uuid) -> QueueResult<bool> {
+        let mut m = self.mem();
+        let Some(live) = m.live.get(&id) else {
+            return Ok(false);
+        };
+        if live.job.state != JobState::Queued || live.job.attempts > 0 {
+            return Ok(false);
+        }
+        let job = live.job.clone();
+        m.remove_ready(&job.tenant, &ready_key(&job));
+        if let Some(k) = &job.idempotency_key {
+            let key = idem_key(&job.tenant, &job.kind, k);
+            if m.idem.get(&key).is_some_and(|(owner, _)| *owner == id) {
+                m.idem.remove(&key);
+            }
+        }
+        m.unregister(id);
+        self.send(Op::Remove { id })?;
+        Ok(true)
+    }
+
+    /// Applies `f` to a running job whose lease is `token`; stores and returns it.
     fn with_lease<T>(
         &self,
         id: Uuid,
         token: u64,
-        f: impl Fn(
-            &mut Job,
-            &TransactionalTree,
-            &TransactionalTree,
-        ) -> Result<T, ConflictableTransactionError<QueueError>>,
+        f: impl FnOnce(&Self, &mut Mem, &mut Job) -> T,
     ) -> QueueResult<(Job, T)> {
-        Ok(self.txn(|| {
-            (&self.jobs, &self.ready, &self.leases).transaction(|(jobs, ready, leases)| {
-                let mut job = load(jobs, id)?;
-                if job.state != JobState::Running || job.lease_token != Some(token) {
-                    return abort(QueueError::StaleLease);
-                }
-                let out = f(&mut job, ready, leases)?;
-                job.updated_at = now_ms();
-                jobs.insert(id.as_bytes(), encode(&job)?)?;
-                Ok((job, out))
-            })
-        })?)
+        let mut m = self.mem();
+        let Some(live) = m.live.get(&id) else {
+            drop(m);
+            return match self.read(id)? {
+                Some(_) => Err(QueueError::StaleLease),
+                None => Err(QueueError::NotFound),
+            };
+        };
+        if live.job.state != JobState::Running || live.job.lease_token != Some(token) {
+            return Err(QueueError::StaleLease);
+        }
+        let mut job = live.job.clone();
+        let out = f(self, &mut m, &mut job);
+        job.updated_at = now_ms();
+        self.store(&mut m, job.clone())?;
+        Ok((job, out))
     }
 
     /// Extends a lease; returns whether cancellation was requested.
     pub fn heartbeat(&self, id: Uuid, token: u64) -> QueueResult<bool> {
-        let expires = now_ms() + ms(self.config.visibility_timeout);
-        let (job, _) = self.with_lease(id, token, |job, _ready, leases| {
+        let expires = now_ms() + ms(self.inner.config.visibility_timeout);
+        let (job, _) = self.with_lease(id, token, |_, m, job| {
             if let Some(old) = job.lease_expires_at {
-                leases.remove(&lease_key(old, id)[..])?;
+                m.leases.remove(&(old, id));
             }
-            leases.insert(&lease_key(expires, id)[..], &[][..])?;
+            m.leases.insert((expires, id));
             job.lease_expires_at = Some(expires);
-            Ok(())
         })?;
         Ok(job.cancel_requested)
     }
 
-    /// Records a finished step (so a retry resumes after it).
+    /// Records a finished step (so a retry resumes after it). Only the step is written.
     pub fn record_step(
         &self,
         id: Uuid,
@@ -774,78 +1380,70 @@ impl Queue {
         name: &str,
         output: serde_json::Value,
     ) -> QueueResult<()> {
-        self.with_lease(id, token, |job, _, _| {
-            job.steps.retain(|s| s.name != name);
-            job.steps.push(StepRecord {
-                name: name.to_string(),
-                output: output.clone(),
-                finished_at: now_ms(),
-            });
-            Ok(())
+        let mut m = self.mem();
+        let Some(live) = m.live.get_mut(&id) else {
+            return Err(QueueError::StaleLease);
+        };
+        if live.job.state != JobState::Running || live.job.lease_token != Some(token) {
+            return Err(QueueError::StaleLease);
+        }
+        let finished_at = now_ms();
+        let bytes = record::encode_step(&output, finished_at);
+        live.job.steps.retain(|s| s.name != name);
+        live.job.steps.push(StepRecord {
+            name: name.to_string(),
+            output,
+            finished_at,
+        });
+        self.send(Op::Step {
+            key: step_key(id, name),
+            bytes,
         })
-        .map(|_| ())
     }
 
-    fn finish(
-        job: &mut Job,
-        leases: &TransactionalTree,
-        state: JobState,
-    ) -> Result<(), ConflictableTransactionError<QueueError>> {
-        if let Some(old) = job.lease_expires_at {
-            leases.remove(&lease_key(old, job.id)[..])?;
-        }
+    fn finish(m: &mut Mem, job: &mut Job, state: JobState) {
+        m.remove_lease(job);
         job.state = state;
         job.lease_token = None;
         job.lease_expires_at = None;
         job.finished_at = Some(now_ms());
-        Ok(())
     }
 
     /// Marks a job succeeded (or cancelled, if cancellation was requested meanwhile).
+    /// Not waited for: the outcome reaches disk with the next flush (module docs).
     pub async fn complete(
         &self,
         id: Uuid,
         token: u64,
         result: serde_json::Value,
     ) -> QueueResult<Job> {
-        let (job, _) = self.with_lease(id, token, |job, _, leases| {
+        let (job, _) = self.with_lease(id, token, |_, m, job| {
             let state = if job.cancel_requested {
                 JobState::Cancelled
             } else {
                 JobState::Succeeded
             };
-            Self::finish(job, leases, state)?;
-            job.result = Some(result.clone());
-            Ok(())
+            Self::finish(m, job, state);
+            job.result = Some(result);
         })?;
-        self.after_finish(&job.tenant).await?;
+        self.notify.notify_waiters();
         Ok(job)
     }
 
     /// Ends a running job as cancelled (the worker honoured a cancellation request).
     pub async fn finish_cancelled(&self, id: Uuid, token: u64) -> QueueResult<Job> {
-        let (job, _) = self.with_lease(id, token, |job, _, leases| {
-            Self::finish(job, leases, JobState::Cancelled)
+        let (job, _) = self.with_lease(id, token, |_, m, job| {
+            Self::finish(m, job, JobState::Cancelled)
         })?;
-        self.after_finish(&job.tenant).await?;
+        self.notify.notify_waiters();
         Ok(job)
     }
 
-    async fn after_finish(&self, tenant: &str) -> QueueResult<()> {
-        self.release_slot(tenant);
-        self.durable().await?;
-        self.notify.notify_waiters();
-        Ok(())
-    }
-
     fn backoff_ms(&self, attempt: u32) -> i64 {
-        let base = self.config.backoff_base.as_millis() as f64;
-        let raw = base
-            * self
-                .config
-                .backoff_factor
-                .powi(attempt.saturating_sub(1) as i32);
-        let capped = raw.min(self.config.backoff_max.as_millis() as f64);
+        let c = &self.inner.config;
+        let base = c.backoff_base.as_millis() as f64;
+        let raw = base * c.backoff_factor.powi(attempt.saturating_sub(1) as i32);
+        let capped = raw.min(c.backoff_max.as_millis() as f64);
         let jitter = 0.8 + rand::random::<f64>() * 0.4;
         (capped * jitter) as i64
     }
@@ -860,45 +1458,39 @@ impl Queue {
         retryable: bool,
     ) -> QueueResult<(Job, FailOutcome)> {
         let now = now_ms();
-        let (job, outcome) = self.with_lease(id, token, |job, ready, leases| {
-            self.fail_in_txn(job, ready, leases, error, retryable, now)
+        let out = self.with_lease(id, token, |q, m, job| {
+            q.fail_locked(m, job, error, retryable, now)
         })?;
-        self.after_finish(&job.tenant).await?;
-        Ok((job, outcome))
+        self.notify.notify_waiters();
+        Ok(out)
     }
 
-    fn fail_in_txn(
+    fn fail_locked(
         &self,
+        m: &mut Mem,
         job: &mut Job,
-        ready: &TransactionalTree,
-        leases: &TransactionalTree,
         error: &str,
         retryable: bool,
         now: i64,
-    ) -> Result<FailOutcome, ConflictableTransactionError<QueueError>> {
+    ) -> FailOutcome {
         job.last_error = Some(error.chars().take(2000).collect());
         if job.cancel_requested {
-            Self::finish(job, leases, JobState::Cancelled)?;
-            return Ok(FailOutcome::Cancelled);
+            Self::finish(m, job, JobState::Cancelled);
+            return FailOutcome::Cancelled;
         }
         if retryable && job.attempts < job.max_attempts {
-            if let Some(old) = job.lease_expires_at {
-                leases.remove(&lease_key(old, job.id)[..])?;
-            }
+            m.remove_lease(job);
             let run_at = now + self.backoff_ms(job.attempts);
             job.state = JobState::Queued;
             job.lease_token = None;
             job.lease_expires_at = None;
             job.run_at = run_at;
-            ready.insert(
-                &ready_key(job.priority, run_at, job.id)[..],
-                job.tenant.as_bytes(),
-            )?;
-            Ok(FailOutcome::Retrying { run_at })
+            m.add_ready(job);
+            FailOutcome::Retrying { run_at }
         } else {
-            Self::finish(job, leases, JobState::Failed)?;
+            Self::finish(m, job, JobState::Failed);
             job.dead = true;
-            Ok(FailOutcome::Dead)
+            FailOutcome::Dead
         }
     }
 
@@ -906,22 +1498,19 @@ impl Queue {
     /// once and the interrupted attempt is not counted.
     pub async fn release(&self, id: Uuid, token: u64) -> QueueResult<Job> {
         let now = now_ms();
-        let (job, _) = self.with_lease(id, token, |job, ready, leases| {
-            if let Some(old) = job.lease_expires_at {
-                leases.remove(&lease_key(old, job.id)[..])?;
-            }
+        let (job, _) = self.with_lease(id, token, |_, m, job| {
+            m.remove_lease(job);
             job.state = JobState::Queued;
             job.attempts = job.attempts.saturating_sub(1);
             job.lease_token = None;
             job.lease_expires_at = None;
             job.run_at = now;
-            ready.insert(
-                &ready_key(job.priority, now, job.id)[..],
-                job.tenant.as_bytes(),
-            )?;
-            Ok(())
+            m.add_ready(job);
         })?;
-        self.after_finish(&job.tenant).await?;
+        // A release happens at shutdown, just before the final flush; wait for it anyway
+        // so a released job is never lost between the two.
+        self.durable().await?;
+        self.notify.notify_waiters();
         Ok(job)
     }
 
@@ -929,37 +1518,34 @@ impl Queue {
     /// Returns the jobs handled, as they now stand.
     pub async fn reap_expired(&self) -> QueueResult<Vec<(Job, FailOutcome)>> {
         let now = now_ms();
-        let end = (now.max(0) as u64 + 1).to_be_bytes();
-        let expired: Vec<sled::IVec> = self
+        let expired: Vec<Uuid> = self
+            .mem()
             .leases
-            .range(..&end[..])
-            .keys()
-            .collect::<Result<_, _>>()?;
+            .range(..(now + 1, Uuid::nil()))
+            .map(|(_, id)| *id)
+            .collect();
         let mut reaped = Vec::new();
-        for key in expired {
-            let id = uuid_at(&key[8..])?;
-            let Some(job) = self.get(id)? else { continue };
-            let Some(token) = job.lease_token else {
-                continue;
-            };
-            match self.with_lease(id, token, |job, ready, leases| {
-                // A lease may have been extended between the scan and now.
-                if job.lease_expires_at.is_some_and(|t| t > now) {
-                    return abort(QueueError::StaleLease);
+        for id in expired {
+            let token = {
+                let m = self.mem();
+                match m.live.get(&id) {
+                    Some(l) if l.job.lease_expires_at.is_some_and(|t| t <= now) => {
+                        l.job.lease_token
+                    }
+                    _ => None,
                 }
-                self.fail_in_txn(
+            };
+            let Some(token) = token else { continue };
+            match self.with_lease(id, token, |q, m, job| {
+                q.fail_locked(
+                    m,
                     job,
-                    ready,
-                    leases,
                     "lease expired: the worker stopped responding",
                     true,
                     now,
                 )
             }) {
-                Ok((job, outcome)) => {
-                    self.release_slot(&job.tenant);
-                    reaped.push((job, outcome));
-                }
+                Ok(r) => reaped.push(r),
                 Err(QueueError::StaleLease) | Err(QueueError::NotFound) => {}
                 Err(e) => return Err(e),
             }
@@ -971,25 +1557,36 @@ impl Queue {
         Ok(reaped)
     }
 
+    /// A job for a staff or owner action: from memory, else from sled (then kept in
+    /// memory again while it changes).
+    fn load_for_change(&self, id: Uuid) -> QueueResult<Job> {
+        if let Some(l) = self.mem().live.get(&id) {
+            return Ok(l.job.clone());
+        }
+        self.read(id)?.ok_or(QueueError::NotFound)
+    }
+
     /// Cancels a queued job at once, or asks a running one to stop (cooperatively).
     pub async fn cancel(&self, id: Uuid) -> QueueResult<Job> {
-        let job = self.txn(|| {
-            (&self.jobs, &self.ready).transaction(|(jobs, ready)| {
-                let mut job = load(jobs, id)?;
-                match job.state {
-                    JobState::Queued => {
-                        ready.remove(&ready_key(job.priority, job.run_at, id)[..])?;
-                        job.state = JobState::Cancelled;
-                        job.finished_at = Some(now_ms());
-                    }
-                    JobState::Running => job.cancel_requested = true,
-                    s => return abort(QueueError::InvalidState(s)),
+        let loaded = self.load_for_change(id)?;
+        let job = {
+            let mut m = self.mem();
+            // The newest version: it may have moved on since it was loaded.
+            let mut job = m.live.get(&id).map(|l| l.job.clone()).unwrap_or(loaded);
+            let now = now_ms();
+            match job.state {
+                JobState::Queued => {
+                    m.remove_ready(&job.tenant, &ready_key(&job));
+                    job.state = JobState::Cancelled;
+                    job.finished_at = Some(now);
                 }
-                job.updated_at = now_ms();
-                jobs.insert(id.as_bytes(), encode(&job)?)?;
-                Ok(job)
-            })
-        })?;
+                JobState::Running => job.cancel_requested = true,
+                s => return Err(QueueError::InvalidState(s)),
+            }
+            job.updated_at = now;
+            self.store(&mut m, job.clone())?;
+            job
+        };
         self.durable().await?;
         Ok(job)
     }
@@ -998,36 +1595,49 @@ impl Queue {
     /// (staff retry).
     /// Finished steps are kept, so the workflow resumes where it stopped.
     pub async fn retry(&self, id: Uuid) -> QueueResult<Job> {
+        let loaded = self.load_for_change(id)?;
         let now = now_ms();
-        let job = self.txn(|| {
-            (&self.jobs, &self.ready).transaction(|(jobs, ready)| {
-                let mut job = load(jobs, id)?;
-                if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
-                    return abort(QueueError::InvalidState(job.state));
-                }
-                // A fresh budget of attempts on top of those spent, so the history of
-                // attempts stays visible.
-                let budget = if job.attempts_per_run == 0 {
-                    job.max_attempts
-                } else {
-                    job.attempts_per_run
-                };
-                job.attempts_per_run = budget;
-                job.max_attempts = job.attempts + budget;
-                job.state = JobState::Queued;
-                job.dead = false;
-                job.cancel_requested = false;
-                job.finished_at = None;
-                job.run_at = now;
-                job.updated_at = now;
-                ready.insert(&ready_key(job.priority, now, id)[..], job.tenant.as_bytes())?;
-                jobs.insert(id.as_bytes(), encode(&job)?)?;
-                Ok(job)
-            })
-        })?;
+        let job = {
+            let mut m = self.mem();
+            let mut job = m.live.get(&id).map(|l| l.job.clone()).unwrap_or(loaded);
+            if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
+                return Err(QueueError::InvalidState(job.state));
+            }
+            // A fresh budget of attempts on top of those spent, so the history of
+            // attempts stays visible.
+            let budget = if job.attempts_per_run == 0 {
+                job.max_attempts
+            } else {
+                job.attempts_per_run
+            };
+            job.attempts_per_run = budget;
+            job.max_attempts = job.attempts + budget;
+            job.state = JobState::Queued;
+            job.dead = false;
+            job.cancel_requested = false;
+            job.finished_at = None;
+            job.run_at = now;
+            job.updated_at = now;
+            m.add_ready(&job);
+            self.store(&mut m, job.clone())?;
+            job
+        };
         self.durable().await?;
         self.notify.notify_waiters();
         Ok(job)
+    }
+
+    /// The ids of `tenant`'s jobs older than `before` (all when `None`), newest first,
+    /// `n` at most.
+    fn ids_before(&self, tenant: &str, before: Option<Uuid>, n: usize) -> Vec<Uuid> {
+        let m = self.mem();
+        let Some(t) = m.tenants.get(tenant) else {
+            return Vec::new();
+        };
+        match before {
+            Some(c) => t.jobs.range(..c).rev().take(n).copied().collect(),
+            None => t.jobs.iter().rev().take(n).copied().collect(),
+        }
     }
 
     /// One page of a tenant's jobs, newest first, starting after `cursor` (a job id).
@@ -1038,54 +1648,56 @@ impl Queue {
         cursor: Option<Uuid>,
         limit: usize,
     ) -> QueueResult<Vec<Job>> {
-        let prefix = tenant_prefix(tenant);
-        let end = match cursor {
-            Some(c) => tenant_key(tenant, c),
-            None => [tenant.as_bytes(), b"\x01"].concat(),
-        };
         let mut out = Vec::new();
-        for item in self.by_tenant.range(prefix.clone()..end).rev() {
-            let (key, _) = item?;
-            let Some(job) = self.get(uuid_at(&key[prefix.len()..])?)? else {
-                continue;
+        let mut before = cursor;
+        loop {
+            // In chunks, so sled is read without holding the memory lock.
+            let ids = self.ids_before(tenant, before, 256);
+            let Some(last) = ids.last().copied() else {
+                return Ok(out);
             };
-            if filter.state.is_some_and(|s| s != job.state)
-                || filter.kind.as_ref().is_some_and(|k| *k != job.kind)
-            {
-                continue;
+            for id in ids {
+                let Some(job) = self.get(id)? else { continue };
+                if filter.state.is_some_and(|s| s != job.state)
+                    || filter.kind.as_ref().is_some_and(|k| *k != job.kind)
+                {
+                    continue;
+                }
+                out.push(job);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
             }
-            out.push(job);
-            if out.len() >= limit {
-                break;
-            }
+            before = Some(last);
         }
-        Ok(out)
     }
 
-    /// How many of a tenant's jobs are queued and running (its newest `window` jobs are
-    /// looked at: older ones have long finished).
-    pub fn active_counts(&self, tenant: &str, window: usize) -> QueueResult<(u64, u64)> {
-        let prefix = tenant_prefix(tenant);
-        let (mut queued, mut running) = (0, 0);
-        for item in self.by_tenant.scan_prefix(&prefix).rev().take(window) {
-            let (key, _) = item?;
-            match self.get(uuid_at(&key[prefix.len()..])?)?.map(|j| j.state) {
-                Some(JobState::Queued) => queued += 1,
-                Some(JobState::Running) => running += 1,
-                _ => {}
-            }
-        }
-        Ok((queued, running))
+    /// How many of a tenant's jobs are queued and running.
+    pub fn active_counts(&self, tenant: &str) -> (u64, u64) {
+        let m = self.mem();
+        m.tenants
+            .get(tenant)
+            .map_or((0, 0), |t| (t.ready.len() as u64, t.running as u64))
     }
 
-    /// All jobs (newest first), optionally of one tenant. A linear scan: for the staff
-    /// views, not the hot path.
+    /// All jobs (newest first), optionally of one tenant. For the staff views, not the
+    /// hot path: every finished job is read from sled.
     pub fn scan(&self, tenant: Option<&str>) -> QueueResult<Vec<Job>> {
-        let mut out = Vec::new();
-        for item in self.jobs.iter().rev() {
-            let (_, v) = item?;
-            let job = decode(&v)?;
-            if tenant.is_none_or(|t| t == job.tenant) {
+        let mut ids: Vec<Uuid> = {
+            let m = self.mem();
+            match tenant {
+                Some(t) => m
+                    .tenants
+                    .get(t)
+                    .map(|t| t.jobs.iter().copied().collect())
+                    .unwrap_or_default(),
+                None => m.summaries.keys().copied().collect(),
+            }
+        };
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(job) = self.get(id)? {
                 out.push(job);
             }
         }
@@ -1095,21 +1707,24 @@ impl Queue {
     /// Counts by kind and state, due jobs and the oldest due age.
     pub fn stats(&self) -> QueueResult<QueueStats> {
         let now = now_ms();
-        let mut stats = QueueStats::default();
-        for item in self.jobs.iter() {
-            let (_, v) = item?;
-            let job = decode(&v)?;
-            *stats
-                .by_kind_state
-                .entry((job.kind.clone(), job.state))
-                .or_insert(0) += 1;
-            if job.dead {
-                stats.dead_letters += 1;
-            }
-            if job.state == JobState::Queued && job.run_at <= now {
-                stats.due += 1;
-                let age = now - job.run_at;
-                stats.oldest_due_age_ms = Some(stats.oldest_due_age_ms.map_or(age, |a| a.max(age)));
+        let m = self.mem();
+        let mut stats = QueueStats {
+            by_kind_state: m
+                .counts
+                .iter()
+                .map(|((k, s), n)| ((k.to_string(), *s), *n))
+                .collect(),
+            dead_letters: m.dead,
+            ..QueueStats::default()
+        };
+        for name in &m.ready_tenants {
+            for (_, run_at, _) in m.tenants.get(name).into_iter().flat_map(|t| &t.ready) {
+                if *run_at <= now {
+                    stats.due += 1;
+                    let age = now - run_at;
+                    stats.oldest_due_age_ms =
+                        Some(stats.oldest_due_age_ms.map_or(age, |a| a.max(age)));
+                }
             }
         }
         Ok(stats)
@@ -1119,54 +1734,74 @@ impl Queue {
     /// their window. Returns how many jobs were removed.
     pub fn purge(&self) -> QueueResult<usize> {
         let now = now_ms();
-        let horizon = now - ms(self.config.retention);
-        let mut removed = 0;
-        for item in self.jobs.iter() {
-            let (k, v) = item?;
-            let job = decode(&v)?;
-            if !job.state.is_terminal() || job.finished_at.is_none_or(|f| f > horizon) {
-                continue;
-            }
-            self.txn(|| {
-                (&self.jobs, &self.by_tenant).transaction(|(jobs, by_tenant)| {
-                    jobs.remove(&k)?;
-                    by_tenant.remove(tenant_key(&job.tenant, job.id))?;
-                    Ok::<_, ConflictableTransactionError<QueueError>>(())
-                })
-            })?;
-            removed += 1;
+        let horizon = now - ms(self.inner.config.retention);
+        let window = ms(self.inner.config.idempotency_window);
+        let mut m = self.mem();
+        let old: Vec<Uuid> = m
+            .summaries
+            .iter()
+            .filter(|(id, s)| {
+                s.state.is_terminal()
+                    && s.finished_at.is_some_and(|f| f <= horizon)
+                    && !m.live.contains_key(id)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &old {
+            m.unregister(*id);
+            self.send(Op::Remove { id: *id })?;
         }
-        let window = ms(self.config.idempotency_window);
-        for item in self.idem.iter() {
-            let (k, v) = item?;
-            if now - be_i64(&v[16..24]) >= window {
-                self.idem.remove(k)?;
-            }
-        }
-        Ok(removed)
+        m.idem.retain(|_, (_, created)| now - *created < window);
+        Ok(old.len())
     }
 
     /// Jobs waiting in the ready set (due or not).
     pub fn depth(&self) -> usize {
-        self.ready.len()
+        self.mem().ready_total
     }
 
     /// Jobs currently leased.
     pub fn running(&self) -> usize {
-        self.leases.len()
+        self.mem().leases.len()
     }
 
     /// Whether the queue answers (readiness).
     pub fn ping(&self) -> QueueResult<()> {
-        self.jobs.first()?;
+        if !self.inner.writer_alive.load(Ordering::Acquire) {
+            return Err(QueueError::Storage("the queue writer has stopped".into()));
+        }
+        self.inner.jobs.first()?;
         Ok(())
     }
 
-    /// Flushes everything (shutdown).
+    /// Flushes everything written so far (shutdown).
     pub async fn flush(&self) -> QueueResult<()> {
-        self.flush_gated().await?;
-        Ok(())
+        self.durable().await
     }
+}
+
+fn read_steps(steps: &sled::Tree, id: Uuid) -> QueueResult<Vec<StepRecord>> {
+    let mut out = Vec::new();
+    for item in steps.scan_prefix(id.as_bytes()) {
+        let (k, v) = item?;
+        let (output, finished_at) = record::decode_step(&v)?;
+        out.push(StepRecord {
+            name: String::from_utf8_lossy(&k[16..]).into_owned(),
+            output,
+            finished_at,
+        });
+    }
+    out.sort_by_key(|s| s.finished_at);
+    Ok(out)
+}
+
+/// One job of [`Queue::enqueue_many`].
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub tenant: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub options: EnqueueOptions,
 }
 
 #[cfg(test)]
@@ -1320,7 +1955,6 @@ mod tests {
             ..fast()
         })
         .unwrap();
-        q.spawn_flusher();
         let tasks: Vec<_> = (0..16)
             .map(|_| {
                 let q = q.clone();
@@ -1597,5 +2231,186 @@ mod tests {
         assert_eq!(reaped.len(), 1);
         tokio::time::sleep(Duration::from_millis(40)).await; // the retry backoff
         assert_eq!(lease_now(&q).await.job.id, id);
+    }
+
+    #[tokio::test]
+    async fn enqueue_many_is_one_durable_write_in_order() {
+        let q = Queue::temporary(fast()).unwrap();
+        let jobs = (0..5)
+            .map(|i| NewJob {
+                tenant: "t".into(),
+                kind: "x".into(),
+                payload: json!({"i": i}),
+                options: EnqueueOptions {
+                    idempotency_key: Some(format!("k{}", i % 3)),
+                    ..Default::default()
+                },
+            })
+            .collect();
+        let out = q.enqueue_many(jobs).await.unwrap();
+        let created: Vec<_> = out
+            .iter()
+            .filter(|o| matches!(o, Enqueued::Created(_)))
+            .collect();
+        assert_eq!(created.len(), 3, "keys k0, k1, k2 once each: {out:?}");
+        assert_eq!(out[3], Enqueued::Existing(out[0].id()));
+        assert_eq!(out[4], Enqueued::Existing(out[1].id()));
+        for want in [0, 1, 2] {
+            let l = lease_now(&q).await;
+            assert_eq!(l.job.payload, json!({"i": want}), "FIFO within a priority");
+            q.complete(l.job.id, l.token, json!(null)).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_held_job_runs_when_released_or_after_its_time() {
+        let q = Queue::temporary(fast()).unwrap();
+        let later = now_ms() + 60_000;
+        let opts = || EnqueueOptions {
+            run_at: Some(later),
+            ..Default::default()
+        };
+        let a = put(&q, "t", opts()).await;
+        let b = put(&q, "t", opts()).await;
+        assert!(q.lease().await.unwrap().is_none(), "both are held");
+        assert!(q.run_now(a).unwrap());
+        assert!(!q.run_now(a).unwrap(), "already due");
+        assert_eq!(lease_now(&q).await.job.id, a);
+        assert!(q.lease().await.unwrap().is_none(), "b is still held");
+        assert_eq!(q.get(b).unwrap().unwrap().run_at, later);
+    }
+
+    #[tokio::test]
+    async fn a_withdrawn_job_is_gone_and_frees_its_key() {
+        let q = Queue::temporary(fast()).unwrap();
+        let key = || EnqueueOptions {
+            idempotency_key: Some("entry:e:v2".into()),
+            run_at: Some(now_ms() + 60_000),
+            ..Default::default()
+        };
+        let first = q.enqueue("t", "r", json!({}), key()).await.unwrap().id();
+        assert!(q.withdraw(first).unwrap());
+        assert!(!q.withdraw(first).unwrap());
+        assert!(q.get(first).unwrap().is_none());
+        assert_eq!(q.depth(), 0);
+        assert!(q
+            .list("t", &JobFilter::default(), None, 10)
+            .unwrap()
+            .is_empty());
+        let second = q.enqueue("t", "r", json!({}), key()).await.unwrap();
+        assert!(matches!(second, Enqueued::Created(id) if id != first));
+        // A job that ran once can't be withdrawn.
+        q.run_now(second.id()).unwrap();
+        let l = lease_now(&q).await;
+        q.fail(l.job.id, l.token, "retry", true).await.unwrap();
+        assert!(!q.withdraw(second.id()).unwrap());
+    }
+
+    #[tokio::test]
+    async fn finished_jobs_read_back_after_they_leave_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Queue::open(dir.path(), fast()).unwrap();
+        let id = put(&q, "t", EnqueueOptions::default()).await;
+        let l = lease_now(&q).await;
+        q.record_step(id, l.token, "one", json!({"n": 1})).unwrap();
+        q.complete(id, l.token, json!({"ok": true})).await.unwrap();
+        q.flush().await.unwrap();
+        // Evicted from memory once written: read from sled, steps included.
+        assert!(!q.mem().live.contains_key(&id));
+        let job = q.get(id).unwrap().unwrap();
+        assert_eq!(
+            (job.state, job.result.clone(), job.steps.len()),
+            (JobState::Succeeded, Some(json!({"ok": true})), 1)
+        );
+        assert_eq!(
+            q.stats()
+                .unwrap()
+                .by_kind_state
+                .get(&("x".to_string(), JobState::Succeeded)),
+            Some(&1)
+        );
+        // A dead letter read back from sled: a staff retry brings it back, steps kept.
+        let dead = put(&q, "t", EnqueueOptions::default()).await;
+        let l = lease_now(&q).await;
+        q.record_step(dead, l.token, "one", json!({"n": 2}))
+            .unwrap();
+        q.fail(dead, l.token, "fatal", false).await.unwrap();
+        q.flush().await.unwrap();
+        assert!(!q.mem().live.contains_key(&dead));
+        let again = q.retry(dead).await.unwrap();
+        assert_eq!((again.state, again.steps.len()), (JobState::Queued, 1));
+        assert_eq!(q.active_counts("t"), (1, 0));
+        assert_eq!(lease_now(&q).await.job.steps[0].output, json!({"n": 2}));
+    }
+
+    #[tokio::test]
+    async fn reopening_converts_records_of_the_earlier_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = Uuid::now_v7();
+        {
+            // The earlier layout: a JSON record with its steps, and four index trees.
+            let db = sled::open(dir.path()).unwrap();
+            let mut job = Queue::new_job(
+                "t",
+                "x",
+                json!({"a": 1}),
+                &EnqueueOptions::default(),
+                now_ms(),
+            );
+            job.id = id;
+            job.steps.push(StepRecord {
+                name: "fetch".into(),
+                output: json!([1, 2]),
+                finished_at: 1,
+            });
+            db.open_tree("jobs")
+                .unwrap()
+                .insert(id.as_bytes(), serde_json::to_vec(&job).unwrap())
+                .unwrap();
+            for t in ["ready", "leases", "idem", "by_tenant"] {
+                db.open_tree(t).unwrap().insert(b"k", b"v").unwrap();
+            }
+            db.flush().unwrap();
+        }
+        let q = Queue::open(dir.path(), fast()).unwrap();
+        let l = lease_now(&q).await;
+        assert_eq!((l.job.id, l.job.payload.clone()), (id, json!({"a": 1})));
+        assert_eq!(l.job.steps[0].output, json!([1, 2]));
+        let names = q.inner.db.tree_names();
+        assert!(
+            !names.iter().any(|n| n.as_ref() == b"ready"),
+            "old index trees dropped"
+        );
+        let raw = q.inner.jobs.get(id.as_bytes()).unwrap().unwrap();
+        assert_eq!(raw[0], record::V1, "rewritten in the current encoding");
+    }
+
+    #[tokio::test]
+    async fn counts_follow_every_transition() {
+        let q = Queue::temporary(fast()).unwrap();
+        let a = put(&q, "t", EnqueueOptions::default()).await;
+        put(&q, "t", EnqueueOptions::default()).await;
+        assert_eq!(
+            (q.depth(), q.running(), q.active_counts("t")),
+            (2, 0, (2, 0))
+        );
+        let l = lease_now(&q).await;
+        assert_eq!(
+            (q.depth(), q.running(), q.active_counts("t")),
+            (1, 1, (1, 1))
+        );
+        q.fail(a, l.token, "fatal", false).await.unwrap();
+        let s = q.stats().unwrap();
+        assert_eq!(s.dead_letters, 1);
+        assert_eq!(
+            s.by_kind_state.get(&("x".to_string(), JobState::Failed)),
+            Some(&1)
+        );
+        assert_eq!(
+            s.by_kind_state.get(&("x".to_string(), JobState::Queued)),
+            Some(&1)
+        );
+        assert_eq!(s.due, 1);
+        assert_eq!(q.active_counts("t"), (1, 0));
     }
 }

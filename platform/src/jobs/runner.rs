@@ -222,10 +222,9 @@ impl Shared {
         }
     }
 
-    async fn emit(&self, job: &Job, kind: &'static str, message: String, data: serde_json::Value) {
+    fn emit(&self, job: &Job, kind: &'static str, message: String, data: serde_json::Value) {
         self.events
-            .emit(&job.tenant, Event::job(kind, job, message, data))
-            .await;
+            .emit(&job.tenant, Event::job(kind, job, message, data));
     }
 
     async fn run(&self, lease: Lease) {
@@ -240,8 +239,7 @@ impl Shared {
                 kind::JOB_STARTED,
                 format!("attempt {} of {}", job.attempts, job.max_attempts),
                 json!({"attempt": job.attempts, "max_attempts": job.max_attempts}),
-            )
-            .await;
+            );
             let started = Instant::now();
             let outcome = self.attempt(job.clone(), token, correlation.clone()).await;
             self.record(&job, token, outcome, started.elapsed()).await;
@@ -302,8 +300,7 @@ impl Shared {
                 match self.queue.complete(job.id, token, result.clone()).await {
                     Ok(done) if done.state == JobState::Cancelled => {
                         m.job_finished(&job.kind, JobState::Cancelled, secs);
-                        self.emit(&done, kind::JOB_CANCELLED, "cancelled".into(), json!({}))
-                            .await;
+                        self.emit(&done, kind::JOB_CANCELLED, "cancelled".into(), json!({}));
                     }
                     Ok(done) => {
                         m.job_finished(&job.kind, JobState::Succeeded, secs);
@@ -313,8 +310,7 @@ impl Shared {
                             kind::JOB_SUCCEEDED,
                             "succeeded".into(),
                             json!({"result": result, "duration_ms": took.as_millis() as u64}),
-                        )
-                        .await;
+                        );
                     }
                     Err(e) => self.write_back_failed(job, e),
                 }
@@ -335,8 +331,7 @@ impl Shared {
                             kind::JOB_CANCELLED,
                             "cancelled while running".into(),
                             json!({}),
-                        )
-                        .await;
+                        );
                     }
                     Err(e) => self.write_back_failed(job, e),
                 }
@@ -350,8 +345,7 @@ impl Shared {
                             kind::JOB_RELEASED,
                             "released at shutdown; it will run again".into(),
                             json!({}),
-                        )
-                        .await;
+                        );
                     }
                     Err(e) => self.write_back_failed(job, e),
                 }
@@ -373,8 +367,7 @@ impl Shared {
                     format!("attempt {} failed: {message}; retrying", job.attempts),
                     json!({"error": message, "attempt": job.attempts, "retry_at": run_at,
                            "retry_in_ms": (run_at - now_ms()).max(0)}),
-                )
-                .await;
+                );
             }
             Ok((done, FailOutcome::Dead)) => {
                 m.job_finished(&job.kind, JobState::Failed, secs);
@@ -384,13 +377,11 @@ impl Shared {
                     kind::JOB_FAILED,
                     format!("failed: {message}"),
                     json!({"error": message, "attempts": done.attempts, "retryable": retryable, "dead_letter": true}),
-                )
-                .await;
+                );
             }
             Ok((done, FailOutcome::Cancelled)) => {
                 m.job_finished(&job.kind, JobState::Cancelled, secs);
-                self.emit(&done, kind::JOB_CANCELLED, "cancelled".into(), json!({}))
-                    .await;
+                self.emit(&done, kind::JOB_CANCELLED, "cancelled".into(), json!({}));
             }
             Err(e) => self.write_back_failed(job, e),
         }
@@ -426,8 +417,7 @@ impl Shared {
                             FailOutcome::Cancelled => (kind::JOB_CANCELLED, "cancelled"),
                         };
                         tracing::warn!(job_id = %job.id, "lease expired");
-                        self.emit(&job, k, msg.into(), json!({"attempt": job.attempts}))
-                            .await;
+                        self.emit(&job, k, msg.into(), json!({"attempt": job.attempts}));
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "lease reaper failed"),
@@ -461,8 +451,7 @@ impl Shared {
                                 kind::JOB_QUEUED,
                                 "queued by schedule".into(),
                                 json!({"schedule": job.payload["schedule"]}),
-                            )
-                            .await;
+                            );
                         }
                     }
                 }

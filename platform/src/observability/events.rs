@@ -1,18 +1,26 @@
 //! Writing the Event timeline, and delivering new events live (server-sent events).
 //!
-//! Every job transition, workflow step and LLM call goes through [`Events::emit`]. The
-//! event is stored first (tenant events in the tenant's database, system events in the
-//! platform database) and then broadcast in-process, so a live subscriber that also reads
-//! the stored history sees every event exactly once, in order, by de-duplicating on id.
-//! Emitting never fails the caller: a timeline write that fails is logged, because
-//! losing an observability record must not fail the user's job.
+//! Every job transition, workflow step and LLM call goes through [`Events::emit`]. An
+//! event gets its id (UUIDv7) and time when it is emitted and goes to one writer task
+//! per process, which stores whatever has accumulated as one multi-row `INSERT` per
+//! tenant (tenant events in the tenant's database, system events in the platform
+//! database): under load the timeline costs one transaction per batch, not one per
+//! event. Only after its batch is stored is an event broadcast in-process, so a live
+//! subscriber that also reads the stored history sees every event exactly once, in
+//! order, by de-duplicating on id.
+//!
+//! Emitting never blocks and never fails the caller: losing an observability record
+//! must not fail the user's job, so a batch that can't be stored is logged. A caller
+//! that must see its event stored (before answering, say) uses
+//! [`Events::emit_durable`]; [`Events::flush`] waits for everything emitted so far.
+//! Events still waiting for their batch when the process is killed are lost.
 
 use std::sync::Arc;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::jobs::queue::SYSTEM_TENANT;
-use crate::store::events::{self as repo, EventFilter, EventRow, NewEvent};
+use crate::store::events::{self as repo, EventFilter, EventRow};
 use crate::store::{Store, StoreError, StoreResult, TenantId};
 
 /// Stable event kinds. The UI and scripts match on these.
@@ -47,11 +55,25 @@ pub struct Published {
     pub event: EventRow,
 }
 
+/// Most events stored by one `INSERT`.
+const MAX_BATCH: usize = 500;
+
+enum Pending {
+    Event {
+        tenant: String,
+        row: EventRow,
+        stored: Option<oneshot::Sender<bool>>,
+    },
+    /// Answers once everything queued before it was handled.
+    Flush(oneshot::Sender<()>),
+}
+
 /// The event writer shared by the API, the job runner and the workflows.
 #[derive(Clone)]
 pub struct Events {
     store: Arc<Store>,
     live: broadcast::Sender<Arc<Published>>,
+    tx: mpsc::UnboundedSender<Pending>,
 }
 
 /// What to record.
@@ -84,51 +106,70 @@ impl Event {
             data,
         }
     }
+
+    fn into_row(self, tenant: &str) -> EventRow {
+        let data = if self.data.is_object() {
+            self.data
+        } else {
+            serde_json::json!({ "value": self.data })
+        };
+        EventRow {
+            id: self.id.unwrap_or_else(crate::store::platform::new_id),
+            kind: self.kind.to_string(),
+            tenant_id: tenant.to_string(),
+            job_id: self.job_id,
+            correlation_id: self.correlation_id,
+            message: self.message,
+            data,
+            created_at: chrono::Utc::now(),
+        }
+    }
 }
 
 impl Events {
-    /// A writer over `store` with a live channel of `capacity` events.
+    /// A writer over `store`; starts its writer task (so it needs a tokio runtime).
     pub fn new(store: Arc<Store>) -> Self {
         let (live, _) = broadcast::channel(4096);
-        Self { store, live }
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(writer(store.clone(), live.clone(), rx));
+        Self { store, live, tx }
     }
 
-    /// Stores `event` for `tenant` (a tenant id or `system`) and publishes it live.
-    /// Returns the stored row, or `None` if it could not be stored (logged).
-    pub async fn emit(&self, tenant: &str, event: Event) -> Option<EventRow> {
-        match self.store_event(tenant, &event).await {
-            Ok(row) => {
-                tracing::debug!(kind = event.kind, job_id = ?event.job_id, "event");
-                // No subscribers is the normal case; that is not an error.
-                let _ = self.live.send(Arc::new(Published {
-                    tenant: tenant.to_string(),
-                    event: row.clone(),
-                }));
-                Some(row)
-            }
-            Err(e) => {
-                tracing::error!(error = %e, kind = event.kind, job_id = ?event.job_id, "event not recorded");
-                None
-            }
-        }
-    }
-
-    async fn store_event(&self, tenant: &str, e: &Event) -> StoreResult<EventRow> {
-        let new = NewEvent {
-            id: e.id.as_deref(),
-            kind: e.kind,
-            job_id: e.job_id.as_deref(),
-            correlation_id: e.correlation_id.as_deref(),
-            message: &e.message,
-            data: e.data.clone(),
+    /// Queues `event` for `tenant` (a tenant id or `system`); it is stored with the next
+    /// batch and then published live. Returns at once.
+    pub fn emit(&self, tenant: &str, event: Event) {
+        let row = event.into_row(tenant);
+        tracing::debug!(kind = %row.kind, job_id = ?row.job_id, "event");
+        let pending = Pending::Event {
+            tenant: tenant.to_string(),
+            row,
+            stored: None,
         };
-        if tenant == SYSTEM_TENANT {
-            return repo::append(self.store.platform(), repo::SYSTEM_TABLE, tenant, &new).await;
+        if self.tx.send(pending).is_err() {
+            tracing::error!("event writer stopped; event not recorded");
         }
-        let id = uuid::Uuid::parse_str(tenant)
-            .map_err(|_| StoreError::Db(format!("job tenant {tenant:?} is not a tenant id")))?;
-        let db = self.store.tenant(TenantId(id)).await?;
-        crate::store::tenant::append(&db, &new).await
+    }
+
+    /// Like [`Self::emit`], but waits until the event is stored; returns whether it was.
+    pub async fn emit_durable(&self, tenant: &str, event: Event) -> bool {
+        let (tx, rx) = oneshot::channel();
+        let pending = Pending::Event {
+            tenant: tenant.to_string(),
+            row: event.into_row(tenant),
+            stored: Some(tx),
+        };
+        if self.tx.send(pending).is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
+    }
+
+    /// Waits until every event emitted before this call was handled (stored or logged).
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Pending::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Reads stored events of `tenant` (a tenant id or `system`).
@@ -145,5 +186,75 @@ impl Events {
     /// A receiver of every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.live.subscribe()
+    }
+}
+
+/// Stores `rows` of one tenant (or of the platform) with one statement.
+async fn store_batch(store: &Store, tenant: &str, rows: &[EventRow]) -> StoreResult<()> {
+    if tenant == SYSTEM_TENANT {
+        return repo::append_many(store.platform(), repo::SYSTEM_TABLE, rows).await;
+    }
+    let id = uuid::Uuid::parse_str(tenant)
+        .map_err(|_| StoreError::Db(format!("job tenant {tenant:?} is not a tenant id")))?;
+    let db = store.tenant(TenantId(id)).await?;
+    crate::store::tenant::append_many(&db, rows).await
+}
+
+/// The writer task: takes what has accumulated (at most [`MAX_BATCH`]), stores it
+/// tenant by tenant in emission order, then publishes it and answers the waiters.
+async fn writer(
+    store: Arc<Store>,
+    live: broadcast::Sender<Arc<Published>>,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // Tenants in the order they first appear; each tenant's events in order.
+        let mut groups: Vec<(String, Vec<EventRow>, Vec<oneshot::Sender<bool>>)> = Vec::new();
+        let mut flushes = Vec::new();
+        for p in batch.drain(..) {
+            match p {
+                Pending::Event {
+                    tenant,
+                    row,
+                    stored,
+                } => {
+                    let i = match groups.iter().position(|(t, _, _)| *t == tenant) {
+                        Some(i) => i,
+                        None => {
+                            groups.push((tenant, Vec::new(), Vec::new()));
+                            groups.len() - 1
+                        }
+                    };
+                    groups[i].1.push(row);
+                    groups[i].2.extend(stored);
+                }
+                Pending::Flush(done) => flushes.push(done),
+            }
+        }
+        for (tenant, rows, waiters) in groups {
+            let ok = match store_batch(&store, &tenant, &rows).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, tenant = %tenant, events = rows.len(), "events not recorded");
+                    false
+                }
+            };
+            if ok {
+                for event in rows {
+                    // No subscribers is the normal case; that is not an error.
+                    let _ = live.send(Arc::new(Published {
+                        tenant: tenant.clone(),
+                        event,
+                    }));
+                }
+            }
+            for w in waiters {
+                let _ = w.send(ok);
+            }
+        }
+        for f in flushes {
+            let _ = f.send(());
+        }
     }
 }

@@ -101,6 +101,32 @@ pub async fn append(
     row.ok_or_else(|| super::StoreError::Decode("CREATE returned no row".into()))
 }
 
+/// Appends prepared events (ids and times already set) with one statement: the
+/// batched timeline writer's path (`observability::events`).
+pub async fn append_many(db: &Db, table: &str, rows: &[EventRow]) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            json!({"id": r.id, "kind": r.kind, "tenant_id": r.tenant_id, "job_id": r.job_id,
+                   "correlation_id": r.correlation_id, "message": r.message, "data": r.data,
+                   "created_at": r.created_at.to_rfc3339()})
+        })
+        .collect();
+    // `created_at` travels as text and is cast: JSON has no datetime.
+    let sql = format!(
+        "INSERT INTO {table} $rows.map(|$r| {{
+            id: type::record('{table}', $r.id), kind: $r.kind, tenant_id: $r.tenant_id,
+            job_id: $r.job_id, correlation_id: $r.correlation_id, message: $r.message,
+            data: $r.data, created_at: <datetime> $r.created_at
+         }}) RETURN NONE;"
+    );
+    db.query(&sql, json!({ "rows": rows })).await?;
+    Ok(())
+}
+
 /// Events matching `f`.
 pub async fn list(db: &Db, table: &str, f: &EventFilter) -> StoreResult<Vec<EventRow>> {
     let (cmp, order) = if f.ascending {

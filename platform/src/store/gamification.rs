@@ -67,6 +67,51 @@ pub async fn active_config(db: &Db) -> StoreResult<ConfigRow> {
     }
 }
 
+/// The active configuration, cached: every reward evaluation needs it and it changes
+/// only when staff publish a version. [`ConfigCache::forget`] after publishing makes
+/// this process see it at once; other processes see it within [`CONFIG_TTL`].
+pub struct ConfigCache {
+    cached: std::sync::RwLock<Option<(RewardConfig, std::time::Instant)>>,
+}
+
+/// How long another process's newly published configuration may go unseen.
+pub const CONFIG_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Default for ConfigCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ConfigCache {
+    pub fn new() -> Self {
+        Self {
+            cached: std::sync::RwLock::new(None),
+        }
+    }
+
+    /// The active configuration (read from `db` when not cached or older than the TTL).
+    pub async fn get(&self, db: &Db) -> StoreResult<RewardConfig> {
+        {
+            let c = self.cached.read().unwrap_or_else(|p| p.into_inner());
+            if let Some((config, at)) = c.as_ref() {
+                if at.elapsed() < CONFIG_TTL {
+                    return Ok(config.clone());
+                }
+            }
+        }
+        let config = active_config(db).await?.config;
+        *self.cached.write().unwrap_or_else(|p| p.into_inner()) =
+            Some((config.clone(), std::time::Instant::now()));
+        Ok(config)
+    }
+
+    /// Drops the cached configuration (after publishing a new one).
+    pub fn forget(&self) {
+        *self.cached.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
 /// Stores `config` under its version; an existing version is left unchanged.
 pub async fn publish_config(
     db: &Db,
@@ -148,6 +193,76 @@ pub async fn user(db: &TenantDb, user_id: &str) -> StoreResult<UserRow> {
             rev: r.rev.unwrap_or(0),
             quiet_mode: r.quiet_mode.unwrap_or(false),
         },
+    })
+}
+
+/// Everything one reward evaluation reads, in one round trip: the entry, its author's
+/// state, what the entry earned so far, and the author's newest `prior` entries created
+/// up to the entry (newest first).
+pub struct EvaluationInputs {
+    pub entry: Option<super::worklogs::EntryRow>,
+    pub user: UserRow,
+    pub record: Option<EntryRecord>,
+    pub prior: Vec<PriorRow>,
+}
+
+/// One of the author's earlier entries, for the rate limit and near-duplicate checks.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PriorRow {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub content: String,
+}
+
+pub async fn evaluation_inputs(
+    db: &TenantDb,
+    entry_id: &str,
+    author_id: &str,
+    prior: usize,
+) -> StoreResult<EvaluationInputs> {
+    #[derive(Deserialize)]
+    struct State {
+        state: Option<serde_json::Value>,
+        rev: Option<u64>,
+        quiet_mode: Option<bool>,
+    }
+    // `$to` is a LET value, so the planner bounds the (author_id, created_at) index
+    // range with it and the scan stops after `$limit` rows.
+    let sql = format!(
+        "LET $e = (SELECT {} FROM type::record('worklog', $id))[0];
+         LET $to = $e.created_at;
+         RETURN $e;
+         SELECT state, rev, quiet_mode FROM type::record('gamification_user', $author);
+         SELECT VALUE record FROM type::record('gamification_entry', $id);
+         SELECT record::id(id) AS id, created_at, content FROM worklog
+             WHERE author_id = $author AND created_at <= $to
+             ORDER BY created_at DESC LIMIT $limit;",
+        super::worklogs::FIELDS
+    );
+    let mut rows = db
+        .query(
+            &sql,
+            json!({"id": entry_id, "author": author_id, "limit": prior}),
+        )
+        .await?;
+    let entry = rows.first(2)?;
+    let user = match rows.first::<State>(3)? {
+        None => UserRow::default(),
+        Some(r) => UserRow {
+            state: match r.state {
+                Some(s) if !s.is_null() => decode(s)?,
+                _ => UserState::default(),
+            },
+            rev: r.rev.unwrap_or(0),
+            quiet_mode: r.quiet_mode.unwrap_or(false),
+        },
+    };
+    let record: Option<serde_json::Value> = rows.first(4)?;
+    Ok(EvaluationInputs {
+        entry,
+        user,
+        record: record.filter(|v| !v.is_null()).map(decode).transpose()?,
+        prior: rows.take(5)?,
     })
 }
 

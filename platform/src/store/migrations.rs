@@ -362,6 +362,38 @@ REMOVE INDEX IF EXISTS worklog_tags ON worklog;
 DEFINE INDEX IF NOT EXISTS worklog_tag ON worklog FIELDS tags.*;
 "#,
     },
+    Migration {
+        version: 9,
+        name: "worklog_count",
+        // The unfiltered total of every first page: `SELECT count() FROM worklog GROUP
+        // ALL` sums this index's per-write deltas instead of counting every key, and
+        // concurrent creates don't conflict on it (each writes its own delta).
+        sql: r#"
+DEFINE INDEX IF NOT EXISTS worklog_count ON worklog COUNT;
+"#,
+    },
+    Migration {
+        version: 10,
+        name: "worklog_listing_indexes",
+        // Keyset pages on one key (`sort_key` = `date|id`), read through compound
+        // indexes whose pinned first column makes a scan stop at the page's LIMIT
+        // (`store::worklogs::Prefix` says why `listed` exists). They replace the
+        // single-column date, tag and project indexes the listings used. The UPDATE
+        // computes the two new fields for existing entries (`updated_at` is untouched:
+        // only an explicit SET changes it).
+        sql: r#"
+DEFINE FIELD IF NOT EXISTS listed ON worklog TYPE bool VALUE true;
+DEFINE FIELD IF NOT EXISTS sort_key ON worklog TYPE string VALUE date + '|' + record::id(id);
+UPDATE worklog SET listed = true RETURN NONE;
+DEFINE INDEX IF NOT EXISTS worklog_list ON worklog FIELDS listed, sort_key;
+DEFINE INDEX IF NOT EXISTS worklog_tag_list ON worklog FIELDS tags.*, sort_key;
+DEFINE INDEX IF NOT EXISTS worklog_author_list ON worklog FIELDS author_id, sort_key;
+DEFINE INDEX IF NOT EXISTS worklog_project_list ON worklog FIELDS project, sort_key;
+REMOVE INDEX IF EXISTS worklog_date ON worklog;
+REMOVE INDEX IF EXISTS worklog_tag ON worklog;
+REMOVE INDEX IF EXISTS worklog_project ON worklog;
+"#,
+    },
 ];
 
 #[derive(serde::Deserialize)]

@@ -228,6 +228,22 @@ pub async fn create_tenant_with_owner(db: &Db, name: &str, owner_id: &str) -> St
     Ok(tid)
 }
 
+/// A user with every membership they hold, in one round trip (the request principal).
+pub async fn user_with_memberships(
+    db: &Db,
+    user_id: &str,
+) -> StoreResult<Option<(UserRow, Vec<MembershipRow>)>> {
+    let sql = format!(
+        "SELECT {USER_FIELDS} FROM type::record('user', $id);
+         SELECT user_id, tenant_id, role, created_at FROM membership WHERE user_id = $id;"
+    );
+    let mut rows = db.query(&sql, json!({"id": user_id})).await?;
+    let Some(user) = rows.first::<UserRow>(0)? else {
+        return Ok(None);
+    };
+    Ok(Some((user, rows.take(1)?)))
+}
+
 /// The user's membership: in `tenant_id` if given, else their first (oldest) one.
 pub async fn membership_for(
     db: &Db,

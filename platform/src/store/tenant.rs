@@ -61,6 +61,19 @@ pub async fn append(db: &TenantDb, new: &NewEvent<'_>) -> StoreResult<EventRow> 
     events::append(&db.db, events::TENANT_TABLE, &tenant, new).await
 }
 
+/// Appends prepared events to the tenant's timeline in one statement. The rows'
+/// `tenant_id` must be this handle's tenant (the event writer groups them so).
+pub async fn append_many(db: &TenantDb, rows: &[EventRow]) -> StoreResult<()> {
+    let tenant = db.tenant().to_string();
+    if let Some(r) = rows.iter().find(|r| r.tenant_id != tenant) {
+        return Err(super::StoreError::Db(format!(
+            "event {} names tenant {} but was written to {tenant}",
+            r.id, r.tenant_id
+        )));
+    }
+    events::append_many(&db.db, events::TENANT_TABLE, rows).await
+}
+
 /// Events of this tenant matching `filter`.
 pub async fn list_events(db: &TenantDb, filter: &EventFilter) -> StoreResult<Vec<EventRow>> {
     events::list(&db.db, events::TENANT_TABLE, filter).await

@@ -1,11 +1,14 @@
 //! Work-log entries and their attachments in a tenant database.
 //!
-//! Listing is keyset-paginated on `(date DESC, id DESC)`: a cursor names the last row
-//! seen, so entries added while someone pages never cause duplicates or gaps among the
-//! rows that existed. A full-text query (`q`) ranks by BM25 relevance over title, content
-//! and outcome (the computed `search_text` field; analyzer `worklog_text`: class
-//! tokenizer, lower-case, ASCII folding, English snowball stemming) and pages by offset,
-//! since relevance has no stable key.
+//! Listing is keyset-paginated on `sort_key` (`date|id`, so newest day first, then
+//! newest id): a cursor names the last row seen, so entries added while someone pages
+//! never cause duplicates or gaps among the rows that existed. Every listing is one
+//! backward scan of a compound index (see [`Prefix`]) that stops after the page, and
+//! the first page's total is counted from index keys (see [`count_sql`]); the plans are
+//! pinned by `tests/worklog_store.rs`. A full-text query (`q`) ranks by BM25 relevance
+//! over title, content and outcome (the computed `search_text` field; analyzer
+//! `worklog_text`: class tokenizer, lower-case, ASCII folding, English snowball
+//! stemming) and pages by offset, since relevance has no stable key.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
@@ -36,7 +39,8 @@ pub struct EntryRow {
     pub score: Option<f64>,
 }
 
-const FIELDS: &str =
+/// The columns every entry read selects (an [`EntryRow`]).
+pub(crate) const FIELDS: &str =
     "record::id(id) AS id, author_id, date, title, content, tags, outcome, project, \
 version, attachment_count, import_key, analysis, created_at, updated_at";
 
@@ -213,7 +217,7 @@ pub struct ListFilter {
 /// doesn't recount; it can lag entries added meanwhile).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cursor {
-    /// After this `(date, id)` in `date DESC, id DESC` order.
+    /// After this `(date, id)` in `sort_key DESC` (`date|id`) order.
     After {
         date: String,
         id: String,
@@ -323,6 +327,156 @@ fn where_sql(conds: &[String]) -> String {
     }
 }
 
+/// A SurrealQL string literal of `s`. Used only where the planner needs a value at
+/// plan time (the key-only counts below): a bound parameter makes it count by reading
+/// every matching record instead.
+fn literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// The index a keyset listing reads, chosen from the filter: each is a compound index
+/// whose first column the filter pins and whose second is `sort_key` (`date|id`), so a
+/// page is one backward index scan from the cursor (or the range's end) that stops
+/// after `LIMIT` rows.
+///
+/// The `listed` column (always `true`) exists for this: SurrealDB 3.3 reads a plain
+/// index range in batches of 1,000 entries (and fetches each record) whatever the
+/// `LIMIT`, while a compound access with a pinned prefix stops at the limit — 51
+/// records instead of 1,000 for a first page.
+enum Prefix<'a> {
+    All,
+    Tag(&'a str),
+    Author(&'a str),
+    Project(&'a str),
+}
+
+impl Prefix<'_> {
+    /// The pinned column, first as a bound parameter, then as a literal.
+    fn conds(&self) -> (&'static str, String) {
+        match self {
+            Prefix::All => ("listed = true", "listed = true".into()),
+            Prefix::Tag(t) => (
+                "tags CONTAINS $tag",
+                format!("tags CONTAINS {}", literal(t)),
+            ),
+            Prefix::Author(a) => ("author_id = $author", format!("author_id = {}", literal(a))),
+            Prefix::Project(p) => ("project = $project", format!("project = {}", literal(p))),
+        }
+    }
+}
+
+/// The index prefix for `f` and the filters left over (checked on each row the scan
+/// yields; only combinations of tag, author and project have any).
+fn prefix_of(f: &ListFilter) -> (Prefix<'_>, Vec<&'static str>) {
+    let mut rest = Vec::new();
+    let prefix = if let Some(t) = &f.tag {
+        Prefix::Tag(t)
+    } else if let Some(a) = &f.author_id {
+        Prefix::Author(a)
+    } else if let Some(p) = &f.project {
+        Prefix::Project(p)
+    } else {
+        Prefix::All
+    };
+    if f.tag.is_some() {
+        if f.author_id.is_some() {
+            rest.push("author_id = $author");
+        }
+        if f.project.is_some() {
+            rest.push("project = $project");
+        }
+    } else if f.author_id.is_some() && f.project.is_some() {
+        rest.push("project = $project");
+    }
+    (prefix, rest)
+}
+
+/// `sort_key` of the first day after `d`: `date <= d` is `sort_key < next_day(d)`.
+fn next_day(d: NaiveDate) -> String {
+    d.succ_opt()
+        .map(|n| n.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "9999-12-32".into())
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// The exclusive upper bound of a keyset page: the cursor's row, or the day after `to`,
+/// whichever is lower.
+fn upper_bound(f: &ListFilter, cursor: Option<&Cursor>) -> Option<String> {
+    let after = match cursor {
+        Some(Cursor::After { date, id, .. }) => Some(format!("{date}|{id}")),
+        _ => None,
+    };
+    match (after, f.to.map(next_day)) {
+        (Some(a), Some(t)) => Some(a.min(t)),
+        (a, t) => a.or(t),
+    }
+}
+
+/// One keyset page of `f` after `cursor` (`limit` rows at most): SQL and variables.
+/// The lower date bound (`from`) is not in the query: the scan runs newest first, so it
+/// is applied by cutting the rows off at the first one before `from` ([`cut_before`]),
+/// which keeps the scan a single bounded index access.
+fn list_sql(f: &ListFilter, cursor: Option<&Cursor>, limit: u32) -> (String, serde_json::Value) {
+    let (prefix, rest) = prefix_of(f);
+    let mut conds = vec![prefix.conds().0.to_string()];
+    let upper = upper_bound(f, cursor);
+    if upper.is_some() {
+        conds.push("sort_key < $upper".into());
+    }
+    conds.extend(rest.iter().map(|c| c.to_string()));
+    let sql = format!(
+        "SELECT {FIELDS} FROM worklog WHERE {} ORDER BY sort_key DESC LIMIT $limit;",
+        conds.join(" AND ")
+    );
+    let vars = json!({
+        "tag": f.tag, "author": f.author_id, "project": f.project,
+        "upper": upper, "limit": limit,
+    });
+    (sql, vars)
+}
+
+/// Drops the rows before `f.from` (rows come newest first, so they are a suffix).
+/// Returns whether any were dropped (then no page follows).
+fn cut_before(f: &ListFilter, rows: &mut Vec<EntryRow>) -> bool {
+    let Some(from) = f.from.map(day) else {
+        return false;
+    };
+    match rows.iter().position(|r| r.date < from) {
+        Some(i) => {
+            rows.truncate(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The statements a first page of `f` runs (the page, then its counts), with their
+/// variables: for tests that pin the query plans with `EXPLAIN`.
+pub fn first_page_statements(f: &ListFilter, limit: u32) -> Vec<(String, serde_json::Value)> {
+    let (page, vars) = list_sql(f, None, limit);
+    let (counts, _, count_vars) = count_sql(f);
+    let mut out = vec![(page, vars)];
+    out.extend(
+        counts
+            .split_inclusive(';')
+            .map(|c| (c.trim().to_string(), count_vars.clone())),
+    );
+    out
+}
+
 /// One page of entries matching `f` (`limit` rows at most).
 pub async fn list(
     db: &TenantDb,
@@ -333,34 +487,12 @@ pub async fn list(
     if f.q.is_some() {
         return Ok(search(db, f, Cursor::skip(cursor), limit).await?.0);
     }
-    let (conds, mut vars) = where_clause(f);
-    vars["limit"] = json!(limit);
-    let Some(Cursor::After { date, id, .. }) = cursor else {
-        let sql = format!(
-            "SELECT {FIELDS} FROM worklog {} ORDER BY date DESC, id DESC LIMIT $limit;",
-            where_sql(&conds)
-        );
-        return db.query(&sql, vars).await?.take(0);
-    };
-    // The rest of the cursor's day, then the days before it: two index range scans. One
-    // `date < $d OR (date = $d AND id < $id)` condition defeats the date index and sorts
-    // the whole table (~15× slower at 20,000 entries).
-    vars["cdate"] = json!(date);
-    vars["cid"] = json!(id);
-    let mut same_day = conds.clone();
-    same_day.push("date = $cdate AND id < type::record('worklog', $cid)".into());
-    let mut before = conds;
-    before.push("date < $cdate".into());
-    let sql = format!(
-        "SELECT {FIELDS} FROM worklog {} ORDER BY date DESC, id DESC LIMIT $limit;
-         SELECT {FIELDS} FROM worklog {} ORDER BY date DESC, id DESC LIMIT $limit;",
-        where_sql(&same_day),
-        where_sql(&before)
-    );
-    let mut res = db.query(&sql, vars).await?;
-    let mut rows: Vec<EntryRow> = res.take(0)?;
-    rows.extend(res.take::<EntryRow>(1)?);
-    rows.truncate(limit as usize);
+    if f.from.is_some() && f.to.is_some() && f.from > f.to {
+        return Ok(Vec::new());
+    }
+    let (sql, vars) = list_sql(f, cursor, limit);
+    let mut rows: Vec<EntryRow> = db.query(&sql, vars).await?.take(0)?;
+    cut_before(f, &mut rows);
     Ok(rows)
 }
 
@@ -414,23 +546,78 @@ async fn search(
     Ok((page, total.first().copied().unwrap_or(0)))
 }
 
+/// Statements counting the entries that match `f`, and how to combine them: the total
+/// is the first count minus the second, if there is one.
+///
+/// Each count is answered without reading a record: with no filter from the
+/// `worklog_count` COUNT index (tenant migration 9); with one of tag, author or project
+/// and the date bounds, from the keys of that filter's listing index, as the entries
+/// before the day after `to` minus those before `from`. The values are written as
+/// literals there, because the planner only counts keys when it can see them. Other
+/// combinations (and search) count by reading the matches.
+fn count_sql(f: &ListFilter) -> (String, bool, serde_json::Value) {
+    let (prefix, rest) = prefix_of(f);
+    let no_filter = matches!(prefix, Prefix::All) && f.from.is_none() && f.to.is_none();
+    if f.q.is_some() || !rest.is_empty() {
+        let (conds, vars) = where_clause(f);
+        return (
+            format!(
+                "SELECT count() AS n FROM worklog {} GROUP ALL;",
+                where_sql(&conds)
+            ),
+            false,
+            vars,
+        );
+    }
+    if no_filter {
+        return (
+            "SELECT count() AS n FROM worklog GROUP ALL;".into(),
+            false,
+            json!({}),
+        );
+    }
+    let pinned = prefix.conds().1;
+    let below = |bound: Option<String>| match bound {
+        Some(b) => format!(
+            "SELECT count() AS n FROM worklog WHERE {pinned} AND sort_key < {} GROUP ALL;",
+            literal(&b)
+        ),
+        None => format!("SELECT count() AS n FROM worklog WHERE {pinned} GROUP ALL;"),
+    };
+    let mut sql = below(f.to.map(next_day));
+    let minus = f.from.is_some();
+    if let Some(from) = f.from {
+        sql.push_str(&below(Some(day(from))));
+    }
+    (sql, minus, json!({}))
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: u64,
+}
+
+/// Reads the total from the statements of [`count_sql`], starting at statement `first`.
+fn read_count(res: &mut super::Rows, first: usize, minus: bool) -> StoreResult<u64> {
+    let n = |res: &mut super::Rows, i| -> StoreResult<u64> {
+        Ok(res.first::<Count>(i)?.map(|c| c.n).unwrap_or(0))
+    };
+    let total = n(res, first)?;
+    Ok(if minus {
+        total.saturating_sub(n(res, first + 1)?)
+    } else {
+        total
+    })
+}
+
 /// How many entries match `f`.
 pub async fn count(db: &TenantDb, f: &ListFilter) -> StoreResult<u64> {
-    let (conds, vars) = where_clause(f);
-    let sql = format!(
-        "SELECT count() AS n FROM worklog {} GROUP ALL;",
-        where_sql(&conds)
-    );
-    #[derive(Deserialize)]
-    struct N {
-        n: u64,
+    if f.from.is_some() && f.to.is_some() && f.from > f.to {
+        return Ok(0);
     }
-    Ok(db
-        .query(&sql, vars)
-        .await?
-        .first::<N>(0)?
-        .map(|n| n.n)
-        .unwrap_or(0))
+    let (sql, minus, vars) = count_sql(f);
+    let mut res = db.query(&sql, vars).await?;
+    read_count(&mut res, 0, minus)
 }
 
 /// A page of a listing: its rows, where the next one starts, and the total.
@@ -451,20 +638,41 @@ pub async fn page(
     limit: u32,
     count_total: bool,
 ) -> StoreResult<Page> {
+    let mut ended = false;
     let (mut rows, total) = if f.q.is_some() {
         let (rows, n) = search(db, f, Cursor::skip(cursor), limit + 1).await?;
         let carried = cursor.and_then(Cursor::total);
         (rows, carried.or(count_total.then_some(n)))
+    } else if f.from.is_some() && f.to.is_some() && f.from > f.to {
+        (Vec::new(), count_total.then_some(0))
     } else {
-        let rows = list(db, f, cursor, limit + 1).await?;
-        let total = match cursor.and_then(Cursor::total) {
+        let (mut sql, vars) = list_sql(f, cursor, limit + 1);
+        let carried = cursor.and_then(Cursor::total);
+        let counting = carried.is_none() && count_total;
+        let mut minus = false;
+        let mut vars = vars;
+        if counting {
+            // The page and its total in one round trip.
+            let (count, m, count_vars) = count_sql(f);
+            sql.push_str(&count);
+            minus = m;
+            if let (Some(v), Some(extra)) = (vars.as_object_mut(), count_vars.as_object()) {
+                for (k, x) in extra {
+                    v.entry(k.clone()).or_insert_with(|| x.clone());
+                }
+            }
+        }
+        let mut res = db.query(&sql, vars).await?;
+        let mut rows: Vec<EntryRow> = res.take(0)?;
+        ended = cut_before(f, &mut rows);
+        let total = match carried {
             Some(t) => Some(t),
-            None if count_total => Some(count(db, f).await?),
+            None if counting => Some(read_count(&mut res, 1, minus)?),
             None => None,
         };
         (rows, total)
     };
-    let more = rows.len() > limit as usize;
+    let more = !ended && rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next = if !more {
         None

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Enqueue, Step, StepCtx, Workflow};
+use super::{Enqueue, Step, StepCtx, Timeline, Workflow};
 use crate::agents::{
     self, analysis::WorklogAnalysis, citations, report::ReportGenerate, resume::ResumeRefresh,
     skills::SkillsExtract, Agent,
@@ -94,6 +94,7 @@ pub fn workflows() -> Vec<Workflow> {
                 "Summarises an entry, suggests tags, detects its outcome, and gives quality hints",
             enqueue: Enqueue::Internal,
             validate: None,
+            timeline: Timeline::Steps,
             steps: vec![
                 Step::new("analyze", analyze),
                 Step::new("store", store_analysis),
@@ -105,6 +106,7 @@ pub fn workflows() -> Vec<Workflow> {
                 "Finds skills with evidence in the work log and merges them into your skills",
             enqueue: Enqueue::Internal,
             validate: None,
+            timeline: Timeline::Steps,
             steps: vec![
                 Step::new("extract", extract_skills),
                 Step::new("merge", merge_skills),
@@ -116,6 +118,7 @@ pub fn workflows() -> Vec<Workflow> {
                 "Writes a status, standup, weekly or custom report whose every bullet cites entries",
             enqueue: Enqueue::Internal,
             validate: None,
+            timeline: Timeline::Steps,
             steps: vec![
                 Step::new("collect", collect_report),
                 Step::new("generate", generate_report),
@@ -129,6 +132,7 @@ pub fn workflows() -> Vec<Workflow> {
                 "Builds your resume (JSON Resume) from your profile, entries and confirmed skills",
             enqueue: Enqueue::Internal,
             validate: None,
+            timeline: Timeline::Steps,
             steps: vec![
                 Step::new("generate", generate_resume),
                 Step::new("store", store_resume),

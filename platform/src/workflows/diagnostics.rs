@@ -11,7 +11,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Enqueue, Step, StepCtx, Workflow};
+use super::{Enqueue, Step, StepCtx, Timeline, Workflow};
 use crate::jobs::runner::JobError;
 use crate::observability::events::kind;
 
@@ -63,6 +63,7 @@ pub fn echo() -> Workflow {
                 serde_json::from_value(v.clone()).map_err(|e| format!("invalid payload: {e}"))?;
             p.validate()
         }),
+        timeline: Timeline::Steps,
         steps: vec![
             Step::new("validate", validate),
             Step::new("wait", wait),

@@ -66,6 +66,19 @@ pub enum Enqueue {
     Internal,
 }
 
+/// How much of a workflow's run goes on its job's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeline {
+    /// Step started/finished events, and every finished step is recorded on the job so
+    /// a retry resumes after it: for long, user-visible work (the AI workflows).
+    Steps,
+    /// Only the job's lifecycle events; the steps' names and durations go into the
+    /// terminal event. For internal, frequent kinds whose steps are cheap to redo
+    /// (reward evaluations, sweeps, metrics): two events and a sled write per step would
+    /// cost more than the work.
+    Lifecycle,
+}
+
 /// A job kind and its steps.
 #[derive(Clone)]
 pub struct Workflow {
@@ -75,6 +88,7 @@ pub struct Workflow {
     pub enqueue: Enqueue,
     /// Checks a payload before it is enqueued (a 400 with the message otherwise).
     pub validate: Option<PayloadCheck>,
+    pub timeline: Timeline,
 }
 
 /// Every workflow the server runs, by kind.
@@ -170,8 +184,7 @@ impl StepCtx {
     ) {
         self.state
             .events
-            .emit(&self.job.tenant, Event::job(kind, &self.job, message, data))
-            .await;
+            .emit(&self.job.tenant, Event::job(kind, &self.job, message, data));
     }
 }
 
@@ -203,24 +216,24 @@ impl Handler for Engine {
     }
 }
 
-/// Runs the steps not yet finished; returns the last step's output.
+/// Runs the steps not yet finished; returns the last step's output (with
+/// [`Timeline::Lifecycle`], wrapped with the steps' names and durations).
 async fn run_workflow(
     workflow: &Workflow,
     state: Arc<AppState>,
     ctx: JobContext,
 ) -> Result<serde_json::Value, JobError> {
     let job = ctx.job.clone();
+    let detailed = workflow.timeline == Timeline::Steps;
     let emit = |kind: &'static str, message: String, data: serde_json::Value| {
-        let state = state.clone();
-        let job = job.clone();
-        async move {
+        if detailed {
             state
                 .events
-                .emit(&job.tenant, Event::job(kind, &job, message, data))
-                .await;
+                .emit(&job.tenant, Event::job(kind, &job, message, data));
         }
     };
     let mut outputs: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let mut ran = Vec::new();
     let total = workflow.steps.len();
     let mut last = json!(null);
     for (i, step) in workflow.steps.iter().enumerate() {
@@ -232,8 +245,7 @@ async fn run_workflow(
                 kind::STEP_SKIPPED,
                 format!("{}: already done in an earlier attempt", step.name),
                 position,
-            )
-            .await;
+            );
             continue;
         }
         if ctx.cancel.is_cancelled() {
@@ -243,8 +255,7 @@ async fn run_workflow(
             kind::STEP_STARTED,
             format!("{} started", step.name),
             position.clone(),
-        )
-        .await;
+        );
         let started = Instant::now();
         let step_ctx = StepCtx {
             state: state.clone(),
@@ -254,14 +265,18 @@ async fn run_workflow(
         };
         match (step.run)(step_ctx).await {
             Ok(output) => {
-                ctx.queue
-                    .record_step(job.id, ctx.token, step.name, output.clone())
-                    .map_err(|e| {
-                        JobError::retryable(format!("could not record step {}: {e}", step.name))
-                    })?;
+                let took = started.elapsed().as_millis() as u64;
+                if detailed {
+                    ctx.queue
+                        .record_step(job.id, ctx.token, step.name, output.clone())
+                        .map_err(|e| {
+                            JobError::retryable(format!("could not record step {}: {e}", step.name))
+                        })?;
+                }
                 let mut data = position;
-                data["duration_ms"] = json!(started.elapsed().as_millis() as u64);
-                emit(kind::STEP_FINISHED, format!("{} finished", step.name), data).await;
+                data["duration_ms"] = json!(took);
+                emit(kind::STEP_FINISHED, format!("{} finished", step.name), data);
+                ran.push(json!({"step": step.name, "duration_ms": took}));
                 outputs.insert(step.name.to_string(), output.clone());
                 last = output;
             }
@@ -273,13 +288,19 @@ async fn run_workflow(
                     kind::STEP_FAILED,
                     format!("{} failed: {}", step.name, e.message),
                     data,
-                )
-                .await;
+                );
                 return Err(JobError {
                     message: format!("step {}: {}", step.name, e.message),
                     retryable: e.retryable,
                 });
             }
+        }
+    }
+    if !detailed {
+        // The decisions stay visible without a step event each: the runner puts the
+        // result (this) into the job and its `job.succeeded` event.
+        if let serde_json::Value::Object(map) = &mut last {
+            map.insert("steps".into(), json!(ran));
         }
     }
     Ok(last)

@@ -16,13 +16,13 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Enqueue, Step, StepCtx, Workflow};
+use super::{Enqueue, Step, StepCtx, Timeline, Workflow};
 use crate::gamification::rules::{
     self, EntryFacts, EntryId, EntryRecord, Evaluation, EvaluationStatus, PriorEntry, RewardConfig,
 };
 use crate::jobs::runner::JobError;
 use crate::store::gamification::{self as repo, Change, WriteError};
-use crate::store::{platform, worklogs, TenantDb};
+use crate::store::{platform, TenantDb};
 
 /// The payload of `gamification.reward_evaluate`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +30,70 @@ pub struct RewardPayload {
     pub entry_id: String,
     pub version: u32,
     pub user_id: String,
+}
+
+/// How long a reward evaluation queued ahead of its entry's write waits before it runs
+/// anyway: only a crash between the two leaves it waiting that long.
+pub const HOLD: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A reward evaluation queued, durably, *before* the entry version it evaluates is
+/// written, so no crash can leave an entry version without its evaluation. It is held
+/// (due only after [`HOLD`]) until [`HeldReward::release`] after the write; if the
+/// write fails, [`HeldReward::cancel`] drops it. Should the process die in between, the
+/// evaluation runs after the hold and finds the version written or not (then it skips).
+pub struct HeldReward {
+    /// The job this request created (an idempotent repeat names someone else's job,
+    /// which is theirs to release or withdraw).
+    job: Option<uuid::Uuid>,
+}
+
+impl HeldReward {
+    /// Queues the evaluation of version `version` of `entry_id` by `author_id`, held.
+    /// A queue failure is logged, never a failed request (the entry matters more).
+    pub async fn hold(
+        state: &crate::state::AppState,
+        tenant: &str,
+        created_by: &str,
+        entry_id: &str,
+        version: u32,
+        author_id: &str,
+    ) -> Self {
+        let mut opts = state.jobs.options();
+        opts.idempotency_key = Some(format!("entry:{entry_id}:v{version}"));
+        opts.created_by = Some(created_by.to_string());
+        opts.run_at = Some(crate::jobs::queue::now_ms() + HOLD.as_millis() as i64);
+        let payload = json!({"entry_id": entry_id, "version": version, "user_id": author_id});
+        match state
+            .jobs
+            .enqueue(tenant, "gamification.reward_evaluate", payload, opts)
+            .await
+        {
+            Ok(crate::jobs::queue::Enqueued::Created(id)) => Self { job: Some(id) },
+            Ok(crate::jobs::queue::Enqueued::Existing(_)) => Self { job: None },
+            Err(err) => {
+                tracing::error!(error = %err, entry_id, "reward evaluation not queued");
+                Self { job: None }
+            }
+        }
+    }
+
+    /// The entry version is written: evaluate it now.
+    pub fn release(self, state: &crate::state::AppState) {
+        if let Some(id) = self.job {
+            if let Err(e) = state.jobs.queue().run_now(id) {
+                tracing::warn!(error = %e, job_id = %id, "held reward evaluation not released; it runs after the hold");
+            }
+        }
+    }
+
+    /// The entry version was not written: nothing to evaluate.
+    pub fn cancel(self, state: &crate::state::AppState) {
+        if let Some(id) = self.job {
+            if let Err(e) = state.jobs.queue().withdraw(id) {
+                tracing::warn!(error = %e, job_id = %id, "held reward evaluation not withdrawn; it will skip");
+            }
+        }
+    }
 }
 
 /// What the first step decided.
@@ -54,6 +118,7 @@ pub fn reward_evaluate() -> Workflow {
         description: "Evaluates an entry version: meaningfulness, XP with caps, streak, badges, challenges, ledger",
         enqueue: Enqueue::Internal,
         validate: None,
+        timeline: Timeline::Lifecycle,
         steps: vec![
             Step::new("validate", validate),
             Step::new("compute_xp", compute_xp),
@@ -65,17 +130,24 @@ pub fn reward_evaluate() -> Workflow {
     }
 }
 
-/// The user's time zone (UTC if unknown).
+/// The user's time zone (UTC if unknown), from the request-principal cache.
 async fn timezone(ctx: &StepCtx, user_id: &str) -> Result<chrono_tz::Tz, JobError> {
-    let user = platform::user_by_id(ctx.state.store.platform(), user_id)
+    let user = ctx
+        .state
+        .principals
+        .get(ctx.state.store.platform(), user_id)
         .await
         .map_err(db_err)?;
-    Ok(user
-        .and_then(|u| rules::parse_timezone(&u.timezone).ok())
-        .unwrap_or(chrono_tz::UTC))
+    Ok(user.map_or(chrono_tz::UTC, |u| u.timezone))
 }
 
 /// Loads the snapshot and evaluates the entry version against it.
+///
+/// The prior entries are read in two stages: the newest `max_entries_per_hour + 1`
+/// come with the snapshot, which settles the hourly limit; only an entry that passes
+/// it needs the (up to [`PRIOR_ENTRIES_COMPARED`]) entries of the duplicate window.
+/// The rules see the same facts either way: a rate-limited entry is judged before any
+/// duplicate is looked for.
 async fn evaluate_now(
     ctx: &StepCtx,
     db: &TenantDb,
@@ -87,7 +159,17 @@ async fn evaluate_now(
         rev: 0,
         evaluation: None,
     };
-    let Some(entry) = worklogs::get(db, &p.entry_id).await.map_err(db_err)? else {
+    let config = ctx
+        .state
+        .reward_config
+        .get(ctx.state.store.platform())
+        .await
+        .map_err(db_err)?;
+    let per_hour = config.max_entries_per_hour as usize + 1;
+    let mut inputs = repo::evaluation_inputs(db, &p.entry_id, &p.user_id, per_hour)
+        .await
+        .map_err(db_err)?;
+    let Some(entry) = inputs.entry.take() else {
         return Ok(skip("the entry was deleted".into()));
     };
     if entry.version > p.version {
@@ -100,23 +182,46 @@ async fn evaluate_now(
             entry.version, p.version
         )));
     }
-    let config = repo::active_config(ctx.state.store.platform())
-        .await
-        .map_err(db_err)?
-        .config;
-    let user = repo::user(db, &entry.author_id).await.map_err(db_err)?;
-    let record = repo::entry_record(db, &entry.id)
-        .await
-        .map_err(db_err)?
+    if entry.author_id != p.user_id {
+        // The snapshot was read for another author: read it again for the real one.
+        inputs = repo::evaluation_inputs(db, &p.entry_id, &entry.author_id, per_hour)
+            .await
+            .map_err(db_err)?;
+    }
+    let record = inputs
+        .record
+        .take()
         .unwrap_or_else(|| EntryRecord::new(EntryId(entry.id.clone())));
     let tz = timezone(ctx, &entry.author_id).await?;
-    let (from, to) = rules::prior_entries_window(&config, entry.created_at);
-    // The newest entries only: the hourly limit needs at most `max + 1` of them, and
-    // comparing each evaluation with every entry of a week made the cost grow with the
-    // square of a prolific log (the benchmark's 10,000 entries in one day kept the
-    // reward queue busy for many minutes).
-    let limit = PRIOR_ENTRIES_COMPARED.max(config.max_entries_per_hour as usize + 1);
-    let prior = prior_entries(db, &entry.author_id, from, to, limit).await?;
+    let (from, _) = rules::prior_entries_window(&config, entry.created_at);
+    let hour_ago = entry.created_at - chrono::Duration::hours(1);
+    let in_last_hour = inputs
+        .prior
+        .iter()
+        .filter(|r| {
+            (r.created_at, &r.id) < (entry.created_at, &entry.id) && r.created_at > hour_ago
+        })
+        .count();
+    let rows = if in_last_hour >= config.max_entries_per_hour as usize {
+        inputs.prior
+    } else {
+        // The newest entries only: comparing each evaluation with every entry of a week
+        // made the cost grow with the square of a prolific log.
+        let limit = PRIOR_ENTRIES_COMPARED.max(per_hour);
+        repo::evaluation_inputs(db, &entry.id, &entry.author_id, limit)
+            .await
+            .map_err(db_err)?
+            .prior
+    };
+    let prior: Vec<PriorEntry> = rows
+        .into_iter()
+        .filter(|r| r.created_at >= from)
+        .map(|r| PriorEntry {
+            entry_id: EntryId(r.id),
+            created_at: r.created_at,
+            content: r.content,
+        })
+        .collect();
     let facts = EntryFacts {
         entry_id: EntryId(entry.id.clone()),
         version: entry.version,
@@ -134,6 +239,7 @@ async fn evaluate_now(
             entry.updated_at
         },
     };
+    let user = inputs.user;
     let evaluation = rules::evaluate(&config, &user.state, &record, &facts, &prior, tz)
         .map_err(|e| JobError::fatal(format!("reward rules: {e}")))?;
     Ok(Snapshot {
@@ -147,46 +253,6 @@ async fn evaluate_now(
 /// How many of the author's most recent entries (within the duplicate window) a new
 /// version is compared with for near-duplicates.
 pub const PRIOR_ENTRIES_COMPARED: usize = 500;
-
-async fn prior_entries(
-    db: &TenantDb,
-    author: &str,
-    from: chrono::DateTime<Utc>,
-    to: chrono::DateTime<Utc>,
-    limit: usize,
-) -> Result<Vec<PriorEntry>, JobError> {
-    #[derive(Deserialize)]
-    struct Row {
-        id: String,
-        created_at: chrono::DateTime<Utc>,
-        content: String,
-    }
-    let rows: Vec<Row> = db
-        .query(
-            // One bound in the index range, newest first, so the scan stops after `limit`
-            // entries; `from` is applied below. The bound is `LET` because the planner
-            // narrows an index range by a value, not by a `<datetime>` cast in the
-            // condition (with the cast, every entry of the author was read).
-            "LET $to = <datetime> $to_text;
-             SELECT record::id(id) AS id, created_at, content FROM worklog
-             WHERE author_id = $author AND created_at <= $to
-             ORDER BY created_at DESC LIMIT $limit;",
-            json!({"author": author, "to_text": to.to_rfc3339(), "limit": limit}),
-        )
-        .await
-        .map_err(db_err)?
-        .take(1)
-        .map_err(db_err)?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| r.created_at >= from)
-        .map(|r| PriorEntry {
-            entry_id: EntryId(r.id),
-            created_at: r.created_at,
-            content: r.content,
-        })
-        .collect())
-}
 
 fn snapshot(ctx: &StepCtx) -> Result<Snapshot, JobError> {
     ctx.output_as("validate")
@@ -337,16 +403,19 @@ pub fn weekly_sweep() -> Workflow {
         description: "Closes finished weekly challenges and opens new ones, per user time zone",
         enqueue: Enqueue::Internal,
         validate: None,
+        timeline: Timeline::Lifecycle,
         steps: vec![Step::new("sweep", sweep)],
     }
 }
 
 async fn sweep(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
     let platform_db = ctx.state.store.platform();
-    let config: RewardConfig = repo::active_config(platform_db)
+    let config: RewardConfig = ctx
+        .state
+        .reward_config
+        .get(platform_db)
         .await
-        .map_err(db_err)?
-        .config;
+        .map_err(db_err)?;
     let tenants = platform::list_tenant_ids(platform_db)
         .await
         .map_err(db_err)?;

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Enqueue, Step, StepCtx, Workflow};
+use super::{Enqueue, Step, StepCtx, Timeline, Workflow};
 use crate::jobs::queue::JobState;
 use crate::jobs::runner::JobError;
 
@@ -17,6 +17,7 @@ pub fn compute_metrics() -> Workflow {
         description: "Computes platform metrics (tenants, users, jobs) into a snapshot",
         enqueue: Enqueue::Internal,
         validate: None,
+        timeline: Timeline::Lifecycle,
         steps: vec![Step::new("collect", collect), Step::new("persist", persist)],
     }
 }
