@@ -129,7 +129,7 @@ async fn logging_earns_xp_streak_badges_and_challenge_progress() {
         ]
     );
 
-    // The six steps of each evaluation left events.
+    // An internal kind leaves lifecycle events only; its decisions are in its result.
     let first = jobs
         .iter()
         .find(|j| j["payload"]["version"] == 1 && j["payload"]["entry_id"] == entry.as_str())
@@ -137,30 +137,26 @@ async fn logging_earns_xp_streak_badges_and_challenge_progress() {
     let r = app
         .get(
             &format!(
-                "/api/events?job_id={}&type=job.step_finished&limit=50",
+                "/api/events?job_id={}&limit=50",
                 first["id"].as_str().unwrap()
             ),
             &s.token,
         )
         .await;
-    let mut steps: Vec<String> = r.body["items"]
+    let mut kinds: Vec<String> = r.body["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["data"]["step"].as_str().unwrap().to_string())
+        .map(|e| e["kind"].as_str().unwrap().to_string())
         .collect();
-    steps.reverse();
-    assert_eq!(
-        steps,
-        [
-            "validate",
-            "compute_xp",
-            "update_streak",
-            "award_badges",
-            "update_challenges",
-            "persist"
-        ]
-    );
+    kinds.reverse();
+    assert_eq!(kinds, ["job.queued", "job.started", "job.succeeded"], "{}", r.body);
+    let done = &r.body["items"][0]["data"]["result"];
+    assert_eq!(done["meaningful"], true, "{done}");
+    assert_eq!(done["xp_granted"], 41, "{done}");
+    assert_eq!(done["streak"]["current"], 1, "{done}");
+    assert!(done["badges_awarded"].as_array().is_some_and(|b| !b.is_empty()), "{done}");
+    assert_eq!(done["steps"][0]["step"], "evaluate", "{done}");
 
     // Badges: earned with dates, locked with what they need, grouped.
     let r = app.get("/api/gamification/badges", &s.token).await;

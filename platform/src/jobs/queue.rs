@@ -60,6 +60,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Most queued jobs of a tenant [`Queue::claim_more`] looks through.
+pub const CLAIM_SCAN: usize = 2000;
+
 /// How long written-but-unflushed data (completions, leases) may wait for a flush when
 /// nobody is waiting for one.
 pub const IDLE_FLUSH: Duration = Duration::from_millis(100);
@@ -1334,6 +1337,57 @@ impl Queue {
         Ok(true)
     }
 
+    /// Leases up to `max` more due jobs of the same tenant and kind as `leader` for which
+    /// `matches` holds, in queue order: a worker that handles jobs together (one user's
+    /// reward evaluations, say) takes them in one go. The extra leases are the caller's
+    /// to complete or fail; they count as running jobs of the tenant meanwhile. At most
+    /// [`CLAIM_SCAN`] queued jobs of the tenant are looked at.
+    pub fn claim_more(
+        &self,
+        leader: &Job,
+        max: usize,
+        matches: impl Fn(&Job) -> bool,
+    ) -> QueueResult<Vec<Lease>> {
+        let now = now_ms();
+        let expires = now + ms(self.inner.config.visibility_timeout);
+        let mut m = self.mem();
+        let Some(t) = m.tenants.get(leader.tenant.as_str()) else {
+            return Ok(Vec::new());
+        };
+        let keys: Vec<ReadyKey> = t
+            .ready
+            .iter()
+            .take(CLAIM_SCAN)
+            .filter(|k| k.1 <= now)
+            .copied()
+            .collect();
+        let mut out = Vec::new();
+        for key in keys {
+            if out.len() >= max {
+                break;
+            }
+            let Some(job) = m.live.get(&key.2).map(|l| &l.job) else {
+                continue;
+            };
+            if job.kind != leader.kind || job.cancel_requested || !matches(job) {
+                continue;
+            }
+            let mut job = job.clone();
+            m.remove_ready(&job.tenant, &key);
+            let token: u64 = rand::random();
+            job.state = JobState::Running;
+            job.attempts += 1;
+            job.lease_token = Some(token);
+            job.lease_expires_at = Some(expires);
+            job.started_at = Some(now);
+            job.updated_at = now;
+            m.add_lease(&job);
+            self.store(&mut m, job.clone())?;
+            out.push(Lease { job, token });
+        }
+        Ok(out)
+    }
+
     /// Applies `f` to a running job whose lease is `token`; stores and returns it.
     fn with_lease<T>(
         &self,
@@ -2412,5 +2466,35 @@ mod tests {
         );
         assert_eq!(s.due, 1);
         assert_eq!(q.active_counts("t"), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn claim_more_takes_matching_due_jobs_in_order() {
+        let q = Queue::temporary(QueueConfig { tenant_concurrency: 1, ..fast() }).unwrap();
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let user = if i % 2 == 0 { "u1" } else { "u2" };
+            ids.push(q.enqueue("t", "x", json!({"user": user}), EnqueueOptions::default()).await.unwrap().id());
+        }
+        q.enqueue("t", "other", json!({"user": "u1"}), EnqueueOptions::default()).await.unwrap();
+        q.enqueue("t2", "x", json!({"user": "u1"}), EnqueueOptions::default()).await.unwrap();
+        let later = EnqueueOptions { run_at: Some(now_ms() + 60_000), ..Default::default() };
+        q.enqueue("t", "x", json!({"user": "u1"}), later).await.unwrap();
+        let leader = lease_now(&q).await;
+        assert_eq!(leader.job.id, ids[0]);
+        let more = q
+            .claim_more(&leader.job, 10, |j| j.payload["user"] == "u1")
+            .unwrap();
+        let got: Vec<_> = more.iter().map(|l| l.job.id).collect();
+        assert_eq!(got, vec![ids[2], ids[4]], "same tenant, kind and user; due; in order");
+        assert_eq!(q.active_counts("t"), (4, 3));
+        for l in &more {
+            q.complete(l.job.id, l.token, json!(null)).await.unwrap();
+        }
+        q.complete(leader.job.id, leader.token, json!(null)).await.unwrap();
+        assert_eq!(q.active_counts("t"), (4, 0));
+        // `max` bounds the claim.
+        let next = lease_now(&q).await;
+        assert_eq!(q.claim_more(&next.job, 1, |_| true).unwrap().len(), 1);
     }
 }

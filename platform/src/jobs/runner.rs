@@ -294,32 +294,10 @@ impl Shared {
     async fn record(&self, job: &Job, token: u64, outcome: Outcome, took: Duration) {
         let m = metrics();
         let secs = took.as_secs_f64();
-        let failure = |msg: String, retryable: bool| (msg, retryable);
-        let (message, retryable) = match outcome {
-            Outcome::Done(Ok(result)) => {
-                match self.queue.complete(job.id, token, result.clone()).await {
-                    Ok(done) if done.state == JobState::Cancelled => {
-                        m.job_finished(&job.kind, JobState::Cancelled, secs);
-                        self.emit(&done, kind::JOB_CANCELLED, "cancelled".into(), json!({}));
-                    }
-                    Ok(done) => {
-                        m.job_finished(&job.kind, JobState::Succeeded, secs);
-                        tracing::info!(took_ms = took.as_millis() as u64, "job succeeded");
-                        self.emit(
-                            &done,
-                            kind::JOB_SUCCEEDED,
-                            "succeeded".into(),
-                            json!({"result": result, "duration_ms": took.as_millis() as u64}),
-                        );
-                    }
-                    Err(e) => self.write_back_failed(job, e),
-                }
-                return;
-            }
-            Outcome::Done(Err(e)) => failure(e.message, e.retryable),
-            Outcome::TimedOut => {
-                failure(format!("timed out after {} s", job.timeout_ms / 1000), true)
-            }
+        let failure = |msg: String, retryable: bool| Err(JobError { message: msg, retryable });
+        let result = match outcome {
+            Outcome::Done(r) => r,
+            Outcome::TimedOut => failure(format!("timed out after {} s", job.timeout_ms / 1000), true),
             Outcome::Panicked(detail) => failure(format!("handler crashed: {detail}"), true),
             Outcome::Cancelled => {
                 match self.queue.finish_cancelled(job.id, token).await {
@@ -333,7 +311,7 @@ impl Shared {
                             json!({}),
                         );
                     }
-                    Err(e) => self.write_back_failed(job, e),
+                    Err(e) => write_back_failed(job, e),
                 }
                 return;
             }
@@ -347,7 +325,7 @@ impl Shared {
                             json!({}),
                         );
                     }
-                    Err(e) => self.write_back_failed(job, e),
+                    Err(e) => write_back_failed(job, e),
                 }
                 return;
             }
@@ -356,45 +334,7 @@ impl Shared {
                 return;
             }
         };
-        tracing::warn!(error = %message, retryable, "job attempt failed");
-        match self.queue.fail(job.id, token, &message, retryable).await {
-            Ok((done, FailOutcome::Retrying { run_at })) => {
-                m.job_finished(&job.kind, JobState::Failed, secs);
-                m.job_retries.with_label_values(&[job.kind.as_str()]).inc();
-                self.emit(
-                    &done,
-                    kind::JOB_RETRIED,
-                    format!("attempt {} failed: {message}; retrying", job.attempts),
-                    json!({"error": message, "attempt": job.attempts, "retry_at": run_at,
-                           "retry_in_ms": (run_at - now_ms()).max(0)}),
-                );
-            }
-            Ok((done, FailOutcome::Dead)) => {
-                m.job_finished(&job.kind, JobState::Failed, secs);
-                m.dead_letters.with_label_values(&[job.kind.as_str()]).inc();
-                self.emit(
-                    &done,
-                    kind::JOB_FAILED,
-                    format!("failed: {message}"),
-                    json!({"error": message, "attempts": done.attempts, "retryable": retryable, "dead_letter": true}),
-                );
-            }
-            Ok((done, FailOutcome::Cancelled)) => {
-                m.job_finished(&job.kind, JobState::Cancelled, secs);
-                self.emit(&done, kind::JOB_CANCELLED, "cancelled".into(), json!({}));
-            }
-            Err(e) => self.write_back_failed(job, e),
-        }
-    }
-
-    fn write_back_failed(&self, job: &Job, e: QueueError) {
-        match e {
-            // Fencing at work: the lease expired and the job belongs to someone else.
-            QueueError::StaleLease => {
-                tracing::warn!(job_id = %job.id, "late completion rejected: the lease had expired")
-            }
-            e => tracing::error!(job_id = %job.id, error = %e, "could not record the job outcome"),
-        }
+        settle(&self.queue, &self.events, job, token, result, took).await;
     }
 
     async fn reaper(&self) {
@@ -462,6 +402,86 @@ impl Shared {
                 _ = self.stop.cancelled() => return,
             }
         }
+    }
+}
+
+fn write_back_failed(job: &Job, e: QueueError) {
+    match e {
+        // Fencing at work: the lease expired and the job belongs to someone else.
+        QueueError::StaleLease => {
+            tracing::warn!(job_id = %job.id, "late completion rejected: the lease had expired")
+        }
+        e => tracing::error!(job_id = %job.id, error = %e, "could not record the job outcome"),
+    }
+}
+
+/// Records how an attempt ended: completion, or a retry, dead letter or cancellation,
+/// with its Event and metrics. The runner calls it for the jobs it leased; a handler
+/// that took more jobs with `Queue::claim_more` calls it for each of those.
+pub async fn settle(
+    queue: &Queue,
+    events: &Events,
+    job: &Job,
+    token: u64,
+    result: Result<serde_json::Value, JobError>,
+    took: Duration,
+) {
+    let m = metrics();
+    let secs = took.as_secs_f64();
+    let emit = |job: &Job, kind: &'static str, message: String, data: serde_json::Value| {
+        events.emit(&job.tenant, Event::job(kind, job, message, data));
+    };
+    let (message, retryable) = match result {
+        Ok(result) => {
+            match queue.complete(job.id, token, result.clone()).await {
+                Ok(done) if done.state == JobState::Cancelled => {
+                    m.job_finished(&job.kind, JobState::Cancelled, secs);
+                    emit(&done, kind::JOB_CANCELLED, "cancelled".into(), json!({}));
+                }
+                Ok(done) => {
+                    m.job_finished(&job.kind, JobState::Succeeded, secs);
+                    tracing::info!(took_ms = took.as_millis() as u64, "job succeeded");
+                    emit(
+                        &done,
+                        kind::JOB_SUCCEEDED,
+                        "succeeded".into(),
+                        json!({"result": result, "duration_ms": took.as_millis() as u64}),
+                    );
+                }
+                Err(e) => write_back_failed(job, e),
+            }
+            return;
+        }
+        Err(e) => (e.message, e.retryable),
+    };
+    tracing::warn!(error = %message, retryable, "job attempt failed");
+    match queue.fail(job.id, token, &message, retryable).await {
+        Ok((done, FailOutcome::Retrying { run_at })) => {
+            m.job_finished(&job.kind, JobState::Failed, secs);
+            m.job_retries.with_label_values(&[job.kind.as_str()]).inc();
+            emit(
+                &done,
+                kind::JOB_RETRIED,
+                format!("attempt {} failed: {message}; retrying", job.attempts),
+                json!({"error": message, "attempt": job.attempts, "retry_at": run_at,
+                       "retry_in_ms": (run_at - now_ms()).max(0)}),
+            );
+        }
+        Ok((done, FailOutcome::Dead)) => {
+            m.job_finished(&job.kind, JobState::Failed, secs);
+            m.dead_letters.with_label_values(&[job.kind.as_str()]).inc();
+            emit(
+                &done,
+                kind::JOB_FAILED,
+                format!("failed: {message}"),
+                json!({"error": message, "attempts": done.attempts, "retryable": retryable, "dead_letter": true}),
+            );
+        }
+        Ok((done, FailOutcome::Cancelled)) => {
+            m.job_finished(&job.kind, JobState::Cancelled, secs);
+            emit(&done, kind::JOB_CANCELLED, "cancelled".into(), json!({}));
+        }
+        Err(e) => write_back_failed(job, e),
     }
 }
 

@@ -196,13 +196,13 @@ pub async fn user(db: &TenantDb, user_id: &str) -> StoreResult<UserRow> {
     })
 }
 
-/// Everything one reward evaluation reads, in one round trip: the entry, its author's
-/// state, what the entry earned so far, and the author's newest `prior` entries created
-/// up to the entry (newest first).
+/// Everything a batch of one author's reward evaluations reads, in one round trip: the
+/// entries, the author's state, what each entry earned so far, and the author's newest
+/// `prior` entries created up to the newest of the batch (newest first).
 pub struct EvaluationInputs {
-    pub entry: Option<super::worklogs::EntryRow>,
+    pub entries: Vec<super::worklogs::EntryRow>,
     pub user: UserRow,
-    pub record: Option<EntryRecord>,
+    pub records: std::collections::HashMap<String, EntryRecord>,
     pub prior: Vec<PriorRow>,
 }
 
@@ -216,7 +216,7 @@ pub struct PriorRow {
 
 pub async fn evaluation_inputs(
     db: &TenantDb,
-    entry_id: &str,
+    entry_ids: &[String],
     author_id: &str,
     prior: usize,
 ) -> StoreResult<EvaluationInputs> {
@@ -226,26 +226,28 @@ pub async fn evaluation_inputs(
         rev: Option<u64>,
         quiet_mode: Option<bool>,
     }
+    #[derive(Deserialize)]
+    struct Record {
+        id: String,
+        record: Option<serde_json::Value>,
+    }
     // `$to` is a LET value, so the planner bounds the (author_id, created_at) index
     // range with it and the scan stops after `$limit` rows.
     let sql = format!(
-        "LET $e = (SELECT {} FROM type::record('worklog', $id))[0];
-         LET $to = $e.created_at;
-         RETURN $e;
+        "LET $es = (SELECT {} FROM $ids.map(|$i| type::record('worklog', $i)));
+         LET $to = array::max($es.created_at);
+         RETURN $es;
          SELECT state, rev, quiet_mode FROM type::record('gamification_user', $author);
-         SELECT VALUE record FROM type::record('gamification_entry', $id);
+         SELECT record::id(id) AS id, record FROM $ids.map(|$i| type::record('gamification_entry', $i));
          SELECT record::id(id) AS id, created_at, content FROM worklog
              WHERE author_id = $author AND created_at <= $to
              ORDER BY created_at DESC LIMIT $limit;",
         super::worklogs::FIELDS
     );
     let mut rows = db
-        .query(
-            &sql,
-            json!({"id": entry_id, "author": author_id, "limit": prior}),
-        )
+        .query(&sql, json!({"ids": entry_ids, "author": author_id, "limit": prior}))
         .await?;
-    let entry = rows.first(2)?;
+    let entries = rows.take(2)?;
     let user = match rows.first::<State>(3)? {
         None => UserRow::default(),
         Some(r) => UserRow {
@@ -257,11 +259,16 @@ pub async fn evaluation_inputs(
             quiet_mode: r.quiet_mode.unwrap_or(false),
         },
     };
-    let record: Option<serde_json::Value> = rows.first(4)?;
+    let mut records = std::collections::HashMap::new();
+    for r in rows.take::<Record>(4)? {
+        if let Some(v) = r.record.filter(|v| !v.is_null()) {
+            records.insert(r.id, decode(v)?);
+        }
+    }
     Ok(EvaluationInputs {
-        entry,
+        entries,
         user,
-        record: record.filter(|v| !v.is_null()).map(decode).transpose()?,
+        records,
         prior: rows.take(5)?,
     })
 }
@@ -328,18 +335,34 @@ pub struct Change<'a> {
     /// An evaluation to record: `{"id": "<entry>_v<n>", "row": {...}}`.
     pub evaluation: Option<serde_json::Value>,
     pub job_id: Option<&'a str>,
+    /// More entry evaluations written by the same change (a batch of one user's
+    /// evaluations), each with its own records; `state` is the state after all of them.
+    pub more: Vec<Part<'a>>,
 }
 
-/// Writes a change atomically, if the user's state is still at `rev`.
-pub async fn write(db: &TenantDb, c: &Change<'_>) -> Result<u64, WriteError> {
-    let ledger: Vec<serde_json::Value> = c
-        .ledger
+/// One entry evaluation's writes inside a batched [`Change`].
+#[derive(Debug)]
+pub struct Part<'a> {
+    pub entry: (&'a str, &'a EntryRecord),
+    pub ledger: &'a [XpEvent],
+    pub badges: &'a [BadgeAward],
+    pub closed: &'a [ClosedChallenge],
+    pub evaluation: serde_json::Value,
+    pub job_id: &'a str,
+}
+
+fn ledger_rows(
+    user_id: &str,
+    events: &[XpEvent],
+    job_id: Option<&str>,
+) -> StoreResult<Vec<serde_json::Value>> {
+    events
         .iter()
         .map(|e| {
             Ok(json!({
                 "id": super::platform::new_id(),
                 "row": {
-                    "user_id": c.user_id,
+                    "user_id": user_id,
                     "idempotency_key": e.idempotency_key,
                     "amount": e.amount,
                     "day": e.day.format("%Y-%m-%d").to_string(),
@@ -347,19 +370,21 @@ pub async fn write(db: &TenantDb, c: &Change<'_>) -> Result<u64, WriteError> {
                     "config_version": e.config_version,
                     "rule": serde_json::to_value(e.rule()).map_err(|e| StoreError::Decode(e.to_string()))?,
                     "source": encode(&e.source)?,
-                    "job_id": c.job_id,
+                    "job_id": job_id,
                 }
             }))
         })
-        .collect::<StoreResult<_>>()?;
-    let badges: Vec<serde_json::Value> = c
-        .badges
+        .collect()
+}
+
+fn badge_rows(user_id: &str, badges: &[BadgeAward]) -> Vec<serde_json::Value> {
+    badges
         .iter()
         .map(|b| {
             json!({
-                "id": format!("{}_{}", c.user_id, b.code),
+                "id": format!("{}_{}", user_id, b.code),
                 "row": {
-                    "user_id": c.user_id,
+                    "user_id": user_id,
                     "code": b.code.to_string(),
                     "awarded_at": b.awarded_at.to_rfc3339(),
                     "entry_id": b.entry_id.as_ref().map(|e| e.0.clone()),
@@ -368,40 +393,59 @@ pub async fn write(db: &TenantDb, c: &Change<'_>) -> Result<u64, WriteError> {
                 }
             })
         })
-        .collect();
-    let revoked: Vec<serde_json::Value> = c
-        .revoked
-        .iter()
-        .map(|(code, by, reason)| json!({"id": format!("{}_{code}", c.user_id), "by": by, "reason": reason}))
-        .collect();
-    let closed: Vec<serde_json::Value> = c
-        .closed
+        .collect()
+}
+
+fn closed_rows(user_id: &str, closed: &[ClosedChallenge]) -> StoreResult<Vec<serde_json::Value>> {
+    closed
         .iter()
         .map(|cc| {
             Ok(json!({
-                "id": format!("{}_{}_{}", c.user_id, cc.week_start.format("%Y%m%d"), cc.challenge.code),
+                "id": format!("{}_{}_{}", user_id, cc.week_start.format("%Y%m%d"), cc.challenge.code),
                 "row": {
-                    "user_id": c.user_id,
+                    "user_id": user_id,
                     "week_start": cc.week_start.format("%Y-%m-%d").to_string(),
                     "challenge": encode(&cc.challenge)?,
                     "result": encode(&cc.result)?,
                 }
             }))
         })
-        .collect::<StoreResult<_>>()?;
-    let state = c.state.map(encode).transpose()?;
-    let entry = c
+        .collect()
+}
+
+/// Writes a change atomically, if the user's state is still at `rev`.
+pub async fn write(db: &TenantDb, c: &Change<'_>) -> Result<u64, WriteError> {
+    let mut ledger = ledger_rows(c.user_id, c.ledger, c.job_id)?;
+    let mut badges = badge_rows(c.user_id, c.badges);
+    let mut closed = closed_rows(c.user_id, c.closed)?;
+    let mut entries: Vec<serde_json::Value> = c
         .entry
         .map(|(id, r)| Ok::<_, StoreError>(json!({"id": id, "record": encode(r)?})))
-        .transpose()?;
+        .transpose()?
+        .into_iter()
+        .collect();
+    let mut evaluations: Vec<serde_json::Value> = c.evaluation.iter().cloned().collect();
+    for p in &c.more {
+        ledger.extend(ledger_rows(c.user_id, p.ledger, Some(p.job_id))?);
+        badges.extend(badge_rows(c.user_id, p.badges));
+        closed.extend(closed_rows(c.user_id, p.closed)?);
+        entries.push(json!({"id": p.entry.0, "record": encode(p.entry.1)?}));
+        evaluations.push(p.evaluation.clone());
+    }
+    let revoked: Vec<serde_json::Value> = c
+        .revoked
+        .iter()
+        .map(|(code, by, reason)| json!({"id": format!("{}_{code}", c.user_id), "by": by, "reason": reason}))
+        .collect();
+    let state = c.state.map(encode).transpose()?;
     let sql = "BEGIN TRANSACTION;
          LET $cur = (SELECT VALUE rev FROM type::record('gamification_user', $uid))[0] ?? 0;
          IF $cur != $rev { THROW 'AR:rev_conflict'; };
          IF $state != NONE {
              UPSERT type::record('gamification_user', $uid) SET state = $state, rev = $cur + 1, updated_at = time::now();
          };
-         IF $entry != NONE {
-             UPSERT type::record('gamification_entry', $entry.id) SET record = $entry.record, user_id = $uid;
+         FOR $en IN $entries {
+             UPSERT type::record('gamification_entry', $en.id) SET record = $en.record, user_id = $uid;
          };
          FOR $e IN $ledger {
              CREATE type::record('xp_event', $e.id) SET user_id = $e.row.user_id,
@@ -419,17 +463,17 @@ pub async fn write(db: &TenantDb, c: &Change<'_>) -> Result<u64, WriteError> {
              UPDATE type::record('badge_award', $r.id) SET revoked_at = time::now(), revoked_by = $r.by, revoke_reason = $r.reason;
          };
          FOR $c IN $closed { UPSERT type::record('challenge_history', $c.id) CONTENT $c.row; };
-         IF $evaluation != NONE {
-             UPSERT type::record('reward_evaluation', $evaluation.id) CONTENT $evaluation.row;
+         FOR $ev IN $evaluations {
+             UPSERT type::record('reward_evaluation', $ev.id) CONTENT $ev.row;
          };
          RETURN IF $state != NONE { $cur + 1 } ELSE { $cur };
          COMMIT TRANSACTION;";
     let res = db
         .query(
             sql,
-            json!({"uid": c.user_id, "rev": c.rev, "state": state, "entry": entry,
+            json!({"uid": c.user_id, "rev": c.rev, "state": state, "entries": entries,
                    "ledger": ledger, "badges": badges, "revoked": revoked, "closed": closed,
-                   "evaluation": c.evaluation}),
+                   "evaluations": evaluations}),
         )
         .await;
     match res {

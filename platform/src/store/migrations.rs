@@ -394,6 +394,18 @@ REMOVE INDEX IF EXISTS worklog_tag ON worklog;
 REMOVE INDEX IF EXISTS worklog_project ON worklog;
 "#,
     },
+    Migration {
+        version: 11,
+        name: "worklog_date_without_regex",
+        // SurrealDB keeps field definitions as text and compiles them again whenever a
+        // statement touches the table: the `/^\d{4}-\d{2}-\d{2}$/` assertion cost a
+        // regex compilation (~0.3 ms, two thirds of a point lookup) on every query of
+        // `worklog`. The cast checks the same, and rejects impossible days as well.
+        sql: r#"
+DEFINE FIELD OVERWRITE date ON worklog TYPE string
+    ASSERT time::format(<datetime> ($value + 'T00:00:00Z'), '%Y-%m-%d') = $value;
+"#,
+    },
 ];
 
 #[derive(serde::Deserialize)]

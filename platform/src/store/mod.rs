@@ -44,6 +44,16 @@ use tokio::sync::Mutex;
 
 pub use tenant::TenantDb;
 
+/// How an embedded surrealkv store is sized, unless `SURREAL_URL` has parameters of its
+/// own. Left to itself the engine sizes both from the machine's memory (a 1 GiB memtable
+/// and a block cache of half the RAM on a 24 GiB machine), which a single-box product
+/// sharing the machine can't afford: writes accumulate in the memtable until it fills.
+/// A 16 MiB memtable is flushed to disk early; 32 MiB of cached blocks holds the hot
+/// part of a small team's data. (The parameters are read by our patched
+/// `surrealdb-kvs-surrealkv`, see vendor/README.md.)
+pub const SURREALKV_TUNING: &str =
+    "?surrealkv_max_memtable_size=16777216&surrealkv_block_cache_capacity=33554432";
+
 /// Name of the platform database inside the namespace.
 pub const PLATFORM_DB: &str = "platform";
 
@@ -282,10 +292,16 @@ impl Store {
     /// Connects, points the root session at the platform database and applies
     /// platform migrations.
     pub async fn open(url: &str, namespace: &str) -> anyhow::Result<Arc<Self>> {
+        let mut url = url.to_string();
         if let Some(path) = url.strip_prefix("surrealkv://") {
-            std::fs::create_dir_all(path)
+            let path = path.split('?').next().unwrap_or(path).to_string();
+            std::fs::create_dir_all(&path)
                 .map_err(|e| anyhow::anyhow!("cannot create database directory {path}: {e}"))?;
+            if !url.contains('?') {
+                url.push_str(SURREALKV_TUNING);
+            }
         }
+        let url = url.as_str();
         let root = surrealdb::engine::any::connect(url)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open database at {url}: {e}"))?;

@@ -132,6 +132,10 @@ pub struct StepCtx {
     pub job: Arc<Job>,
     pub outputs: Arc<BTreeMap<String, serde_json::Value>>,
     pub cancel: CancellationToken,
+    /// The queue and the job's lease (a step that takes more jobs with
+    /// `Queue::claim_more` settles them itself).
+    pub queue: crate::jobs::queue::Queue,
+    pub token: u64,
 }
 
 impl StepCtx {
@@ -262,6 +266,8 @@ async fn run_workflow(
             job: job.clone(),
             outputs: Arc::new(outputs.clone()),
             cancel: ctx.cancel.clone(),
+            queue: ctx.queue.clone(),
+            token: ctx.token,
         };
         match (step.run)(step_ctx).await {
             Ok(output) => {

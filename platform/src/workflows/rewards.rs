@@ -2,15 +2,19 @@
 //! `gamification.weekly_sweep` (hourly): the reward rules of `gamification::rules`
 //! applied to stored state.
 //!
-//! The evaluation is computed once, purely, from one snapshot (the user's state at a
-//! revision, the entry record, the config, the prior entries), so the six rule steps
-//! can't see different states; steps 2–5 record each rule's decision as its own step and
-//! Event, and `persist` writes everything in one transaction that checks the snapshot's
-//! revision. If another evaluation of the same user won the race, `persist` recomputes
-//! from the new state and writes again. Idempotent per (entry id, version): the rules
-//! remember evaluated versions and the ledger is unique per idempotency key.
+//! One user's evaluations are made together: the job that a worker leased takes the
+//! user's other queued evaluations too ([`BATCH`] at most, `Queue::claim_more`), reads
+//! everything they need in one query, applies the rules to each entry version in turn
+//! (each sees the state the previous one left), and writes all of it in one
+//! transaction that checks the revision of the state it started from. If something
+//! else changed the user's state first, the batch is recomputed from the new state.
+//! Evaluations of one user can't run side by side and fight over that revision, and a
+//! burst of entries costs a few queries, not a few per entry. Each job still gets its
+//! own outcome. Idempotent per (entry id, version): the rules remember evaluated
+//! versions and the ledger is unique per idempotency key.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -20,8 +24,10 @@ use super::{Enqueue, Step, StepCtx, Timeline, Workflow};
 use crate::gamification::rules::{
     self, EntryFacts, EntryId, EntryRecord, Evaluation, EvaluationStatus, PriorEntry, RewardConfig,
 };
-use crate::jobs::runner::JobError;
-use crate::store::gamification::{self as repo, Change, WriteError};
+use crate::jobs::queue::Job;
+use crate::jobs::runner::{self, JobError};
+use crate::observability::events::{kind, Event};
+use crate::store::gamification::{self as repo, Change, Part, PriorRow, WriteError};
 use crate::store::{platform, TenantDb};
 
 /// The payload of `gamification.reward_evaluate`.
@@ -96,37 +102,26 @@ impl HeldReward {
     }
 }
 
-/// What the first step decided.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Snapshot {
-    /// Why nothing is evaluated (entry deleted, superseded), if so.
-    skipped: Option<String>,
-    /// The entry's author, whose rewards these are.
-    user_id: String,
-    rev: u64,
-    evaluation: Option<Evaluation>,
-}
-
 fn db_err(e: impl std::fmt::Display) -> JobError {
     JobError::retryable(format!("database: {e}"))
 }
+
+/// Most evaluations of one user made together.
+pub const BATCH: usize = 64;
+
+/// How many of the author's most recent entries (within the duplicate window) a new
+/// version is compared with for near-duplicates.
+pub const PRIOR_ENTRIES_COMPARED: usize = 500;
 
 /// The workflow.
 pub fn reward_evaluate() -> Workflow {
     Workflow {
         kind: "gamification.reward_evaluate",
-        description: "Evaluates an entry version: meaningfulness, XP with caps, streak, badges, challenges, ledger",
+        description: "Evaluates entry versions (with the user's other queued ones): meaningfulness, XP with caps, streak, badges, challenges, ledger",
         enqueue: Enqueue::Internal,
         validate: None,
         timeline: Timeline::Lifecycle,
-        steps: vec![
-            Step::new("validate", validate),
-            Step::new("compute_xp", compute_xp),
-            Step::new("update_streak", update_streak),
-            Step::new("award_badges", award_badges),
-            Step::new("update_challenges", update_challenges),
-            Step::new("persist", persist),
-        ],
+        steps: vec![Step::new("evaluate", evaluate)],
     }
 }
 
@@ -141,258 +136,274 @@ async fn timezone(ctx: &StepCtx, user_id: &str) -> Result<chrono_tz::Tz, JobErro
     Ok(user.map_or(chrono_tz::UTC, |u| u.timezone))
 }
 
-/// Loads the snapshot and evaluates the entry version against it.
-///
-/// The prior entries are read in two stages: the newest `max_entries_per_hour + 1`
-/// come with the snapshot, which settles the hourly limit; only an entry that passes
-/// it needs the (up to [`PRIOR_ENTRIES_COMPARED`]) entries of the duplicate window.
-/// The rules see the same facts either way: a rate-limited entry is judged before any
-/// duplicate is looked for.
-async fn evaluate_now(
+fn payload_of(job: &Job) -> Result<RewardPayload, JobError> {
+    serde_json::from_value(job.payload.clone())
+        .map_err(|e| JobError::fatal(format!("invalid job payload: {e}")))
+}
+
+async fn evaluate(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
+    let lead = payload_of(&ctx.job)?;
+    let db = ctx.tenant_db().await?;
+    let user = lead.user_id.clone();
+    let members = ctx
+        .queue
+        .claim_more(&ctx.job, BATCH - 1, |j| {
+            j.payload.get("user_id").and_then(|u| u.as_str()) == Some(user.as_str())
+        })
+        .map_err(|e| JobError::retryable(format!("queue: {e}")))?;
+    let started = Instant::now();
+    let mut items = vec![(ctx.job.id.to_string(), Ok(lead))];
+    for m in &members {
+        ctx.state.events.emit(
+            &m.job.tenant,
+            Event::job(
+                kind::JOB_STARTED,
+                &m.job,
+                format!("attempt {} of {}, with job {}", m.job.attempts, m.job.max_attempts, ctx.job.id),
+                json!({"attempt": m.job.attempts, "max_attempts": m.job.max_attempts, "batch_of": ctx.job.id.to_string()}),
+            ),
+        );
+        items.push((m.job.id.to_string(), payload_of(&m.job)));
+    }
+    let mut outcomes = match evaluate_all(&ctx, &db, &user, &items).await {
+        Ok(outcomes) => outcomes,
+        Err(e) => items.iter().map(|_| Err(e.clone())).collect(),
+    };
+    let took = started.elapsed();
+    let leader = outcomes.remove(0);
+    for (m, outcome) in members.iter().zip(outcomes) {
+        runner::settle(&ctx.queue, &ctx.state.events, &m.job, m.token, outcome, took).await;
+    }
+    leader
+}
+
+/// What one evaluation writes, kept until the batch is written.
+struct Planned {
+    entry_id: String,
+    job_id: String,
+    evaluation: Evaluation,
+    row: serde_json::Value,
+}
+
+/// Evaluates every item (job id, payload) of `user`, in order, and writes the result;
+/// returns each item's outcome.
+async fn evaluate_all(
     ctx: &StepCtx,
     db: &TenantDb,
-    p: &RewardPayload,
-) -> Result<Snapshot, JobError> {
-    let skip = |why: String| Snapshot {
-        skipped: Some(why),
-        user_id: p.user_id.clone(),
-        rev: 0,
-        evaluation: None,
-    };
+    user: &str,
+    items: &[(String, Result<RewardPayload, JobError>)],
+) -> Result<Vec<Result<serde_json::Value, JobError>>, JobError> {
     let config = ctx
         .state
         .reward_config
         .get(ctx.state.store.platform())
         .await
         .map_err(db_err)?;
+    let tz = timezone(ctx, user).await?;
+    let mut ids: Vec<String> = Vec::new();
+    for (_, p) in items {
+        if let Ok(p) = p {
+            if !ids.contains(&p.entry_id) {
+                ids.push(p.entry_id.clone());
+            }
+        }
+    }
     let per_hour = config.max_entries_per_hour as usize + 1;
-    let mut inputs = repo::evaluation_inputs(db, &p.entry_id, &p.user_id, per_hour)
-        .await
-        .map_err(db_err)?;
-    let Some(entry) = inputs.entry.take() else {
-        return Ok(skip("the entry was deleted".into()));
-    };
-    if entry.version > p.version {
-        // The newer version's own job evaluates the current content.
-        return Ok(skip(format!("superseded by version {}", entry.version)));
-    }
-    if entry.version < p.version {
-        return Err(JobError::retryable(format!(
-            "entry is at version {}, the job is for version {}",
-            entry.version, p.version
-        )));
-    }
-    if entry.author_id != p.user_id {
-        // The snapshot was read for another author: read it again for the real one.
-        inputs = repo::evaluation_inputs(db, &p.entry_id, &entry.author_id, per_hour)
+    for attempt in 0..5 {
+        // The newest `per_hour` entries before each evaluated one settle the hourly
+        // limit; only an entry that passes it needs the whole duplicate window, read
+        // once for the batch when first needed. The rules see the same facts either
+        // way: a rate-limited entry is judged before any duplicate is looked for.
+        let inputs = repo::evaluation_inputs(db, &ids, user, per_hour + ids.len())
             .await
             .map_err(db_err)?;
-    }
-    let record = inputs
-        .record
-        .take()
-        .unwrap_or_else(|| EntryRecord::new(EntryId(entry.id.clone())));
-    let tz = timezone(ctx, &entry.author_id).await?;
-    let (from, _) = rules::prior_entries_window(&config, entry.created_at);
-    let hour_ago = entry.created_at - chrono::Duration::hours(1);
-    let in_last_hour = inputs
-        .prior
-        .iter()
-        .filter(|r| {
-            (r.created_at, &r.id) < (entry.created_at, &entry.id) && r.created_at > hour_ago
-        })
-        .count();
-    let rows = if in_last_hour >= config.max_entries_per_hour as usize {
-        inputs.prior
-    } else {
-        // The newest entries only: comparing each evaluation with every entry of a week
-        // made the cost grow with the square of a prolific log.
-        let limit = PRIOR_ENTRIES_COMPARED.max(per_hour);
-        repo::evaluation_inputs(db, &entry.id, &entry.author_id, limit)
-            .await
-            .map_err(db_err)?
-            .prior
-    };
-    let prior: Vec<PriorEntry> = rows
-        .into_iter()
-        .filter(|r| r.created_at >= from)
-        .map(|r| PriorEntry {
-            entry_id: EntryId(r.id),
-            created_at: r.created_at,
-            content: r.content,
-        })
-        .collect();
-    let facts = EntryFacts {
-        entry_id: EntryId(entry.id.clone()),
-        version: entry.version,
-        content: entry.content.clone(),
-        tag_count: entry.tags.len() as u32,
-        attachment_count: entry.attachment_count,
-        has_outcome: entry
-            .outcome
-            .as_deref()
-            .is_some_and(|o| !o.trim().is_empty()),
-        created_at: entry.created_at,
-        version_at: if entry.version == 1 {
-            entry.created_at
-        } else {
-            entry.updated_at
-        },
-    };
-    let user = inputs.user;
-    let evaluation = rules::evaluate(&config, &user.state, &record, &facts, &prior, tz)
-        .map_err(|e| JobError::fatal(format!("reward rules: {e}")))?;
-    Ok(Snapshot {
-        skipped: None,
-        user_id: entry.author_id.clone(),
-        rev: user.rev,
-        evaluation: Some(evaluation),
-    })
-}
-
-/// How many of the author's most recent entries (within the duplicate window) a new
-/// version is compared with for near-duplicates.
-pub const PRIOR_ENTRIES_COMPARED: usize = 500;
-
-fn snapshot(ctx: &StepCtx) -> Result<Snapshot, JobError> {
-    ctx.output_as("validate")
-}
-
-async fn validate(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
-    let p: RewardPayload = ctx.payload()?;
-    let db = ctx.tenant_db().await?;
-    let snap = evaluate_now(&ctx, &db, &p).await?;
-    serde_json::to_value(&snap).map_err(|e| JobError::fatal(e.to_string()))
-}
-
-/// Each rule step reports its part of the evaluation (or that there is nothing to do).
-fn part(
-    ctx: &StepCtx,
-    f: impl Fn(&Evaluation) -> serde_json::Value,
-) -> Result<serde_json::Value, JobError> {
-    let snap = snapshot(ctx)?;
-    Ok(match (&snap.skipped, &snap.evaluation) {
-        (Some(why), _) => json!({"skipped": why}),
-        (None, Some(e)) if e.status == EvaluationStatus::AlreadyApplied => {
-            json!({"skipped": "this entry version was already evaluated"})
-        }
-        (None, Some(e)) => f(e),
-        (None, None) => json!({"skipped": "nothing to evaluate"}),
-    })
-}
-
-async fn compute_xp(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
-    part(&ctx, |e| {
-        json!({
-            "meaningful": e.meaningful.is_ok(),
-            "not_meaningful": e.meaningful.as_ref().err(),
-            "breakdown": e.xp,
-            "entry_value": e.entry_value,
-            "previously_earned": e.previously_earned,
-            "granted": e.xp_granted,
-            "held_back_by_daily_cap": e.xp_capped,
-        })
-    })
-}
-
-async fn update_streak(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
-    part(&ctx, |e| {
-        json!({
-            "day": e.streak_day,
-            "current": e.user.streak.current,
-            "longest": e.user.streak.longest,
-            "freezes": e.user.streak.freezes,
-            "freezes_used": e.freezes_used,
-            "freezes_earned": e.freezes_earned,
-        })
-    })
-}
-
-async fn award_badges(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
-    part(
-        &ctx,
-        |e| json!({"awarded": e.badges_awarded.iter().map(|b| b.code.to_string()).collect::<Vec<_>>()}),
-    )
-}
-
-async fn update_challenges(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
-    part(&ctx, |e| {
-        json!({
-            "completed": e.challenges_completed.iter().map(|c| c.code.clone()).collect::<Vec<_>>(),
-            "closed": e.challenges_closed.len(),
-            "week": e.user.week,
-        })
-    })
-}
-
-async fn persist(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
-    let p: RewardPayload = ctx.payload()?;
-    let db = ctx.tenant_db().await?;
-    let mut snap = snapshot(&ctx)?;
-    let job_id = ctx.job.id.to_string();
-    for attempt in 0..5 {
-        if let Some(why) = &snap.skipped {
-            return Ok(json!({"skipped": why}));
-        }
-        let Some(e) = &snap.evaluation else {
-            return Ok(json!({"skipped": "nothing to evaluate"}));
-        };
-        if e.status == EvaluationStatus::AlreadyApplied {
-            return Ok(
-                json!({"skipped": "this entry version was already evaluated", "xp_granted": 0}),
-            );
-        }
-        let user_id = snap.user_id.clone();
-        let outcome = json!({
-            "meaningful": e.meaningful.is_ok(),
-            "xp_granted": e.xp_granted,
-            "xp_capped": e.xp_capped,
-            "badges": e.badges_awarded.iter().map(|b| b.code.to_string()).collect::<BTreeSet<_>>(),
-            "streak": e.user.streak.current,
-        });
-        let change = Change {
-            user_id: &user_id,
-            rev: snap.rev,
-            state: Some(&e.user),
-            entry: Some((&p.entry_id, &e.record)),
-            ledger: &e.ledger,
-            badges: &e.badges_awarded,
-            revoked: &[],
-            closed: &e.challenges_closed,
-            evaluation: Some(json!({
+        let entries: HashMap<&str, &crate::store::worklogs::EntryRow> =
+            inputs.entries.iter().map(|e| (e.id.as_str(), e)).collect();
+        let mut window: Option<Vec<PriorRow>> = None;
+        let mut state = inputs.user.state.clone();
+        let mut records = inputs.records.clone();
+        let mut planned: Vec<Planned> = Vec::new();
+        let mut outcomes: Vec<Result<serde_json::Value, JobError>> = Vec::new();
+        for (job_id, payload) in items {
+            let p = match payload {
+                Ok(p) => p,
+                Err(e) => {
+                    outcomes.push(Err(e.clone()));
+                    continue;
+                }
+            };
+            let skip = |why: String| Ok(json!({"skipped": why}));
+            let Some(entry) = entries.get(p.entry_id.as_str()).copied() else {
+                outcomes.push(skip("the entry was deleted".into()));
+                continue;
+            };
+            if entry.author_id != user {
+                outcomes.push(Err(JobError::fatal("the entry belongs to another user")));
+                continue;
+            }
+            if entry.version > p.version {
+                // The newer version's own job evaluates the current content.
+                outcomes.push(skip(format!("superseded by version {}", entry.version)));
+                continue;
+            }
+            if entry.version < p.version {
+                outcomes.push(Err(JobError::retryable(format!(
+                    "entry is at version {}, the job is for version {}",
+                    entry.version, p.version
+                ))));
+                continue;
+            }
+            let before = |r: &&PriorRow| (r.created_at, &r.id) < (entry.created_at, &entry.id);
+            let hour_ago = entry.created_at - chrono::Duration::hours(1);
+            let near = inputs.prior.iter().filter(before);
+            let in_last_hour = near.clone().filter(|r| r.created_at > hour_ago).count();
+            let rows: Vec<&PriorRow> = if in_last_hour >= config.max_entries_per_hour as usize {
+                near.collect()
+            } else {
+                if window.is_none() {
+                    let limit = PRIOR_ENTRIES_COMPARED.max(per_hour) + ids.len();
+                    window = Some(
+                        repo::evaluation_inputs(db, &ids, user, limit)
+                            .await
+                            .map_err(db_err)?
+                            .prior,
+                    );
+                }
+                window.iter().flatten().filter(before).collect()
+            };
+            let (from, _) = rules::prior_entries_window(&config, entry.created_at);
+            let prior: Vec<PriorEntry> = rows
+                .into_iter()
+                .filter(|r| r.created_at >= from)
+                .map(|r| PriorEntry {
+                    entry_id: EntryId(r.id.clone()),
+                    created_at: r.created_at,
+                    content: r.content.clone(),
+                })
+                .collect();
+            let record = records
+                .get(&entry.id)
+                .cloned()
+                .unwrap_or_else(|| EntryRecord::new(EntryId(entry.id.clone())));
+            let facts = EntryFacts {
+                entry_id: EntryId(entry.id.clone()),
+                version: entry.version,
+                content: entry.content.clone(),
+                tag_count: entry.tags.len() as u32,
+                attachment_count: entry.attachment_count,
+                has_outcome: entry
+                    .outcome
+                    .as_deref()
+                    .is_some_and(|o| !o.trim().is_empty()),
+                created_at: entry.created_at,
+                version_at: if entry.version == 1 {
+                    entry.created_at
+                } else {
+                    entry.updated_at
+                },
+            };
+            let e = rules::evaluate(&config, &state, &record, &facts, &prior, tz)
+                .map_err(|e| JobError::fatal(format!("reward rules: {e}")))?;
+            if e.status == EvaluationStatus::AlreadyApplied {
+                outcomes.push(Ok(json!({"skipped": "this entry version was already evaluated", "xp_granted": 0})));
+                continue;
+            }
+            state = e.user.clone();
+            records.insert(entry.id.clone(), e.record.clone());
+            let outcome = json!({
+                "meaningful": e.meaningful.is_ok(),
+                "xp_granted": e.xp_granted,
+                "xp_capped": e.xp_capped,
+                "badges": e.badges_awarded.iter().map(|b| b.code.to_string()).collect::<BTreeSet<_>>(),
+                "streak": e.user.streak.current,
+            });
+            let row = json!({
                 "id": format!("{}_v{}", p.entry_id, p.version),
                 "row": {
-                    "user_id": user_id,
+                    "user_id": user,
                     "entry_id": p.entry_id,
                     "entry_version": p.version,
                     "config_version": e.config_version,
                     "job_id": job_id,
                     "outcome": outcome,
                 }
-            })),
-            job_id: Some(&job_id),
+            });
+            outcomes.push(Ok(summary(&e, planned.len())));
+            planned.push(Planned {
+                entry_id: entry.id.clone(),
+                job_id: job_id.clone(),
+                evaluation: e,
+                row,
+            });
+        }
+        if planned.is_empty() {
+            return Ok(outcomes);
+        }
+        let change = Change {
+            user_id: user,
+            rev: inputs.user.rev,
+            state: Some(&state),
+            more: planned
+                .iter()
+                .map(|p| Part {
+                    entry: (&p.entry_id, &p.evaluation.record),
+                    ledger: &p.evaluation.ledger,
+                    badges: &p.evaluation.badges_awarded,
+                    closed: &p.evaluation.challenges_closed,
+                    evaluation: p.row.clone(),
+                    job_id: &p.job_id,
+                })
+                .collect(),
+            ..Change::default()
         };
-        match repo::write(&db, &change).await {
+        match repo::write(db, &change).await {
             Ok(rev) => {
-                return Ok(json!({
-                    "rev": rev,
-                    "xp_granted": e.xp_granted,
-                    "total_xp": e.user.total_xp,
-                    "ledger_events": e.ledger.len(),
-                    "config_version": e.config_version,
-                    "recomputed": attempt > 0,
-                }))
+                let n = items.len();
+                for o in outcomes.iter_mut().flatten() {
+                    if o.get("skipped").is_none() {
+                        o["rev"] = json!(rev);
+                        o["recomputed"] = json!(attempt > 0);
+                    }
+                    o["batch"] = json!(n);
+                }
+                return Ok(outcomes);
             }
-            Err(WriteError::Conflict) => {
-                // Another evaluation of this user landed first: start from its result.
-                snap = evaluate_now(&ctx, &db, &p).await?;
-            }
+            // Another change of this user landed first: start from its result.
+            Err(WriteError::Conflict) => continue,
             Err(WriteError::Store(err)) => return Err(db_err(err)),
         }
     }
     Err(JobError::retryable(
         "the user's reward state kept changing; will try again",
     ))
+}
+
+/// What an evaluation decided, as the job's result.
+fn summary(e: &Evaluation, position: usize) -> serde_json::Value {
+    json!({
+        "meaningful": e.meaningful.is_ok(),
+        "not_meaningful": e.meaningful.as_ref().err(),
+        "breakdown": e.xp,
+        "entry_value": e.entry_value,
+        "previously_earned": e.previously_earned,
+        "xp_granted": e.xp_granted,
+        "held_back_by_daily_cap": e.xp_capped,
+        "total_xp": e.user.total_xp,
+        "streak": {
+            "day": e.streak_day,
+            "current": e.user.streak.current,
+            "longest": e.user.streak.longest,
+            "freezes": e.user.streak.freezes,
+            "freezes_used": e.freezes_used,
+            "freezes_earned": e.freezes_earned,
+        },
+        "badges_awarded": e.badges_awarded.iter().map(|b| b.code.to_string()).collect::<Vec<_>>(),
+        "challenges_completed": e.challenges_completed.iter().map(|c| c.code.clone()).collect::<Vec<_>>(),
+        "challenges_closed": e.challenges_closed.len(),
+        "ledger_events": e.ledger.len(),
+        "config_version": e.config_version,
+        "position_in_batch": position,
+    })
 }
 
 /// `gamification.weekly_sweep`: for every tenant and user with reward state, closes a
