@@ -172,6 +172,11 @@ pub struct Settings {
     /// How long a cached request principal (user, memberships, time zone) is trusted
     /// before it is read again; bounds what another process's change may lag here.
     pub principal_cache_ttl_secs: u64,
+    /// Row text of work-log first pages kept in memory (0: no cache); only ever used
+    /// with an embedded store, which no other process writes.
+    pub worklog_page_cache_bytes: u64,
+    /// Memory of all tenants' in-memory search indexes (embedded store only).
+    pub search_index_bytes: u64,
     pub jobs: JobSettings,
     pub quotas: Quotas,
     /// Optional separate address serving `/metrics` without authentication.
@@ -246,6 +251,8 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("API_RATE_LIMIT_PER_MINUTE", false),
     ("MAX_BODY_BYTES", false),
     ("PRINCIPAL_CACHE_TTL_SECS", false),
+    ("WORKLOG_PAGE_CACHE_BYTES", false),
+    ("SEARCH_INDEX_BYTES", false),
     ("JOB_WORKERS", false),
     ("JOB_TENANT_CONCURRENCY", false),
     ("JOB_MAX_ATTEMPTS", false),
@@ -497,6 +504,16 @@ impl Settings {
         let api_rate_limit_per_minute = r.number("API_RATE_LIMIT_PER_MINUTE", 600u32, 1);
         let max_body_bytes = r.number("MAX_BODY_BYTES", 1_048_576usize, 1024);
         let principal_cache_ttl_secs = r.number("PRINCIPAL_CACHE_TTL_SECS", 5u64, 0);
+        let worklog_page_cache_bytes = r.number(
+            "WORKLOG_PAGE_CACHE_BYTES",
+            crate::store::worklogs::PAGE_CACHE_BYTES,
+            0,
+        );
+        let search_index_bytes = r.number(
+            "SEARCH_INDEX_BYTES",
+            crate::store::search::SEARCH_INDEX_BYTES,
+            1024 * 1024,
+        );
 
         let jobs = JobSettings {
             workers: r.number("JOB_WORKERS", 4usize, 1),
@@ -572,6 +589,8 @@ impl Settings {
             api_rate_limit_per_minute,
             max_body_bytes,
             principal_cache_ttl_secs,
+            worklog_page_cache_bytes,
+            search_index_bytes,
             jobs,
             quotas,
             metrics_bind,

@@ -36,7 +36,13 @@ pub async fn shutdown_signal() {
 
 /// Runs the server.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let store = Store::open(&settings.surreal_url, &settings.surreal_namespace).await?;
+    let store = Store::open_with(
+        &settings.surreal_url,
+        &settings.surreal_namespace,
+        settings.worklog_page_cache_bytes,
+        settings.search_index_bytes,
+    )
+    .await?;
     let queue = Queue::open(
         &settings.queue_path,
         QueueConfig::from_settings(&settings.jobs),

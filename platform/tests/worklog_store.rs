@@ -330,14 +330,13 @@ async fn keyset_pages_filters_and_ranked_search() {
     ids.dedup();
     assert_eq!(ids.len(), 57);
 
-    // Editing an entry recomputes its search text.
-    let id = &items[8].0;
-    db.query(
-        "UPDATE type::record('worklog', $id) SET content = 'nothing about clusters';",
-        serde_json::json!({"id": id}),
-    )
-    .await
-    .unwrap();
+    // Editing an entry recomputes its search text (and the search index reads it again).
+    let (id, f, _) = &items[8];
+    let edited = EntryFields {
+        content: "nothing about clusters".into(),
+        ..f.clone()
+    };
+    repo::update(&db, id, 1, &edited).await.unwrap();
     let page = repo::page(&db, &search("kubernetes"), None, 10, true)
         .await
         .unwrap();
@@ -492,7 +491,11 @@ fn filters() -> Vec<(&'static str, ListFilter)> {
 
 fn matches(f: &ListFilter, i: usize, item: &(String, EntryFields, String)) -> bool {
     let e = &item.1;
-    let author = if i % 2 == 0 { "author-1" } else { "author-2" };
+    let author = if i.is_multiple_of(2) {
+        "author-1"
+    } else {
+        "author-2"
+    };
     f.from.is_none_or(|d| e.date >= d)
         && f.to.is_none_or(|d| e.date <= d)
         && f.tag.as_ref().is_none_or(|t| e.tags.contains(t))
@@ -587,4 +590,233 @@ async fn listing_plans_read_only_the_page_and_count_keys() {
             }
         }
     }
+}
+
+/// First pages are cached for an embedded store and every write of the repository
+/// makes them stale at once: a page read after a write always shows it.
+#[tokio::test]
+async fn cached_first_pages_follow_every_write() {
+    let db = db().await;
+    let titles = |p: &repo::Page| p.rows.iter().map(|r| r.title.clone()).collect::<Vec<_>>();
+    let all = ListFilter::default();
+    let first = || repo::page(&db, &all, None, 10, true);
+    let a = put(
+        &db,
+        fields("2026-11-01", "a", "first entry here", &["x"], None),
+    )
+    .await;
+    assert_eq!(titles(&first().await.unwrap()), ["a"]);
+    // A write that bypasses the repository isn't seen: the page comes from the cache.
+    db.query(
+        "UPDATE type::record('worklog', $id) SET title = 'changed behind its back';",
+        serde_json::json!({"id": a}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        titles(&first().await.unwrap()),
+        ["a"],
+        "served from the cache"
+    );
+    // Every repository write is.
+    let b = put(
+        &db,
+        fields("2026-11-02", "b", "second entry here", &[], None),
+    )
+    .await;
+    let p = first().await.unwrap();
+    assert_eq!(
+        (titles(&p), p.total),
+        (
+            vec!["b".to_string(), "changed behind its back".to_string()],
+            Some(2)
+        )
+    );
+    let row = repo::update(&db, &b, 1, &fields("2026-11-02", "b2", "edited", &[], None))
+        .await
+        .unwrap();
+    assert_eq!(titles(&first().await.unwrap())[0], "b2");
+    repo::set_analysis(&db, &b, row.version, serde_json::json!({"summary": "s"}))
+        .await
+        .unwrap();
+    assert!(first().await.unwrap().rows[0].analysis.is_some());
+    repo::delete(&db, &b).await.unwrap();
+    let p = first().await.unwrap();
+    assert_eq!((p.rows.len(), p.total), (1, Some(1)));
+    // Filters and limits are cached apart.
+    let tagged = ListFilter {
+        tag: Some("x".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        repo::page(&db, &tagged, None, 5, true)
+            .await
+            .unwrap()
+            .rows
+            .len(),
+        1
+    );
+    assert_eq!(
+        repo::page(
+            &db,
+            &ListFilter {
+                tag: Some("y".into()),
+                ..Default::default()
+            },
+            None,
+            5,
+            true
+        )
+        .await
+        .unwrap()
+        .rows
+        .len(),
+        0
+    );
+}
+
+/// The in-memory search index (used with an embedded store) finds exactly what the
+/// database's own full-text index matches, ranks common words with non-zero scores, and
+/// follows every write.
+#[tokio::test]
+async fn in_memory_search_matches_the_full_text_index_and_follows_writes() {
+    let db = db().await;
+    let words = [
+        "deployed", "billing", "service", "caching", "latency", "database", "review",
+    ];
+    let mut items = Vec::new();
+    for i in 0..300u32 {
+        let pick = |k: u32| words[((i * 7 + k * 3) % words.len() as u32) as usize];
+        let content = format!(
+            "{} the {} and {} {}",
+            pick(0),
+            pick(1),
+            pick(2),
+            "notes ".repeat((i % 5) as usize)
+        );
+        items.push((
+            uuid::Uuid::now_v7().to_string(),
+            fields("2026-05-01", &format!("t{i}"), &content, &["x"], None),
+            format!("s{i}"),
+        ));
+    }
+    repo::create_many(&db, "author-1", &items).await.unwrap();
+    let search = |q: &str| ListFilter {
+        q: Some(q.into()),
+        ..Default::default()
+    };
+    // The first search starts the index's build and is answered by the database.
+    let first = repo::page(&db, &search("billing"), None, 500, true)
+        .await
+        .unwrap();
+    assert!(
+        first.total.is_some_and(|n| n > 0),
+        "answered while building"
+    );
+    repo::warm_search(&db).await.unwrap();
+    for q in [
+        // In 4 of 5 entries: the database's BM25 scores it 0, the index must not.
+        "notes",
+        "deploying",
+        "billing service",
+        "caching latency database",
+        "review",
+        "unknownword",
+        "DEPLOYED, billing!",
+    ] {
+        let mut full: Vec<String> = db
+            .query(
+                "SELECT VALUE record::id(id) FROM worklog WHERE search_text @0@ $q;",
+                serde_json::json!({"q": q}),
+            )
+            .await
+            .unwrap()
+            .take(0)
+            .unwrap();
+        full.sort();
+        let page = repo::page(&db, &search(q), None, 500, true).await.unwrap();
+        let mut ours: Vec<String> = page.rows.iter().map(|r| r.id.clone()).collect();
+        ours.sort();
+        assert_eq!(ours, full, "{q}: same matches as the full-text index");
+        assert_eq!(page.total, Some(full.len() as u64), "{q}");
+        if !full.is_empty() {
+            assert!(
+                page.rows.iter().all(|r| r.score.is_some_and(|s| s > 0.0)),
+                "{q}: every match scores"
+            );
+            let scores: Vec<f64> = page.rows.iter().filter_map(|r| r.score).collect();
+            assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{q}: best first");
+        }
+    }
+    // Shorter entries with the same words rank higher (length normalisation).
+    let short = put(&db, fields("2026-05-02", "s", "zebra", &[], None)).await;
+    put(
+        &db,
+        fields(
+            "2026-05-02",
+            "l",
+            &format!("zebra {}", "filler words here ".repeat(20)),
+            &[],
+            None,
+        ),
+    )
+    .await;
+    let page = repo::page(&db, &search("zebra"), None, 10, true)
+        .await
+        .unwrap();
+    assert_eq!(page.rows[0].id, short);
+    // It follows writes: an edit re-indexes, a delete removes, an import adds.
+    repo::update(
+        &db,
+        &short,
+        1,
+        &fields("2026-05-02", "s", "giraffe", &[], None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        repo::page(&db, &search("zebra"), None, 10, true)
+            .await
+            .unwrap()
+            .total,
+        Some(1)
+    );
+    assert_eq!(
+        repo::page(&db, &search("giraffe"), None, 10, true)
+            .await
+            .unwrap()
+            .total,
+        Some(1)
+    );
+    repo::delete(&db, &short).await.unwrap();
+    assert_eq!(
+        repo::page(&db, &search("giraffe"), None, 10, true)
+            .await
+            .unwrap()
+            .total,
+        Some(0)
+    );
+    let more = vec![(
+        uuid::Uuid::now_v7().to_string(),
+        fields("2026-05-03", "g", "giraffe again", &[], None),
+        "g1".to_string(),
+    )];
+    repo::create_many(&db, "author-2", &more).await.unwrap();
+    let page = repo::page(&db, &search("giraffe"), None, 10, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.total, page.rows[0].id.clone()),
+        (Some(1), more[0].0.clone())
+    );
+    // Filters apply to the matches.
+    let f = ListFilter {
+        q: Some("giraffe".into()),
+        author_id: Some("author-1".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        repo::page(&db, &f, None, 10, true).await.unwrap().total,
+        Some(0)
+    );
 }

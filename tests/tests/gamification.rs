@@ -150,12 +150,22 @@ async fn logging_earns_xp_streak_badges_and_challenge_progress() {
         .map(|e| e["kind"].as_str().unwrap().to_string())
         .collect();
     kinds.reverse();
-    assert_eq!(kinds, ["job.queued", "job.started", "job.succeeded"], "{}", r.body);
+    assert_eq!(
+        kinds,
+        ["job.queued", "job.started", "job.succeeded"],
+        "{}",
+        r.body
+    );
     let done = &r.body["items"][0]["data"]["result"];
     assert_eq!(done["meaningful"], true, "{done}");
     assert_eq!(done["xp_granted"], 41, "{done}");
     assert_eq!(done["streak"]["current"], 1, "{done}");
-    assert!(done["badges_awarded"].as_array().is_some_and(|b| !b.is_empty()), "{done}");
+    assert!(
+        done["badges_awarded"]
+            .as_array()
+            .is_some_and(|b| !b.is_empty()),
+        "{done}"
+    );
     assert_eq!(done["steps"][0]["step"], "evaluate", "{done}");
 
     // Badges: earned with dates, locked with what they need, grouped.

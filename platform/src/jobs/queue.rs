@@ -2470,29 +2470,58 @@ mod tests {
 
     #[tokio::test]
     async fn claim_more_takes_matching_due_jobs_in_order() {
-        let q = Queue::temporary(QueueConfig { tenant_concurrency: 1, ..fast() }).unwrap();
+        let q = Queue::temporary(QueueConfig {
+            tenant_concurrency: 1,
+            ..fast()
+        })
+        .unwrap();
         let mut ids = Vec::new();
         for i in 0..6 {
             let user = if i % 2 == 0 { "u1" } else { "u2" };
-            ids.push(q.enqueue("t", "x", json!({"user": user}), EnqueueOptions::default()).await.unwrap().id());
+            ids.push(
+                q.enqueue("t", "x", json!({"user": user}), EnqueueOptions::default())
+                    .await
+                    .unwrap()
+                    .id(),
+            );
         }
-        q.enqueue("t", "other", json!({"user": "u1"}), EnqueueOptions::default()).await.unwrap();
-        q.enqueue("t2", "x", json!({"user": "u1"}), EnqueueOptions::default()).await.unwrap();
-        let later = EnqueueOptions { run_at: Some(now_ms() + 60_000), ..Default::default() };
-        q.enqueue("t", "x", json!({"user": "u1"}), later).await.unwrap();
+        q.enqueue(
+            "t",
+            "other",
+            json!({"user": "u1"}),
+            EnqueueOptions::default(),
+        )
+        .await
+        .unwrap();
+        q.enqueue("t2", "x", json!({"user": "u1"}), EnqueueOptions::default())
+            .await
+            .unwrap();
+        let later = EnqueueOptions {
+            run_at: Some(now_ms() + 60_000),
+            ..Default::default()
+        };
+        q.enqueue("t", "x", json!({"user": "u1"}), later)
+            .await
+            .unwrap();
         let leader = lease_now(&q).await;
         assert_eq!(leader.job.id, ids[0]);
         let more = q
             .claim_more(&leader.job, 10, |j| j.payload["user"] == "u1")
             .unwrap();
         let got: Vec<_> = more.iter().map(|l| l.job.id).collect();
-        assert_eq!(got, vec![ids[2], ids[4]], "same tenant, kind and user; due; in order");
-        assert_eq!(q.active_counts("t"), (4, 3));
+        assert_eq!(
+            got,
+            vec![ids[2], ids[4]],
+            "same tenant, kind and user; due; in order"
+        );
+        assert_eq!(q.active_counts("t"), (5, 3));
         for l in &more {
             q.complete(l.job.id, l.token, json!(null)).await.unwrap();
         }
-        q.complete(leader.job.id, leader.token, json!(null)).await.unwrap();
-        assert_eq!(q.active_counts("t"), (4, 0));
+        q.complete(leader.job.id, leader.token, json!(null))
+            .await
+            .unwrap();
+        assert_eq!(q.active_counts("t"), (5, 0));
         // `max` bounds the claim.
         let next = lease_now(&q).await;
         assert_eq!(q.claim_more(&next.job, 1, |_| true).unwrap().len(), 1);

@@ -294,10 +294,17 @@ impl Shared {
     async fn record(&self, job: &Job, token: u64, outcome: Outcome, took: Duration) {
         let m = metrics();
         let secs = took.as_secs_f64();
-        let failure = |msg: String, retryable: bool| Err(JobError { message: msg, retryable });
+        let failure = |msg: String, retryable: bool| {
+            Err(JobError {
+                message: msg,
+                retryable,
+            })
+        };
         let result = match outcome {
             Outcome::Done(r) => r,
-            Outcome::TimedOut => failure(format!("timed out after {} s", job.timeout_ms / 1000), true),
+            Outcome::TimedOut => {
+                failure(format!("timed out after {} s", job.timeout_ms / 1000), true)
+            }
             Outcome::Panicked(detail) => failure(format!("handler crashed: {detail}"), true),
             Outcome::Cancelled => {
                 match self.queue.finish_cancelled(job.id, token).await {

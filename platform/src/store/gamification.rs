@@ -245,7 +245,10 @@ pub async fn evaluation_inputs(
         super::worklogs::FIELDS
     );
     let mut rows = db
-        .query(&sql, json!({"ids": entry_ids, "author": author_id, "limit": prior}))
+        .query(
+            &sql,
+            json!({"ids": entry_ids, "author": author_id, "limit": prior}),
+        )
         .await?;
     let entries = rows.take(2)?;
     let user = match rows.first::<State>(3)? {

@@ -30,6 +30,7 @@ pub mod events;
 pub mod gamification;
 pub mod migrations;
 pub mod platform;
+pub mod search;
 pub mod skills;
 pub mod tenant;
 pub mod worklogs;
@@ -286,12 +287,34 @@ pub struct Store {
     platform: Db,
     namespace: String,
     tenants: Mutex<HashMap<TenantId, TenantDb>>,
+    /// Work-log first pages and search indexes, when this process is the store's only
+    /// writer (an embedded engine: surrealkv locks its directory, `mem://` is private),
+    /// so every change is seen here and invalidates exactly. A SurrealDB server may
+    /// have other writers: no caches.
+    caches: Option<tenant::StoreCaches>,
 }
 
 impl Store {
     /// Connects, points the root session at the platform database and applies
     /// platform migrations.
     pub async fn open(url: &str, namespace: &str) -> anyhow::Result<Arc<Self>> {
+        Self::open_with(
+            url,
+            namespace,
+            worklogs::PAGE_CACHE_BYTES,
+            search::SEARCH_INDEX_BYTES,
+        )
+        .await
+    }
+
+    /// [`Store::open`] with a page cache of `page_cache_bytes` and search indexes of
+    /// `search_index_bytes` in all (0: none; searches use the database's index).
+    pub async fn open_with(
+        url: &str,
+        namespace: &str,
+        page_cache_bytes: u64,
+        search_index_bytes: u64,
+    ) -> anyhow::Result<Arc<Self>> {
         let mut url = url.to_string();
         if let Some(path) = url.strip_prefix("surrealkv://") {
             let path = path.split('?').next().unwrap_or(path).to_string();
@@ -315,6 +338,13 @@ impl Store {
             platform,
             namespace: namespace.to_string(),
             tenants: Mutex::new(HashMap::new()),
+            caches: (url.starts_with("surrealkv://") || url.starts_with("mem://")).then(|| {
+                tenant::StoreCaches {
+                    pages: Arc::new(worklogs::PageCache::new(page_cache_bytes)),
+                    search: (search_index_bytes > 0)
+                        .then(|| Arc::new(search::SearchIndex::new(search_index_bytes))),
+                }
+            }),
         });
         migrations::apply(&store.platform, migrations::PLATFORM).await?;
         Ok(store)
@@ -354,7 +384,7 @@ impl Store {
         migrations::apply(&db, migrations::TENANT)
             .await
             .map_err(|e| StoreError::Db(e.to_string()))?;
-        let tenant = TenantDb::new(id, db);
+        let tenant = TenantDb::new(id, db, self.caches.clone());
         map.insert(id, tenant.clone());
         Ok(tenant)
     }

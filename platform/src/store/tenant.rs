@@ -11,11 +11,70 @@ use super::{Db, Rows, StoreResult, TenantId};
 pub struct TenantDb {
     tenant: TenantId,
     db: Db,
+    /// What this process keeps of the tenant's work log (first pages, the search
+    /// index); `None` when the store is shared with other processes.
+    caches: Option<std::sync::Arc<TenantCaches>>,
+}
+
+/// A tenant's change count and the process-wide caches of its work log.
+pub(crate) struct TenantCaches {
+    generation: std::sync::atomic::AtomicU64,
+    pub(crate) pages: std::sync::Arc<super::worklogs::PageCache>,
+    /// `None` when `SEARCH_INDEX_BYTES` is 0.
+    pub(crate) search: Option<std::sync::Arc<super::search::SearchIndex>>,
+}
+
+/// The caches a [`super::Store`] keeps for an embedded database.
+#[derive(Clone)]
+pub(crate) struct StoreCaches {
+    pub(crate) pages: std::sync::Arc<super::worklogs::PageCache>,
+    /// `None` when `SEARCH_INDEX_BYTES` is 0.
+    pub(crate) search: Option<std::sync::Arc<super::search::SearchIndex>>,
 }
 
 impl TenantDb {
-    pub(super) fn new(tenant: TenantId, db: Db) -> Self {
-        Self { tenant, db }
+    pub(super) fn new(tenant: TenantId, db: Db, caches: Option<StoreCaches>) -> Self {
+        Self {
+            tenant,
+            db,
+            caches: caches.map(|c| {
+                std::sync::Arc::new(TenantCaches {
+                    generation: Default::default(),
+                    pages: c.pages,
+                    search: c.search,
+                })
+            }),
+        }
+    }
+
+    /// The page cache and the work log's current change count, if this process is the
+    /// only writer.
+    pub(crate) fn pages(&self) -> Option<(&super::worklogs::PageCache, u64)> {
+        self.caches.as_ref().map(|c| {
+            (
+                c.pages.as_ref(),
+                c.generation.load(std::sync::atomic::Ordering::Acquire),
+            )
+        })
+    }
+
+    /// The in-memory search index, if this process is the only writer.
+    pub(crate) fn search_index(&self) -> Option<&super::search::SearchIndex> {
+        self.caches.as_ref().and_then(|c| c.search.as_deref())
+    }
+
+    /// Records a committed change to the work log: cached pages become stale and the
+    /// search index reads `entries` again (all of them when `None`).
+    pub(crate) fn worklog_changed(&self, entries: Option<&[&str]>) {
+        if let Some(c) = &self.caches {
+            c.generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            match (&c.search, entries) {
+                (Some(s), Some(ids)) => s.changed(self.tenant, ids.iter().copied()),
+                (Some(s), None) => s.forget(self.tenant),
+                (None, _) => {}
+            }
+        }
     }
 
     /// The tenant this handle belongs to.

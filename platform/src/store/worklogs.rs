@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{StoreError, StoreResult, TenantDb};
+use super::{StoreError, StoreResult, TenantDb, TenantId};
 
 /// An entry as stored.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -86,7 +86,9 @@ pub async fn create(
             import_key: $import_key
          }} RETURN {FIELDS};"
     );
-    match db.query(&sql, vars).await {
+    let written = db.query(&sql, vars).await;
+    db.worklog_changed(Some(&[id]));
+    match written {
         Ok(mut rows) => rows.first(0),
         Err(StoreError::Unique(_)) if import_key.is_some() => Ok(None),
         Err(e) => Err(e),
@@ -112,13 +114,17 @@ pub async fn create_many(
             json!({"id": id, "row": row})
         })
         .collect();
-    db.query(
-        "BEGIN TRANSACTION;
+    let written = db
+        .query(
+            "BEGIN TRANSACTION;
          FOR $r IN $rows { CREATE type::record('worklog', $r.id) CONTENT $r.row; };
          COMMIT TRANSACTION;",
-        json!({"rows": rows}),
-    )
-    .await?;
+            json!({"rows": rows}),
+        )
+        .await;
+    let ids: Vec<&str> = items.iter().map(|(id, _, _)| id.as_str()).collect();
+    db.worklog_changed(Some(&ids));
+    written?;
     Ok(items.len())
 }
 
@@ -166,7 +172,9 @@ pub async fn update(
            RETURN {FIELDS};
          COMMIT TRANSACTION;"
     );
-    match db.query(&sql, vars).await {
+    let written = db.query(&sql, vars).await;
+    db.worklog_changed(Some(&[id]));
+    match written {
         Ok(mut rows) => rows
             .last::<EntryRow>()?
             .into_iter()
@@ -184,7 +192,7 @@ pub async fn update(
 /// attachments (for the caller to remove from the artifact store) or `None` if the entry
 /// did not exist.
 pub async fn delete(db: &TenantDb, id: &str) -> StoreResult<Option<Vec<String>>> {
-    let mut rows = db
+    let rows = db
         .query(
             "BEGIN TRANSACTION;
              LET $gone = (DELETE type::record('worklog', $id) RETURN BEFORE);
@@ -193,7 +201,9 @@ pub async fn delete(db: &TenantDb, id: &str) -> StoreResult<Option<Vec<String>>>
              COMMIT TRANSACTION;",
             json!({"id": id}),
         )
-        .await?;
+        .await;
+    db.worklog_changed(Some(&[id]));
+    let mut rows = rows?;
     #[derive(Deserialize)]
     struct Deleted {
         keys: Vec<String>,
@@ -497,7 +507,8 @@ pub async fn list(
 }
 
 /// A ranked page of the matches of `f.q` (best first; ties newest first) and how many
-/// entries match in all.
+/// entries match in all: from the in-memory index when this process is the database's
+/// only writer (`store::search`), else from the database's full-text index.
 ///
 /// One full-text scan gives both: the scan reads every matching record to score it, so
 /// ranking and counting in separate queries read them all twice (~1/3 of a search's
@@ -508,6 +519,15 @@ async fn search(
     skip: u64,
     limit: u32,
 ) -> StoreResult<(Vec<EntryRow>, u64)> {
+    if let Some(index) = db.search_index() {
+        let terms = super::search::analyze(db, f.q.as_deref().unwrap_or_default()).await?;
+        if let Some(ranked) = index
+            .search(db, &terms, f, skip as usize, limit as usize)
+            .await?
+        {
+            return ranked_page(db, ranked).await;
+        }
+    }
     let (conds, mut vars) = where_clause(f);
     vars["limit"] = json!(limit);
     vars["offset"] = json!(skip);
@@ -544,6 +564,42 @@ async fn search(
         })
         .collect();
     Ok((page, total.first().copied().unwrap_or(0)))
+}
+
+/// The rows of an in-memory ranking, in its order.
+async fn ranked_page(
+    db: &TenantDb,
+    ranked: super::search::Ranked,
+) -> StoreResult<(Vec<EntryRow>, u64)> {
+    let ids: Vec<&str> = ranked.hits.iter().map(|(id, _)| id.as_str()).collect();
+    let sql = format!("SELECT {FIELDS} FROM $ids.map(|$i| type::record('worklog', $i));");
+    let mut rows: std::collections::HashMap<String, EntryRow> = db
+        .query(&sql, json!({ "ids": ids }))
+        .await?
+        .take::<EntryRow>(0)?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let page = ranked
+        .hits
+        .into_iter()
+        .filter_map(|(id, score)| {
+            rows.remove(&id).map(|mut r| {
+                r.score = Some(score);
+                r
+            })
+        })
+        .collect();
+    Ok((page, ranked.total))
+}
+
+/// Builds the tenant's in-memory search index now if this store keeps one (searches
+/// would otherwise start it and use the database's index until it is ready).
+pub async fn warm_search(db: &TenantDb) -> StoreResult<()> {
+    match db.search_index() {
+        Some(index) => index.ready(db).await,
+        None => Ok(()),
+    }
 }
 
 /// Statements counting the entries that match `f`, and how to combine them: the total
@@ -620,8 +676,52 @@ pub async fn count(db: &TenantDb, f: &ListFilter) -> StoreResult<u64> {
     read_count(&mut res, 0, minus)
 }
 
+/// First pages of listings (no cursor, no search), per tenant and filter, each with the
+/// tenant's change count it was read at. Every write of this module counts a change
+/// after it commits, so a page read before a change is never served after it. Kept
+/// only for an embedded store, whose only writer is this process (`Store::pages`).
+/// Bounded by the text of the rows held (`WORKLOG_PAGE_CACHE_BYTES`, default
+/// [`PAGE_CACHE_BYTES`]).
+pub struct PageCache {
+    pages: quick_cache::sync::Cache<(TenantId, String), CachedPage, PageWeight>,
+    enabled: bool,
+}
+
+/// Most row text [`PageCache`] holds by default.
+pub const PAGE_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Clone)]
+struct CachedPage {
+    generation: u64,
+    page: std::sync::Arc<Page>,
+}
+
+#[derive(Clone)]
+struct PageWeight;
+
+impl quick_cache::Weighter<(TenantId, String), CachedPage> for PageWeight {
+    fn weight(&self, _key: &(TenantId, String), v: &CachedPage) -> u64 {
+        v.page
+            .rows
+            .iter()
+            .map(|r| (r.content.len() + r.title.len() + 256) as u64)
+            .sum::<u64>()
+            .max(1)
+    }
+}
+
+impl PageCache {
+    /// A cache of at most `bytes` of row text (0: off).
+    pub fn new(bytes: u64) -> Self {
+        Self {
+            pages: quick_cache::sync::Cache::with_weighter(1024, bytes.max(1), PageWeight),
+            enabled: bytes > 0,
+        }
+    }
+}
+
 /// A page of a listing: its rows, where the next one starts, and the total.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Page {
     pub rows: Vec<EntryRow>,
     pub next: Option<Cursor>,
@@ -630,8 +730,42 @@ pub struct Page {
 }
 
 /// One page of entries matching `f` and the cursor of the next. With `count`, the total
-/// is counted on the first page and carried by the cursors after it.
+/// is counted on the first page and carried by the cursors after it. A first page of a
+/// listing (no cursor, no search, at most 200 rows) comes from the [`PageCache`] when
+/// nothing changed since it was read.
 pub async fn page(
+    db: &TenantDb,
+    f: &ListFilter,
+    cursor: Option<&Cursor>,
+    limit: u32,
+    count_total: bool,
+) -> StoreResult<Page> {
+    let cacheable = cursor.is_none() && f.q.is_none() && limit <= 200;
+    let cached = db.pages().filter(|(c, _)| cacheable && c.enabled);
+    let key = cached.map(|_| (db.tenant(), format!("{f:?}|{limit}|{count_total}")));
+    if let (Some((cache, generation)), Some(key)) = (cached, &key) {
+        if let Some(hit) = cache.pages.get(key) {
+            if hit.generation == generation {
+                return Ok(hit.page.as_ref().clone());
+            }
+        }
+    }
+    let page = read_page(db, f, cursor, limit, count_total).await?;
+    if let (Some((cache, generation)), Some(key)) = (cached, key) {
+        // The change count read *before* the query: a change committed meanwhile has
+        // counted past it, so this page is never served after that change.
+        cache.pages.insert(
+            key,
+            CachedPage {
+                generation,
+                page: std::sync::Arc::new(page.clone()),
+            },
+        );
+    }
+    Ok(page)
+}
+
+async fn read_page(
     db: &TenantDb,
     f: &ListFilter,
     cursor: Option<&Cursor>,
@@ -767,13 +901,14 @@ pub async fn set_analysis(
     version: u32,
     analysis: serde_json::Value,
 ) -> StoreResult<bool> {
-    let rows: Vec<serde_json::Value> = db
+    let rows = db
         .query(
             "UPDATE type::record('worklog', $id) SET analysis = $analysis WHERE version = $version RETURN record::id(id) AS id;",
             json!({"id": id, "version": version, "analysis": analysis}),
         )
-        .await?
-        .take(0)?;
+        .await;
+    db.worklog_changed(Some(&[]));
+    let rows: Vec<serde_json::Value> = rows?.take(0)?;
     Ok(!rows.is_empty())
 }
 
@@ -832,6 +967,7 @@ pub async fn add_attachment(
                    "ct": a.content_type, "size": a.size, "sha": a.sha256, "key": a.storage_key}),
         )
         .await;
+    db.worklog_changed(Some(&[]));
     #[derive(Deserialize)]
     struct Added {
         attachment: AttachmentRow,
@@ -876,10 +1012,9 @@ pub async fn remove_attachment(db: &TenantDb, id: &str) -> StoreResult<Option<At
              sha256: $gone.sha256, storage_key: $gone.storage_key, created_at: $gone.created_at
          } };
          COMMIT TRANSACTION;";
-    db.query(sql, json!({"id": id}))
-        .await?
-        .last::<AttachmentRow>()
-        .map(|v| v.into_iter().next())
+    let gone = db.query(sql, json!({"id": id})).await;
+    db.worklog_changed(Some(&[]));
+    gone?.last::<AttachmentRow>().map(|v| v.into_iter().next())
 }
 
 /// Bytes of attachments the tenant stores (the storage quota).

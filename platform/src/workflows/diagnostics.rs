@@ -2,6 +2,9 @@
 //! retries, cancellation, events) without any AI. Operators use it to check a
 //! deployment; the crash and end-to-end tests use it to count effects.
 //!
+//! `diagnostics.noop`: one step that does nothing, with the usual lifecycle and step
+//! Events: the cost of the job pipeline itself (what the queue benchmark measures).
+//!
 //! Its effect is one `diagnostic` row keyed by the job id plus an increment of the
 //! tenant's `diagnostic_counter:total`, both applied in one transaction only if the row
 //! is absent. However often the job runs (retries, a crash after the write but before
@@ -49,6 +52,22 @@ impl EchoPayload {
             return Err("fail_attempts must be at most 10".into());
         }
         Ok(())
+    }
+}
+
+/// `diagnostics.noop`: a workflow of one step that does nothing.
+pub fn noop() -> Workflow {
+    Workflow {
+        kind: "diagnostics.noop",
+        description:
+            "Does nothing, through the whole job pipeline (queue, runner, one step, Events)",
+        enqueue: Enqueue::Members,
+        validate: Some(|v| match v.as_object() {
+            Some(o) if o.is_empty() => Ok(()),
+            _ => Err("diagnostics.noop takes an empty payload: {}".into()),
+        }),
+        timeline: Timeline::Steps,
+        steps: vec![Step::new("noop", |_ctx| async { Ok(json!({})) })],
     }
 }
 

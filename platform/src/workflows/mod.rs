@@ -102,6 +102,7 @@ impl Registry {
     pub fn builtin() -> Self {
         let mut r = Self::default();
         r.register(diagnostics::echo());
+        r.register(diagnostics::noop());
         r.register(system::compute_metrics());
         r.register(rewards::weekly_sweep());
         r.register(rewards::reward_evaluate());

@@ -172,7 +172,15 @@ async fn evaluate(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
     let took = started.elapsed();
     let leader = outcomes.remove(0);
     for (m, outcome) in members.iter().zip(outcomes) {
-        runner::settle(&ctx.queue, &ctx.state.events, &m.job, m.token, outcome, took).await;
+        runner::settle(
+            &ctx.queue,
+            &ctx.state.events,
+            &m.job,
+            m.token,
+            outcome,
+            took,
+        )
+        .await;
     }
     leader
 }
@@ -305,7 +313,9 @@ async fn evaluate_all(
             let e = rules::evaluate(&config, &state, &record, &facts, &prior, tz)
                 .map_err(|e| JobError::fatal(format!("reward rules: {e}")))?;
             if e.status == EvaluationStatus::AlreadyApplied {
-                outcomes.push(Ok(json!({"skipped": "this entry version was already evaluated", "xp_granted": 0})));
+                outcomes.push(Ok(
+                    json!({"skipped": "this entry version was already evaluated", "xp_granted": 0}),
+                ));
                 continue;
             }
             state = e.user.clone();
