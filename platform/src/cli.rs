@@ -53,6 +53,8 @@ pub enum RoleArg {
     Owner,
     Admin,
     Member,
+    /// Spelled as the API spells it; `read-only` is accepted too.
+    #[value(name = "read_only", alias = "read-only")]
     ReadOnly,
 }
 

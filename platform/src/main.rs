@@ -6,8 +6,11 @@ fn main() {
     // Both ring and aws-lc-rs are in the tree, so rustls can't pick a provider itself.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let _ = dotenvy::dotenv();
-    afterresume::observability::init_logging();
     let cli = afterresume::cli::Cli::parse();
+    afterresume::observability::init_logging(matches!(
+        cli.command,
+        afterresume::cli::Command::Serve { .. }
+    ));
     // Request handlers that stream uploads through OpenDAL build deep futures; the
     // default 2 MiB worker stacks are too small for them in unoptimised builds.
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -706,7 +706,7 @@ async fn in_memory_search_matches_the_full_text_index_and_follows_writes() {
         ..Default::default()
     };
     // The first search starts the index's build and is answered by the database.
-    let first = repo::page(&db, &search("billing"), None, 500, true)
+    let first = repo::page(&db, &search("review"), None, 500, true)
         .await
         .unwrap();
     assert!(

@@ -111,6 +111,20 @@ fn admin_commands_manage_users_and_invites() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("root@example.test"));
+    // A command that worked prints its result and nothing else: no log lines.
+    assert_eq!(err.trim(), "", "a successful command is quiet on stderr");
+    let workspace = out.trim().rsplit("workspace ").next().unwrap().to_string();
+    // Roles are spelled as the API spells them; the hyphenated spelling is accepted.
+    for spelling in ["read_only", "read-only"] {
+        let (code, _, err) = cli(
+            &env,
+            &[
+                "admin", "invite", "--role", spelling, "--tenant", &workspace,
+            ],
+        );
+        assert_eq!(code, 0, "{spelling}: {err}");
+        assert!(err.contains("(read_only, expires"), "{spelling}: {err}");
+    }
     let (code, _, err) = cli(
         &env,
         &[
@@ -245,6 +259,13 @@ async fn cli_changes_are_seen_by_the_server() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(up);
+    // While the server holds the embedded database, a command says what to do.
+    let (code, _, err) = cli(&env, &["admin", "invite"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("in use by another process") && err.contains("/api/admin"),
+        "{err}"
+    );
     let login = |pw: &'static str| {
         http.post(format!("{base}/api/auth/token"))
             .json(&serde_json::json!({"email": "ops@example.test", "password": pw}))

@@ -336,6 +336,40 @@ async fn search_filters_facets_and_stable_pagination() {
     );
 }
 
+#[tokio::test]
+async fn tag_facets_of_entries_without_tags() {
+    let app = spawn_app(&[]).await;
+    let s = app.new_owner("wl-notags@example.test").await;
+    // A workspace whose only entry has no tags: no tags, and no error.
+    create(
+        &app,
+        &s,
+        json!({"date": "2026-11-01", "content": "Untagged work"}),
+    )
+    .await;
+    let r = app.get("/api/worklogs/tags", &s.token).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["items"], json!([]), "{}", r.body);
+    // Tagged and untagged entries side by side, some from a Markdown import.
+    create(
+        &app,
+        &s,
+        json!({"date": "2026-11-02", "content": "Tagged", "tags": ["ops"]}),
+    )
+    .await;
+    let md = "# Work log\n\n## 2026-11-03\n\n- Imported without tags\n\n## 2026-11-04\n\n- Also untagged\n".to_string();
+    let out = import(&app, &s, "markdown", md, false).await;
+    assert_eq!(out["created"], 2, "{out}");
+    let r = app.get("/api/worklogs/tags", &s.token).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["items"],
+        json!([{"value": "ops", "count": 1}]),
+        "{}",
+        r.body
+    );
+}
+
 async fn attachments_roundtrip(app: &App, s: &Session) -> Vec<String> {
     let e = create(
         app,

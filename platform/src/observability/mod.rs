@@ -35,12 +35,42 @@ pub fn correlation_id_from_header(value: Option<&str>) -> String {
 }
 
 /// Installs the global subscriber: JSON lines by default (`LOG_FORMAT=pretty` for humans).
-pub fn init_logging() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,surrealdb=warn,surrealkv=warn,poem=warn"));
+///
+/// A one-shot command (`server == false`: `migrate`, `admin …`) prints its result and
+/// real problems only: warnings and errors as text, unless `RUST_LOG` or `LOG_FORMAT`
+/// say otherwise. It also hides slow-query warnings (migrations are slow by nature) and
+/// the embedded database's complaint that its background tasks were cancelled, which it
+/// logs whenever a process ends right after its work.
+pub fn init_logging(server: bool) {
+    let default = if server {
+        "info,surrealdb=warn,surrealkv=warn,poem=warn"
+    } else {
+        "warn"
+    };
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    if !server {
+        // Even under a `RUST_LOG` that names neither target.
+        let asked = std::env::var("RUST_LOG").unwrap_or_default();
+        for (target, directive) in [
+            (
+                "surrealdb_core::kvs::tasks",
+                "surrealdb_core::kvs::tasks=off",
+            ),
+            (
+                "afterresume::store::query",
+                "afterresume::store::query=error",
+            ),
+        ] {
+            if !asked.contains(target) {
+                if let Ok(d) = directive.parse() {
+                    filter = filter.add_directive(d);
+                }
+            }
+        }
+    }
     let pretty = std::env::var("LOG_FORMAT")
         .map(|v| v == "pretty")
-        .unwrap_or(false);
+        .unwrap_or(!server);
     // Logs go to stderr: stdout belongs to command output (`openapi`, `admin invite`
     // prints a passkey) that scripts capture.
     let builder = tracing_subscriber::fmt()

@@ -325,9 +325,20 @@ impl Store {
             }
         }
         let url = url.as_str();
-        let root = surrealdb::engine::any::connect(url)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot open database at {url}: {e}"))?;
+        let root = surrealdb::engine::any::connect(url).await.map_err(|e| {
+            let e = e.to_string();
+            let url = url.split('?').next().unwrap_or(url);
+            // The embedded engine allows one process per directory.
+            if e.contains("already locked") {
+                anyhow::anyhow!(
+                    "the database at {url} is in use by another process (a running \
+                     `afterresume serve`?). Stop that process first, or, while the server \
+                     runs, use the staff API (/api/admin/*) instead of this command"
+                )
+            } else {
+                anyhow::anyhow!("cannot open database at {url}: {e}")
+            }
+        })?;
         // Pointed once, before any clone exists; never re-pointed (see module docs).
         root.use_ns(namespace).use_db(PLATFORM_DB).await?;
         let platform = Db {

@@ -835,9 +835,13 @@ pub struct Facet {
 
 /// Tags with their entry counts, most used first.
 pub async fn tag_facets(db: &TenantDb) -> StoreResult<Vec<Facet>> {
+    // `SPLIT` keeps an entry without tags as one row whose `tags` is the empty array
+    // itself, so those rows are left out before splitting.
     db.query(
         "SELECT name, count FROM (
-            SELECT tags AS name, count() AS count FROM (SELECT tags FROM worklog SPLIT tags) GROUP BY name
+            SELECT tags AS name, count() AS count FROM (
+                SELECT tags FROM worklog WHERE array::len(tags) > 0 SPLIT tags
+            ) GROUP BY name
          ) WHERE name != NONE ORDER BY count DESC, name ASC;",
         json!({}),
     )
