@@ -48,14 +48,17 @@ impl From<UserRow> for AdminUser {
 #[derive(Object)]
 pub struct AdminUserPage {
     pub items: Vec<AdminUser>,
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
 #[derive(Object)]
 pub struct CreateTenantInvitation {
     #[oai(validator(max_length = 254))]
+    #[oai(nullable)]
     pub email: Option<Text>,
     /// Hours until the passkey expires (1–720, default 72).
+    #[oai(nullable)]
     pub expires_in_hours: Option<u32>,
 }
 

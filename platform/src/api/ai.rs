@@ -126,7 +126,9 @@ pub struct EvidenceOut {
     pub entry_id: String,
     pub quote: String,
     /// The entry's title and day (absent if the entry was deleted since).
+    #[oai(nullable)]
     pub entry_title: Option<String>,
+    #[oai(nullable)]
     pub entry_date: Option<NaiveDate>,
 }
 
@@ -136,6 +138,7 @@ pub struct SkillOut {
     pub id: String,
     pub name: String,
     pub category: String,
+    #[oai(nullable)]
     pub level: Option<String>,
     /// 0–1.
     pub confidence: f64,
@@ -146,6 +149,7 @@ pub struct SkillOut {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Only on `GET /api/skills/{id}`.
+    #[oai(nullable)]
     pub evidence: Option<Vec<EvidenceOut>>,
 }
 
@@ -174,8 +178,10 @@ pub struct SkillList {
 #[derive(Object)]
 pub struct ExtractSkills {
     /// First day of entries to read (default: all).
+    #[oai(nullable)]
     pub from: Option<Text>,
     /// Last day.
+    #[oai(nullable)]
     pub to: Option<Text>,
 }
 
@@ -208,9 +214,12 @@ pub enum SkillSortParam {
 #[derive(Object)]
 pub struct UpdateSkill {
     #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(nullable)]
     pub name: Option<Text>,
+    #[oai(nullable)]
     pub status: Option<SkillStatus>,
     #[oai(validator(min_length = 1, max_length = 60))]
+    #[oai(nullable)]
     pub category: Option<Text>,
 }
 
@@ -223,6 +232,7 @@ pub struct MergeSkills {
     pub ids: Vec<Text>,
     /// Optionally rename the remaining skill.
     #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(nullable)]
     pub name: Option<Text>,
 }
 
@@ -273,9 +283,11 @@ pub struct CreateReport {
     pub to: Text,
     /// Who reads it ("my manager", "the team").
     #[oai(validator(max_length = 200))]
+    #[oai(nullable)]
     pub audience: Option<Text>,
     /// Extra instructions for the writer.
     #[oai(validator(max_length = 2000))]
+    #[oai(nullable)]
     pub instructions: Option<Text>,
 }
 
@@ -285,7 +297,9 @@ pub struct Citation {
     /// The `[n]` that cites it in the report's markdown.
     pub number: u32,
     pub entry_id: String,
+    #[oai(nullable)]
     pub title: Option<String>,
+    #[oai(nullable)]
     pub date: Option<NaiveDate>,
     /// The entry still exists.
     pub exists: bool,
@@ -298,19 +312,28 @@ pub struct ReportOut {
     pub kind: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
+    #[oai(nullable)]
     pub audience: Option<String>,
+    #[oai(nullable)]
     pub instructions: Option<String>,
     /// `pending`, `ready` or `failed`.
     pub status: String,
+    #[oai(nullable)]
     pub title: Option<String>,
     /// Markdown; every bullet cites entries (`[1]` with a Sources list).
+    #[oai(nullable)]
     pub markdown: Option<String>,
     /// Only on `GET /api/reports/{id}`: the cited entries.
+    #[oai(nullable)]
     pub citations: Option<Vec<Citation>>,
     /// What citation checking removed or flagged.
+    #[oai(nullable)]
     pub citation_report: Option<serde_json::Value>,
+    #[oai(nullable)]
     pub error: Option<String>,
+    #[oai(nullable)]
     pub job_id: Option<String>,
+    #[oai(nullable)]
     pub job_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -357,6 +380,7 @@ pub enum ReportStarted {
 #[derive(Object)]
 pub struct ReportPage {
     pub items: Vec<ReportOut>,
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -425,11 +449,16 @@ fn report_meta(r: &store::ReportRow, author: String) -> ReportMeta {
 #[derive(Object)]
 pub struct ResumeOut {
     /// The resume as a JSON Resume document (jsonresume.org), your edits applied.
+    #[oai(nullable)]
     pub resume: Option<serde_json::Value>,
     /// Your manual edits, kept across refreshes.
+    #[oai(nullable)]
     pub manual: Option<serde_json::Value>,
+    #[oai(nullable)]
     pub refreshed_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub updated_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub job_id: Option<String>,
 }
 
@@ -468,8 +497,10 @@ async fn resume_doc(
 pub struct CreateShare {
     /// Hours until the link stops working (1–8,760; default 168 = a week).
     #[oai(validator(minimum(value = "1"), maximum(value = "8760")))]
+    #[oai(nullable)]
     pub expires_in_hours: Option<u32>,
     /// Or an exact moment (in the future, within a year); wins over `expires_in_hours`.
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -496,8 +527,10 @@ pub struct ShareOut {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub revoked_at: Option<DateTime<Utc>>,
     pub views: u64,
+    #[oai(nullable)]
     pub last_viewed_at: Option<DateTime<Utc>>,
     /// `active`, `expired` or `revoked`.
     pub status: String,
@@ -562,8 +595,10 @@ pub struct SharedDocument {
     pub kind: String,
     pub title: String,
     /// Markdown (reports).
+    #[oai(nullable)]
     pub markdown: Option<String>,
     /// JSON Resume (resumes).
+    #[oai(nullable)]
     pub resume: Option<serde_json::Value>,
     pub expires_at: DateTime<Utc>,
     pub views: u64,
@@ -669,6 +704,7 @@ pub struct StatusBar {
     pub level: u32,
     pub quiet_mode: bool,
     /// The prepaid balance, when billing is on (it isn't on this server).
+    #[oai(nullable)]
     pub balance: Option<f64>,
 }
 

@@ -34,9 +34,11 @@ pub struct SignupRequest {
     pub display_name: Text,
     /// IANA time zone, e.g. `Europe/Berlin` (default `UTC`).
     #[oai(validator(max_length = 64))]
+    #[oai(nullable)]
     pub timezone: Option<Text>,
     /// Name of the new workspace when the invitation creates one.
     #[oai(validator(max_length = 200))]
+    #[oai(nullable)]
     pub tenant_name: Option<Text>,
 }
 

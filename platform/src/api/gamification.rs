@@ -29,6 +29,7 @@ pub struct StreakOut {
     /// Freezes held; each bridges one missed day.
     pub freezes: u32,
     pub max_freezes: u32,
+    #[oai(nullable)]
     pub last_day: Option<NaiveDate>,
     /// `not_started`, `logged_today`, `due_today` (log today to keep it), `bridged`
     /// (missed days covered by freezes), `broken`.
@@ -46,6 +47,7 @@ pub struct ChallengeOut {
     pub goal: u32,
     pub progress: u32,
     pub xp_reward: u32,
+    #[oai(nullable)]
     pub completed_at: Option<DateTime<Utc>>,
     /// 0–100.
     pub percent: u32,
@@ -101,12 +103,14 @@ pub struct BadgeOut {
     pub name: String,
     pub description: String,
     pub earned: bool,
+    #[oai(nullable)]
     pub awarded_at: Option<DateTime<Utc>>,
     /// Revoked by staff (then not earned).
     pub revoked: bool,
     pub progress: u32,
     pub target: u32,
     /// What is still needed, e.g. "needs a 30-day streak".
+    #[oai(nullable)]
     pub locked_reason: Option<String>,
     pub requirement: serde_json::Value,
 }
@@ -154,12 +158,14 @@ pub struct LedgerItem {
     /// Where it came from: the entry and version, the challenge, or the staff grant and
     /// its reason.
     pub source: serde_json::Value,
+    #[oai(nullable)]
     pub job_id: Option<String>,
 }
 
 #[derive(Object)]
 pub struct LedgerPage {
     pub items: Vec<LedgerItem>,
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -216,6 +222,7 @@ pub struct GrantXp {
     pub reason: Text,
     /// Repeating a key grants once.
     #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(nullable)]
     pub idempotency_key: Option<Text>,
 }
 
@@ -249,6 +256,7 @@ pub struct RevokeResult {
 pub struct ConfigVersion {
     pub version: u32,
     pub config: serde_json::Value,
+    #[oai(nullable)]
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
 }

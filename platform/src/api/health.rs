@@ -24,6 +24,7 @@ pub struct ComponentCheck {
     /// work log works without it, and AI jobs wait and retry.
     pub critical: bool,
     pub latency_ms: f64,
+    #[oai(nullable)]
     pub error: Option<String>,
 }
 

@@ -47,17 +47,24 @@ pub struct JobOut {
     pub updated_at: DateTime<Utc>,
     /// When it runs next (queued jobs) or last became due.
     pub run_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub started_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub finished_at: Option<DateTime<Utc>>,
     /// The last attempt's error.
+    #[oai(nullable)]
     pub error: Option<String>,
     /// Failed for good: out of attempts or not retryable. Staff can retry it.
     pub dead_letter: bool,
     pub cancel_requested: bool,
+    #[oai(nullable)]
     pub idempotency_key: Option<String>,
+    #[oai(nullable)]
     pub correlation_id: Option<String>,
+    #[oai(nullable)]
     pub created_by: Option<String>,
     /// What the job produced (ids of the records it wrote, counts).
+    #[oai(nullable)]
     pub result: Option<serde_json::Value>,
     /// Finished steps, in order.
     pub steps: Vec<JobStep>,
@@ -112,6 +119,7 @@ impl From<Job> for JobOut {
 #[derive(Object)]
 pub struct JobPage {
     pub items: Vec<JobOut>,
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -124,7 +132,9 @@ pub struct EventOut {
     /// `job.succeeded`, `job.failed`, `job.cancel_requested`, `job.cancelled`,
     /// `job.lease_expired`, `job.released`, `llm.call`, `system.*`.
     pub kind: String,
+    #[oai(nullable)]
     pub job_id: Option<String>,
+    #[oai(nullable)]
     pub correlation_id: Option<String>,
     pub message: String,
     pub data: serde_json::Value,
@@ -148,6 +158,7 @@ impl From<EventRow> for EventOut {
 #[derive(Object)]
 pub struct EventPage {
     pub items: Vec<EventOut>,
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -158,14 +169,18 @@ pub struct EnqueueJob {
     #[oai(validator(min_length = 1, max_length = 100))]
     pub kind: Text,
     /// The kind's input.
+    #[oai(nullable)]
     pub payload: Option<serde_json::Value>,
     /// Repeating a key (same kind) within 24 h returns the first job instead of a new one.
     #[oai(validator(min_length = 1, max_length = 200))]
+    #[oai(nullable)]
     pub idempotency_key: Option<Text>,
     /// Run no earlier than this (at most 30 days ahead).
+    #[oai(nullable)]
     pub run_at: Option<DateTime<Utc>>,
     /// 0 (lowest) to 9 (highest); default 5.
     #[oai(validator(maximum(value = "9")))]
+    #[oai(nullable)]
     pub priority: Option<u8>,
 }
 

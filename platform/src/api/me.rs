@@ -35,8 +35,10 @@ pub struct Me {
 #[derive(Object)]
 pub struct UpdateMe {
     #[oai(validator(max_length = 200))]
+    #[oai(nullable)]
     pub display_name: Option<Text>,
     #[oai(validator(max_length = 64))]
+    #[oai(nullable)]
     pub timezone: Option<Text>,
 }
 

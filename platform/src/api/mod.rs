@@ -92,7 +92,9 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
     .description(
         "Work log, skills with evidence, LLM-written reports and resumes. \
          Errors are `{\"error\":{\"code\",\"message\",\"correlation_id\"}}`; \
-         authenticate with `Authorization: Bearer <access_token>` from `POST /api/auth/token`.",
+         authenticate with `Authorization: Bearer <access_token>` from `POST /api/auth/token`. \
+         Optional fields are nullable: a response sends `null` for a value it does not have, \
+         and in a request `null` means the same as leaving the field out.",
     )
     .server("/api")
 }

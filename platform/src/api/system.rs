@@ -27,6 +27,7 @@ pub struct SystemJobPage {
     /// Jobs matching the filters.
     pub total: u64,
     /// Pass as `offset` for the next page.
+    #[oai(nullable)]
     pub next_offset: Option<u64>,
 }
 
@@ -48,7 +49,9 @@ pub struct ScheduleOut {
     pub cron: String,
     pub kind: String,
     pub next_run_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub last_run_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub last_job_id: Option<String>,
 }
 
@@ -61,6 +64,7 @@ pub struct SystemOverview {
     pub due: u64,
     pub running: u64,
     /// Seconds the oldest due job has waited.
+    #[oai(nullable)]
     pub oldest_due_age_seconds: Option<f64>,
     pub dead_letters: u64,
     pub by_status: Vec<StateCount>,

@@ -71,14 +71,18 @@ pub enum InvitationStatus {
 pub struct Invitation {
     pub id: String,
     /// `null` for a staff invitation that creates a new workspace.
+    #[oai(nullable)]
     pub tenant_id: Option<String>,
     pub role: Role,
+    #[oai(nullable)]
     pub email: Option<String>,
     pub status: InvitationStatus,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub used_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub used_by: Option<String>,
 }
 
@@ -119,6 +123,7 @@ pub struct CreatedInvitation {
 #[derive(Object)]
 pub struct InvitationPage {
     pub items: Vec<Invitation>,
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -128,8 +133,10 @@ pub struct CreateInvitation {
     pub role: Role,
     /// Optional: who the invitation is for (informational).
     #[oai(validator(max_length = 254))]
+    #[oai(nullable)]
     pub email: Option<Text>,
     /// Hours until the passkey expires (1–720, default 72).
+    #[oai(nullable)]
     pub expires_in_hours: Option<u32>,
 }
 
@@ -144,11 +151,17 @@ pub enum CreatedInvitationResult {
 pub struct AuthEvent {
     pub id: String,
     pub kind: String,
+    #[oai(nullable)]
     pub user_id: Option<String>,
+    #[oai(nullable)]
     pub tenant_id: Option<String>,
+    #[oai(nullable)]
     pub email: Option<String>,
+    #[oai(nullable)]
     pub ip: Option<String>,
+    #[oai(nullable)]
     pub user_agent: Option<String>,
+    #[oai(nullable)]
     pub correlation_id: Option<String>,
     pub detail: serde_json::Value,
     pub created_at: DateTime<Utc>,
@@ -174,6 +187,7 @@ impl From<AuthEventRow> for AuthEvent {
 #[derive(Object)]
 pub struct AuthEventPage {
     pub items: Vec<AuthEvent>,
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 

@@ -37,16 +37,20 @@ pub struct Entry {
     pub content: String,
     pub tags: Vec<String>,
     /// The outcome or impact.
+    #[oai(nullable)]
     pub outcome: Option<String>,
+    #[oai(nullable)]
     pub project: Option<String>,
     /// Increases with every edit and attachment; send it back with `PATCH`.
     pub version: u32,
     pub attachment_count: u32,
     /// What `POST /api/worklogs/{id}/analyze` found, for the current version.
+    #[oai(nullable)]
     pub analysis: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Relevance, when listed with `q`.
+    #[oai(nullable)]
     pub score: Option<f64>,
 }
 
@@ -75,14 +79,20 @@ impl From<EntryRow> for Entry {
 #[derive(Object)]
 pub struct CreateEntry {
     /// `YYYY-MM-DD`; default today in your time zone. At most a day ahead.
+    #[oai(nullable)]
     pub date: Option<Text>,
     /// Default: the first line of `content`.
+    #[oai(nullable)]
     pub title: Option<Text>,
     /// Markdown, 1–20,000 characters.
+    #[oai(nullable)]
     pub content: Option<Text>,
     /// Up to 20; trimmed, lower-cased and de-duplicated.
+    #[oai(nullable)]
     pub tags: Option<Vec<Text>>,
+    #[oai(nullable)]
     pub outcome: Option<Text>,
+    #[oai(nullable)]
     pub project: Option<Text>,
 }
 
@@ -91,9 +101,12 @@ pub struct CreateEntry {
 pub struct UpdateEntry {
     /// The version you edited (from `GET`); a newer one on the server is a 409.
     pub version: u32,
+    #[oai(nullable)]
     pub date: Option<Text>,
     pub title: MaybeUndefined<Text>,
+    #[oai(nullable)]
     pub content: Option<Text>,
+    #[oai(nullable)]
     pub tags: Option<Vec<Text>>,
     pub outcome: MaybeUndefined<Text>,
     pub project: MaybeUndefined<Text>,
@@ -103,6 +116,7 @@ pub struct UpdateEntry {
 pub struct EntryPage {
     pub items: Vec<Entry>,
     /// Pass as `cursor` for the next page; absent on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
     /// Entries matching the filters (all pages).
     pub total: u64,
@@ -196,6 +210,7 @@ pub struct ImportIssue {
     /// 1-based record number in the file.
     pub row: u64,
     /// Source line, where known.
+    #[oai(nullable)]
     pub line: Option<u64>,
     pub field: String,
     pub code: String,
@@ -210,7 +225,9 @@ pub struct ImportPreview {
     pub title: String,
     pub content: String,
     pub tags: Vec<String>,
+    #[oai(nullable)]
     pub outcome: Option<String>,
+    #[oai(nullable)]
     pub project: Option<String>,
     /// Already in your log (an earlier import of the same row): it is skipped.
     pub duplicate: bool,

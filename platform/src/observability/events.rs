@@ -175,8 +175,11 @@ impl Events {
         }
     }
 
-    /// Reads stored events of `tenant` (a tenant id or `system`).
+    /// Reads stored events of `tenant` (a tenant id or `system`), including every event
+    /// emitted before this call: a client that saw a job finish and then reads its
+    /// timeline must find the finishing event, though events are written in batches.
     pub async fn list(&self, tenant: &str, filter: &EventFilter) -> StoreResult<Vec<EventRow>> {
+        self.flush().await;
         if tenant == SYSTEM_TENANT {
             return repo::list(self.store.platform(), repo::SYSTEM_TABLE, filter).await;
         }

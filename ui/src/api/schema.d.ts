@@ -1253,7 +1253,7 @@ export interface components {
         /** AdminUserPage */
         AdminUserPage: {
             items: components["schemas"]["AdminUser"][];
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /** AttachmentList */
         AttachmentList: {
@@ -1281,12 +1281,12 @@ export interface components {
         AuthEvent: {
             id: string;
             kind: string;
-            user_id?: string;
-            tenant_id?: string;
-            email?: string;
-            ip?: string;
-            user_agent?: string;
-            correlation_id?: string;
+            user_id?: string | null;
+            tenant_id?: string | null;
+            email?: string | null;
+            ip?: string | null;
+            user_agent?: string | null;
+            correlation_id?: string | null;
             detail: unknown;
             /** Format: date-time */
             created_at: string;
@@ -1299,7 +1299,7 @@ export interface components {
         /** AuthEventPage */
         AuthEventPage: {
             items: components["schemas"]["AuthEvent"][];
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /** BadgeBoard */
         BadgeBoard: {
@@ -1322,7 +1322,7 @@ export interface components {
             description: string;
             earned: boolean;
             /** Format: date-time */
-            awarded_at?: string;
+            awarded_at?: string | null;
             /** @description Revoked by staff (then not earned). */
             revoked: boolean;
             /** Format: uint32 */
@@ -1330,7 +1330,7 @@ export interface components {
             /** Format: uint32 */
             target: number;
             /** @description What is still needed, e.g. "needs a 30-day streak". */
-            locked_reason?: string;
+            locked_reason?: string | null;
             requirement: unknown;
         };
         /** BucketCount */
@@ -1371,7 +1371,7 @@ export interface components {
             /** Format: uint32 */
             xp_reward: number;
             /** Format: date-time */
-            completed_at?: string;
+            completed_at?: string | null;
             /**
              * Format: uint32
              * @description 0–100.
@@ -1394,9 +1394,9 @@ export interface components {
              */
             number: number;
             entry_id: string;
-            title?: string;
+            title?: string | null;
             /** Format: naive-date */
-            date?: string;
+            date?: string | null;
             /** @description The entry still exists. */
             exists: boolean;
         };
@@ -1417,7 +1417,7 @@ export interface components {
             critical: boolean;
             /** Format: double */
             latency_ms: number;
-            error?: string;
+            error?: string | null;
         };
         /** ConfigList */
         ConfigList: {
@@ -1429,7 +1429,7 @@ export interface components {
             /** Format: uint32 */
             version: number;
             config: unknown;
-            created_by?: string;
+            created_by?: string | null;
             /** Format: date-time */
             created_at: string;
         };
@@ -1439,27 +1439,27 @@ export interface components {
          */
         CreateEntry: {
             /** @description `YYYY-MM-DD`; default today in your time zone. At most a day ahead. */
-            date?: string;
+            date?: string | null;
             /** @description Default: the first line of `content`. */
-            title?: string;
+            title?: string | null;
             /** @description Markdown, 1–20,000 characters. */
-            content?: string;
+            content?: string | null;
             /** @description Up to 20; trimmed, lower-cased and de-duplicated. */
-            tags?: string[];
-            outcome?: string;
-            project?: string;
+            tags?: string[] | null;
+            outcome?: string | null;
+            project?: string | null;
         };
         /** CreateInvitation */
         CreateInvitation: {
             /** @description Role the invitee gets in your workspace. */
             role: components["schemas"]["Role"] & unknown;
             /** @description Optional: who the invitation is for (informational). */
-            email?: string;
+            email?: string | null;
             /**
              * Format: uint32
              * @description Hours until the passkey expires (1–720, default 72).
              */
-            expires_in_hours?: number;
+            expires_in_hours?: number | null;
         };
         /** CreateReport */
         CreateReport: {
@@ -1469,9 +1469,9 @@ export interface components {
             /** @description Last day (at most 366 days after `from`). */
             to: string;
             /** @description Who reads it ("my manager", "the team"). */
-            audience?: string;
+            audience?: string | null;
             /** @description Extra instructions for the writer. */
-            instructions?: string;
+            instructions?: string | null;
         };
         /** CreateShare */
         CreateShare: {
@@ -1479,21 +1479,21 @@ export interface components {
              * Format: uint32
              * @description Hours until the link stops working (1–8,760; default 168 = a week).
              */
-            expires_in_hours?: number;
+            expires_in_hours?: number | null;
             /**
              * Format: date-time
              * @description Or an exact moment (in the future, within a year); wins over `expires_in_hours`.
              */
-            expires_at?: string;
+            expires_at?: string | null;
         };
         /** CreateTenantInvitation */
         CreateTenantInvitation: {
-            email?: string;
+            email?: string | null;
             /**
              * Format: uint32
              * @description Hours until the passkey expires (1–720, default 72).
              */
-            expires_in_hours?: number;
+            expires_in_hours?: number | null;
         };
         /**
          * CreatedInvitation
@@ -1502,9 +1502,9 @@ export interface components {
         CreatedInvitation: {
             id: string;
             /** @description `null` for a staff invitation that creates a new workspace. */
-            tenant_id?: string;
+            tenant_id?: string | null;
             role: components["schemas"]["Role"];
-            email?: string;
+            email?: string | null;
             status: components["schemas"]["InvitationStatus"];
             created_by: string;
             /** Format: date-time */
@@ -1512,8 +1512,8 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             /** Format: date-time */
-            used_at?: string;
-            used_by?: string;
+            used_at?: string | null;
+            used_by?: string | null;
             passkey: string;
         };
         /**
@@ -1531,11 +1531,11 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             /** Format: date-time */
-            revoked_at?: string;
+            revoked_at?: string | null;
             /** Format: uint64 */
             views: number;
             /** Format: date-time */
-            last_viewed_at?: string;
+            last_viewed_at?: string | null;
             /** @description `active`, `expired` or `revoked`. */
             status: string;
             token: string;
@@ -1561,17 +1561,17 @@ export interface components {
             /** @description The kind's input. */
             payload?: unknown;
             /** @description Repeating a key (same kind) within 24 h returns the first job instead of a new one. */
-            idempotency_key?: string;
+            idempotency_key?: string | null;
             /**
              * Format: date-time
              * @description Run no earlier than this (at most 30 days ahead).
              */
-            run_at?: string;
+            run_at?: string | null;
             /**
              * Format: uint8
              * @description 0 (lowest) to 9 (highest); default 5.
              */
-            priority?: number;
+            priority?: number | null;
         };
         /**
          * Entry
@@ -1590,8 +1590,8 @@ export interface components {
             content: string;
             tags: string[];
             /** @description The outcome or impact. */
-            outcome?: string;
-            project?: string;
+            outcome?: string | null;
+            project?: string | null;
             /**
              * Format: uint32
              * @description Increases with every edit and attachment; send it back with `PATCH`.
@@ -1609,13 +1609,13 @@ export interface components {
              * Format: double
              * @description Relevance, when listed with `q`.
              */
-            score?: number;
+            score?: number | null;
         };
         /** EntryPage */
         EntryPage: {
             items: components["schemas"]["Entry"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
-            next_cursor?: string;
+            next_cursor?: string | null;
             /**
              * Format: uint64
              * @description Entries matching the filters (all pages).
@@ -1659,8 +1659,8 @@ export interface components {
              *     `job.lease_expired`, `job.released`, `llm.call`, `system.*`.
              */
             kind: string;
-            job_id?: string;
-            correlation_id?: string;
+            job_id?: string | null;
+            correlation_id?: string | null;
             message: string;
             data: unknown;
             /** Format: date-time */
@@ -1669,7 +1669,7 @@ export interface components {
         /** EventPage */
         EventPage: {
             items: components["schemas"]["EventOut"][];
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * EvidenceOut
@@ -1679,16 +1679,16 @@ export interface components {
             entry_id: string;
             quote: string;
             /** @description The entry's title and day (absent if the entry was deleted since). */
-            entry_title?: string;
+            entry_title?: string | null;
             /** Format: naive-date */
-            entry_date?: string;
+            entry_date?: string | null;
         };
         /** ExtractSkills */
         ExtractSkills: {
             /** @description First day of entries to read (default: all). */
-            from?: string;
+            from?: string | null;
             /** @description Last day. */
-            to?: string;
+            to?: string | null;
         };
         /** FacetCount */
         FacetCount: {
@@ -1804,7 +1804,7 @@ export interface components {
             amount: number;
             reason: string;
             /** @description Repeating a key grants once. */
-            idempotency_key?: string;
+            idempotency_key?: string | null;
         };
         /** Health */
         Health: {
@@ -1825,7 +1825,7 @@ export interface components {
              * Format: uint64
              * @description Source line, where known.
              */
-            line?: number;
+            line?: number | null;
             field: string;
             code: string;
             message: string;
@@ -1842,8 +1842,8 @@ export interface components {
             title: string;
             content: string;
             tags: string[];
-            outcome?: string;
-            project?: string;
+            outcome?: string | null;
+            project?: string | null;
             /** @description Already in your log (an earlier import of the same row): it is skipped. */
             duplicate: boolean;
         };
@@ -1878,9 +1878,9 @@ export interface components {
         Invitation: {
             id: string;
             /** @description `null` for a staff invitation that creates a new workspace. */
-            tenant_id?: string;
+            tenant_id?: string | null;
             role: components["schemas"]["Role"];
-            email?: string;
+            email?: string | null;
             status: components["schemas"]["InvitationStatus"];
             created_by: string;
             /** Format: date-time */
@@ -1888,13 +1888,13 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             /** Format: date-time */
-            used_at?: string;
-            used_by?: string;
+            used_at?: string | null;
+            used_by?: string | null;
         };
         /** InvitationPage */
         InvitationPage: {
             items: components["schemas"]["Invitation"][];
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * @description Where an invitation stands.
@@ -1955,17 +1955,17 @@ export interface components {
              */
             run_at: string;
             /** Format: date-time */
-            started_at?: string;
+            started_at?: string | null;
             /** Format: date-time */
-            finished_at?: string;
+            finished_at?: string | null;
             /** @description The last attempt's error. */
-            error?: string;
+            error?: string | null;
             /** @description Failed for good: out of attempts or not retryable. Staff can retry it. */
             dead_letter: boolean;
             cancel_requested: boolean;
-            idempotency_key?: string;
-            correlation_id?: string;
-            created_by?: string;
+            idempotency_key?: string | null;
+            correlation_id?: string | null;
+            created_by?: string | null;
             /** @description What the job produced (ids of the records it wrote, counts). */
             result?: unknown;
             /** @description Finished steps, in order. */
@@ -1978,7 +1978,7 @@ export interface components {
         /** JobPage */
         JobPage: {
             items: components["schemas"]["JobOut"][];
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * @description Where a job is in its life.
@@ -2017,12 +2017,12 @@ export interface components {
              *     its reason.
              */
             source: unknown;
-            job_id?: string;
+            job_id?: string | null;
         };
         /** LedgerPage */
         LedgerPage: {
             items: components["schemas"]["LedgerItem"][];
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -2066,7 +2066,7 @@ export interface components {
             /** @description Skills folded into it (their evidence moves, they disappear). */
             ids: string[];
             /** @description Optionally rename the remaining skill. */
-            name?: string;
+            name?: string | null;
         };
         /** Readiness */
         Readiness: {
@@ -2092,20 +2092,20 @@ export interface components {
             from: string;
             /** Format: naive-date */
             to: string;
-            audience?: string;
-            instructions?: string;
+            audience?: string | null;
+            instructions?: string | null;
             /** @description `pending`, `ready` or `failed`. */
             status: string;
-            title?: string;
+            title?: string | null;
             /** @description Markdown; every bullet cites entries (`[1]` with a Sources list). */
-            markdown?: string;
+            markdown?: string | null;
             /** @description Only on `GET /api/reports/{id}`: the cited entries. */
-            citations?: components["schemas"]["Citation"][];
+            citations?: components["schemas"]["Citation"][] | null;
             /** @description What citation checking removed or flagged. */
             citation_report?: unknown;
-            error?: string;
-            job_id?: string;
-            job_url?: string;
+            error?: string | null;
+            job_id?: string | null;
+            job_url?: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2114,7 +2114,7 @@ export interface components {
         /** ReportPage */
         ReportPage: {
             items: components["schemas"]["ReportOut"][];
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /** @enum {string} */
         ResumeFormat: "md" | "html" | "pdf" | "docx" | "json";
@@ -2125,10 +2125,10 @@ export interface components {
             /** @description Your manual edits, kept across refreshes. */
             manual?: unknown;
             /** Format: date-time */
-            refreshed_at?: string;
+            refreshed_at?: string | null;
             /** Format: date-time */
-            updated_at?: string;
-            job_id?: string;
+            updated_at?: string | null;
+            job_id?: string | null;
         };
         /** RevokeBadge */
         RevokeBadge: {
@@ -2156,8 +2156,8 @@ export interface components {
             /** Format: date-time */
             next_run_at: string;
             /** Format: date-time */
-            last_run_at?: string;
-            last_job_id?: string;
+            last_run_at?: string | null;
+            last_job_id?: string | null;
         };
         /** @enum {string} */
         ShareFormat: "html" | "json";
@@ -2177,11 +2177,11 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             /** Format: date-time */
-            revoked_at?: string;
+            revoked_at?: string | null;
             /** Format: uint64 */
             views: number;
             /** Format: date-time */
-            last_viewed_at?: string;
+            last_viewed_at?: string | null;
             /** @description `active`, `expired` or `revoked`. */
             status: string;
         };
@@ -2193,7 +2193,7 @@ export interface components {
             kind: string;
             title: string;
             /** @description Markdown (reports). */
-            markdown?: string;
+            markdown?: string | null;
             /** @description JSON Resume (resumes). */
             resume?: unknown;
             /** Format: date-time */
@@ -2209,9 +2209,9 @@ export interface components {
             password: string;
             display_name: string;
             /** @description IANA time zone, e.g. `Europe/Berlin` (default `UTC`). */
-            timezone?: string;
+            timezone?: string | null;
             /** @description Name of the new workspace when the invitation creates one. */
-            tenant_name?: string;
+            tenant_name?: string | null;
         };
         /** SkillList */
         SkillList: {
@@ -2225,7 +2225,7 @@ export interface components {
             id: string;
             name: string;
             category: string;
-            level?: string;
+            level?: string | null;
             /**
              * Format: double
              * @description 0–1.
@@ -2243,7 +2243,7 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             /** @description Only on `GET /api/skills/{id}`. */
-            evidence?: components["schemas"]["EvidenceOut"][];
+            evidence?: components["schemas"]["EvidenceOut"][] | null;
         };
         /** @enum {string} */
         SkillSortParam: "evidence" | "confidence" | "name";
@@ -2290,7 +2290,7 @@ export interface components {
              * Format: double
              * @description The prepaid balance, when billing is on (it isn't on this server).
              */
-            balance?: number;
+            balance?: number | null;
         };
         /** StreakOut */
         StreakOut: {
@@ -2306,7 +2306,7 @@ export interface components {
             /** Format: uint32 */
             max_freezes: number;
             /** Format: naive-date */
-            last_day?: string;
+            last_day?: string | null;
             /**
              * @description `not_started`, `logged_today`, `due_today` (log today to keep it), `bridged`
              *     (missed days covered by freezes), `broken`.
@@ -2330,7 +2330,7 @@ export interface components {
              * Format: uint64
              * @description Pass as `offset` for the next page.
              */
-            next_offset?: number;
+            next_offset?: number | null;
         };
         /**
          * SystemOverview
@@ -2353,7 +2353,7 @@ export interface components {
              * Format: double
              * @description Seconds the oldest due job has waited.
              */
-            oldest_due_age_seconds?: number;
+            oldest_due_age_seconds?: number | null;
             /** Format: uint64 */
             dead_letters: number;
             by_status: components["schemas"]["StateCount"][];
@@ -2402,17 +2402,17 @@ export interface components {
              * @description The version you edited (from `GET`); a newer one on the server is a 409.
              */
             version: number;
-            date?: string;
+            date?: string | null;
             title?: string;
-            content?: string;
-            tags?: string[];
+            content?: string | null;
+            tags?: string[] | null;
             outcome?: string;
             project?: string;
         };
         /** UpdateMe */
         UpdateMe: {
-            display_name?: string;
-            timezone?: string;
+            display_name?: string | null;
+            timezone?: string | null;
         };
         /** UpdateMember */
         UpdateMember: {
@@ -2424,9 +2424,9 @@ export interface components {
         };
         /** UpdateSkill */
         UpdateSkill: {
-            name?: string;
-            status?: components["schemas"]["SkillStatus"];
-            category?: string;
+            name?: string | null;
+            status?: (components["schemas"]["SkillStatus"] & unknown) | null;
+            category?: string | null;
         };
         /** UpdateTenant */
         UpdateTenant: {
