@@ -216,7 +216,8 @@ pub struct UpdateSkill {
     #[oai(validator(min_length = 1, max_length = 100))]
     #[oai(nullable)]
     pub name: Option<Text>,
-    #[oai(nullable)]
+    // Not declared nullable: on an enum `$ref` that becomes an `allOf` wrapper, which
+    // client generators reject. `null` is accepted all the same.
     pub status: Option<SkillStatus>,
     #[oai(validator(min_length = 1, max_length = 60))]
     #[oai(nullable)]

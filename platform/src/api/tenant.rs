@@ -21,12 +21,14 @@ use crate::state::AppState;
 use crate::store::platform::{self, AuthEventFilter, AuthEventRow, InvitationRow, NewInvitation};
 use crate::tenancy::Role;
 
+/// A workspace, with your `role` in it.
+// Field docs on `$ref` types (`role`) would be emitted as `allOf` wrappers, which
+// client generators reject, so they are said on the object.
 #[derive(Object)]
 pub struct Tenant {
     pub id: String,
     pub name: String,
     pub created_at: DateTime<Utc>,
-    /// Your role in it.
     pub role: Role,
     pub member_count: u32,
 }
@@ -127,9 +129,10 @@ pub struct InvitationPage {
     pub next_cursor: Option<String>,
 }
 
+/// An invitation to your workspace; `role` is the role the invitee gets.
+// No doc on `role` itself: see `Tenant`.
 #[derive(Object)]
 pub struct CreateInvitation {
-    /// Role the invitee gets in your workspace.
     pub role: Role,
     /// Optional: who the invitation is for (informational).
     #[oai(validator(max_length = 254))]

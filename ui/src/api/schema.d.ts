@@ -1449,10 +1449,12 @@ export interface components {
             outcome?: string | null;
             project?: string | null;
         };
-        /** CreateInvitation */
+        /**
+         * CreateInvitation
+         * @description An invitation to your workspace; `role` is the role the invitee gets.
+         */
         CreateInvitation: {
-            /** @description Role the invitee gets in your workspace. */
-            role: components["schemas"]["Role"] & unknown;
+            role: components["schemas"]["Role"];
             /** @description Optional: who the invitation is for (informational). */
             email?: string | null;
             /**
@@ -2364,14 +2366,16 @@ export interface components {
             /** Format: uint32 */
             workers: number;
         };
-        /** Tenant */
+        /**
+         * Tenant
+         * @description A workspace, with your `role` in it.
+         */
         Tenant: {
             id: string;
             name: string;
             /** Format: date-time */
             created_at: string;
-            /** @description Your role in it. */
-            role: components["schemas"]["Role"] & unknown;
+            role: components["schemas"]["Role"];
             /** Format: uint32 */
             member_count: number;
         };
@@ -2425,7 +2429,7 @@ export interface components {
         /** UpdateSkill */
         UpdateSkill: {
             name?: string | null;
-            status?: (components["schemas"]["SkillStatus"] & unknown) | null;
+            status?: components["schemas"]["SkillStatus"];
             category?: string | null;
         };
         /** UpdateTenant */
