@@ -168,32 +168,41 @@ pub struct UserRow {
     pub quiet_mode: bool,
 }
 
+/// A `gamification_user` record as stored (`SELECT state, rev, quiet_mode`).
+#[derive(Deserialize)]
+struct StoredUser {
+    state: Option<serde_json::Value>,
+    rev: Option<u64>,
+    quiet_mode: Option<bool>,
+}
+
+impl UserRow {
+    /// The row of a stored record, or a fresh default for a user without one.
+    fn from_stored(row: Option<StoredUser>) -> StoreResult<Self> {
+        Ok(match row {
+            None => UserRow::default(),
+            Some(r) => UserRow {
+                state: match r.state {
+                    Some(s) if !s.is_null() => decode(s)?,
+                    _ => UserState::default(),
+                },
+                rev: r.rev.unwrap_or(0),
+                quiet_mode: r.quiet_mode.unwrap_or(false),
+            },
+        })
+    }
+}
+
 /// The user's state (a fresh default if they have none yet).
 pub async fn user(db: &TenantDb, user_id: &str) -> StoreResult<UserRow> {
-    #[derive(Deserialize)]
-    struct Row {
-        state: Option<serde_json::Value>,
-        rev: Option<u64>,
-        quiet_mode: Option<bool>,
-    }
-    let row: Option<Row> = db
+    let row: Option<StoredUser> = db
         .query(
             "SELECT state, rev, quiet_mode FROM type::record('gamification_user', $id);",
             json!({"id": user_id}),
         )
         .await?
         .first(0)?;
-    Ok(match row {
-        None => UserRow::default(),
-        Some(r) => UserRow {
-            state: match r.state {
-                Some(s) if !s.is_null() => decode(s)?,
-                _ => UserState::default(),
-            },
-            rev: r.rev.unwrap_or(0),
-            quiet_mode: r.quiet_mode.unwrap_or(false),
-        },
-    })
+    UserRow::from_stored(row)
 }
 
 /// Everything a batch of one author's reward evaluations reads, in one round trip: the
@@ -221,12 +230,6 @@ pub async fn evaluation_inputs(
     prior: usize,
 ) -> StoreResult<EvaluationInputs> {
     #[derive(Deserialize)]
-    struct State {
-        state: Option<serde_json::Value>,
-        rev: Option<u64>,
-        quiet_mode: Option<bool>,
-    }
-    #[derive(Deserialize)]
     struct Record {
         id: String,
         record: Option<serde_json::Value>,
@@ -251,17 +254,7 @@ pub async fn evaluation_inputs(
         )
         .await?;
     let entries = rows.take(2)?;
-    let user = match rows.first::<State>(3)? {
-        None => UserRow::default(),
-        Some(r) => UserRow {
-            state: match r.state {
-                Some(s) if !s.is_null() => decode(s)?,
-                _ => UserState::default(),
-            },
-            rev: r.rev.unwrap_or(0),
-            quiet_mode: r.quiet_mode.unwrap_or(false),
-        },
-    };
+    let user = UserRow::from_stored(rows.first::<StoredUser>(3)?)?;
     let mut records = std::collections::HashMap::new();
     for r in rows.take::<Record>(4)? {
         if let Some(v) = r.record.filter(|v| !v.is_null()) {
