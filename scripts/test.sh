@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: the web UI's type-check, unit tests and API-client drift;
-# formatting, clippy, build, all Rust tests, OpenAPI drift; the browser end-to-end test.
+# formatting, clippy, build, all Rust tests, OpenAPI drift, the API contract check
+# (schemathesis + a generated Python client); the browser end-to-end test.
 # Usage: scripts/test.sh   (from anywhere; honours CARGO_TARGET_DIR)
 set -euo pipefail
 
@@ -33,6 +34,9 @@ if ! diff -u openapi/openapi.json "$generated"; then
     echo "error: openapi/openapi.json is stale: run scripts/openapi.sh" >&2
     exit 1
 fi
+
+# The document against the server: schemathesis, and a generated Python client's journey.
+step scripts/contract.sh
 
 # The SPA in Debian's Chromium against this build (screenshots of every page are listed
 # at the end of its output).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the real servers the end-to-end tests talk to (shared/COMPONENTS.md) into
-# .venv-tools/ (git-ignored): moto's S3 server (the MinIO/S3 stand-in for OpenDAL's s3
-# service) and aiosmtpd (an SMTP server for mail tests).
+# Installs the real servers and tools the tests use into .venv-tools/ (git-ignored):
+# moto's S3 server (the MinIO/S3 stand-in for OpenDAL's s3 service), aiosmtpd (an SMTP
+# server for mail tests), and the API contract check's schemathesis and
+# openapi-python-client (pinned: a new release may add checks or change the generator).
 #
 # Idempotent and quiet when everything is already installed. Usage: scripts/tools.sh
 set -euo pipefail
@@ -10,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 venv=.venv-tools
 py="$venv/bin/python"
-packages=("moto[s3,server]" aiosmtpd)
+packages=("moto[s3,server]" aiosmtpd "schemathesis==4.32.5" "openapi-python-client==0.29.1")
 
 if [ ! -x "$py" ]; then
     echo "==> creating $venv"
@@ -21,8 +22,10 @@ fi
 mapfile -t need < <("$py" -c 'import sys, re
 from importlib.metadata import PackageNotFoundError, version
 for spec in sys.argv[1:]:
+    name, _, pinned = re.sub(r"\[.*\]", "", spec).partition("==")
     try:
-        version(re.sub(r"\[.*\]", "", spec))
+        if pinned and version(name) != pinned:
+            print(spec)
     except PackageNotFoundError:
         print(spec)' "${packages[@]}")
 if [ "${#need[@]}" -gt 0 ]; then

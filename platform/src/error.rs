@@ -240,6 +240,9 @@ enum ErrorResponses {
     /// The body is larger than allowed.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
+    /// The body's `Content-Type` is not one the operation reads.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// Rate limited or over quota; see `Retry-After`.
     #[oai(status = 429)]
     TooManyRequests(Json<ErrorBody>),

@@ -1,5 +1,6 @@
 //! `/api/admin/*`: platform staff only (and `ADMIN_IP_ALLOWLIST`).
 
+use super::schema::{Between, Documented, Limit};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -59,7 +60,7 @@ pub struct CreateTenantInvitation {
     pub email: Option<Text>,
     /// Hours until the passkey expires (1–720, default 72).
     #[oai(nullable)]
-    pub expires_in_hours: Option<u32>,
+    pub expires_in_hours: Option<Documented<u32, Between<1, 720>>>,
 }
 
 pub struct AdminApi;
@@ -86,7 +87,7 @@ impl AdminApi {
             None,
             Role::Owner,
             body.email.as_deref(),
-            body.expires_in_hours,
+            body.expires_in_hours.map(Documented::into_inner),
         )
         .await?;
         Ok(CreatedInvitationResult::Created(Json(created)))
@@ -100,9 +101,9 @@ impl AdminApi {
         _auth: Staff,
         q: Query<Option<String>>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<AdminUserPage>> {
-        let (limit, cursor) = pagination::page(limit.0, cursor.0)?;
+        let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
         let q = q.0.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let rows = platform::list_users(
             state.store.platform(),
@@ -170,7 +171,7 @@ impl AdminApi {
         since: Query<Option<DateTime<Utc>>>,
         until: Query<Option<DateTime<Utc>>>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<AuthEventPage>> {
         Ok(Json(
             audit_page(
@@ -181,7 +182,7 @@ impl AdminApi {
                 since.0,
                 until.0,
                 cursor.0,
-                limit.0,
+                limit.0.map(Limit::into_inner),
             )
             .await?,
         ))

@@ -2,13 +2,14 @@
 //! (`/api/share-links`, public `/api/share/{token}`), and `/api/status/bar`.
 //! Everything AI runs as a job: the endpoints that start work answer 202 with the job.
 
+use super::download::{File, ReportTypes, ResumeTypes};
+use super::schema::{DateText, Limit};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use poem::web::Data;
-use poem::Body;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Binary, Html, Json};
+use poem_openapi::payload::{Html, Json};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::jobs::JobAccepted;
@@ -68,7 +69,7 @@ async fn start_job(
 }
 
 fn day(name: &str, v: Option<String>) -> ApiResult<Option<NaiveDate>> {
-    match v.filter(|s| !s.is_empty()) {
+    match v {
         None => Ok(None),
         Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
             .map(Some)
@@ -91,22 +92,10 @@ pub enum Accepted {
     Accepted(Json<JobAccepted>),
 }
 
-/// A file to download.
-#[derive(ApiResponse)]
-pub enum FileDownload {
-    /// The file.
-    #[oai(status = 200)]
-    Ok(
-        Binary<Body>,
-        #[oai(header = "Content-Type")] String,
-        #[oai(header = "Content-Disposition")] String,
-    ),
-}
-
-fn file(bytes: Vec<u8>, content_type: &str, name: &str) -> FileDownload {
-    FileDownload::Ok(
-        Binary(Body::from(bytes)),
-        content_type.to_string(),
+fn file<M>(bytes: Vec<u8>, content_type: &str, name: &str) -> File<M> {
+    File::new(
+        bytes,
+        content_type,
         crate::worklog::content_disposition(name),
     )
 }
@@ -177,12 +166,12 @@ pub struct SkillList {
 
 #[derive(Object)]
 pub struct ExtractSkills {
-    /// First day of entries to read (default: all).
+    /// First day of entries to read, `YYYY-MM-DD` (default: all).
     #[oai(nullable)]
-    pub from: Option<Text>,
-    /// Last day.
+    pub from: Option<DateText>,
+    /// Last day, `YYYY-MM-DD`.
     #[oai(nullable)]
-    pub to: Option<Text>,
+    pub to: Option<DateText>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -279,9 +268,9 @@ impl ReportKindParam {
 pub struct CreateReport {
     pub kind: ReportKindParam,
     /// First day, `YYYY-MM-DD`.
-    pub from: Text,
-    /// Last day (at most 366 days after `from`).
-    pub to: Text,
+    pub from: DateText,
+    /// Last day, `YYYY-MM-DD` (at most 366 days after `from`).
+    pub to: DateText,
     /// Who reads it ("my manager", "the team").
     #[oai(validator(max_length = 200))]
     #[oai(nullable)]
@@ -756,8 +745,8 @@ impl AiApi {
         body: Json<ExtractSkills>,
     ) -> ApiResult<Accepted> {
         let p = &auth.0;
-        let from = day("from", body.0.from.map(Text::into_string))?;
-        let to = day("to", body.0.to.map(Text::into_string))?;
+        let from = day("from", body.0.from.map(|d| d.0.into_string()))?;
+        let to = day("to", body.0.to.map(|d| d.0.into_string()))?;
         if let (Some(a), Some(b)) = (from, to) {
             if a > b {
                 return Err(ApiError::validation("from must not be after to"));
@@ -961,9 +950,9 @@ impl AiApi {
     ) -> ApiResult<ReportStarted> {
         let p = &auth.0;
         let b = body.0;
-        let from = day("from", Some(b.from.into_string()))?
+        let from = day("from", Some(b.from.0.into_string()))?
             .ok_or_else(|| ApiError::validation("from is required"))?;
-        let to = day("to", Some(b.to.into_string()))?
+        let to = day("to", Some(b.to.0.into_string()))?
             .ok_or_else(|| ApiError::validation("to is required"))?;
         if from > to {
             return Err(ApiError::validation("from must not be after to"));
@@ -1031,10 +1020,10 @@ impl AiApi {
         auth: Authenticated,
         mine: Query<Option<bool>>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<ReportPage>> {
         let p = &auth.0;
-        let (limit, cursor) = super::pagination::page(limit.0, cursor.0)?;
+        let (limit, cursor) = super::pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
         let db = p.tenant_db(&state).await?;
         let author = mine.0.unwrap_or(false).then_some(p.user_id.as_str());
         let rows = store::reports(&db, author, cursor.as_deref(), limit + 1).await?;
@@ -1112,7 +1101,7 @@ impl AiApi {
         auth: Authenticated,
         id: Path<String>,
         format: Query<Option<ReportFormat>>,
-    ) -> ApiResult<FileDownload> {
+    ) -> ApiResult<File<ReportTypes>> {
         let db = auth.0.tenant_db(&state).await?;
         let r = report_of(&db, &id).await?;
         let (Some(title), Some(md)) = (r.title.clone(), r.markdown.clone()) else {
@@ -1285,7 +1274,7 @@ impl AiApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         format: Query<Option<ResumeFormat>>,
-    ) -> ApiResult<FileDownload> {
+    ) -> ApiResult<File<ResumeTypes>> {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;
         let (doc, _) = resume_doc(&db, &p.user_id)

@@ -1,6 +1,7 @@
 //! `/api/gamification/*` (your streak, XP, badges, challenges, quiet mode) and
 //! `/api/admin/gamification/*` (staff: metrics, manual grants and revokes, the rules).
 
+use super::schema::{Between, Documented, Limit};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -465,10 +466,10 @@ impl GamificationApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         cursor: Query<Option<String>>,
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<LedgerPage>> {
         let p = &auth.0;
-        let (limit, cursor) = pagination::page(limit.0, cursor.0)?;
+        let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
         let db = p.tenant_db(&state).await?;
         let rows = repo::ledger(&db, &p.user_id, cursor.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
@@ -523,9 +524,9 @@ impl GamificationApi {
         state: Data<&Arc<AppState>>,
         _auth: Staff,
         /// Days of history (1–365, default 30).
-        days: Query<Option<u32>>,
+        days: Query<Option<Documented<u32, Between<1, 365>>>>,
     ) -> ApiResult<Json<GamificationMetrics>> {
-        let days = days.0.unwrap_or(30);
+        let days = days.0.map_or(30, Documented::into_inner);
         if !(1..=365).contains(&days) {
             return Err(ApiError::validation("days must be between 1 and 365"));
         }

@@ -1,5 +1,6 @@
 //! `/api/jobs`, `/api/events`: your workspace's jobs, their live progress, the timeline.
 
+use super::schema::Limit;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures::stream::BoxStream;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{EventStream, Json};
+use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
@@ -384,9 +385,9 @@ impl JobsApi {
         /// Only jobs of this kind.
         kind: Query<Option<String>>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<JobPage>> {
-        let (limit, cursor) = pagination::page(limit.0, cursor.0)?;
+        let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
         let cursor = cursor.map(|c| job_id(&c)).transpose()?;
         let filter = JobFilter {
             state: status.0,
@@ -467,17 +468,13 @@ impl JobsApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         id: Path<String>,
-    ) -> ApiResult<EventStream<BoxStream<'static, EventOut>>> {
+    ) -> ApiResult<JobEventStream> {
         let job = own_job(&state, &auth.0, job_id(&id)?)?;
-        let stream = live_job_events(state.0.clone(), job.tenant, job.id);
-        Ok(EventStream::new(stream)
-            .keep_alive(Duration::from_secs(15))
-            .to_event(|e: EventOut| {
-                let json = poem_openapi::types::ToJSON::to_json_string(&e);
-                poem::web::sse::Event::message(json)
-                    .event_type(e.kind.clone())
-                    .id(e.id.clone())
-            }))
+        Ok(JobEventStream(live_job_events(
+            state.0.clone(),
+            job.tenant,
+            job.id,
+        )))
     }
 
     /// Your workspace's Event timeline, newest first.
@@ -495,9 +492,15 @@ impl JobsApi {
         #[oai(name = "type")]
         kind: Query<Option<String>>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EventPage>> {
-        let f = event_filter(job_id.0, correlation_id.0, kind.0, cursor.0, limit.0)?;
+        let f = event_filter(
+            job_id.0,
+            correlation_id.0,
+            kind.0,
+            cursor.0,
+            limit.0.map(Limit::into_inner),
+        )?;
         let limit = f.limit - 1;
         let rows = state.events.list(&auth.0.tenant_id(), &f).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
@@ -505,6 +508,64 @@ impl JobsApi {
             items: rows.into_iter().map(Into::into).collect(),
             next_cursor,
         }))
+    }
+}
+
+/// One server-sent event of `GET /api/jobs/{id}/events` (OpenAPI 3.0 has no keyword for
+/// the JSON inside `data`, so its type is named here). A comment line (`:`) every 15 s
+/// keeps idle connections open.
+#[derive(Object)]
+pub struct JobStreamEvent {
+    /// The SSE `event:` field: the Event's `kind`, e.g. `job.progress`.
+    pub event: String,
+    /// The SSE `id:` field: the Event's `id`.
+    pub id: String,
+    /// The SSE `data:` field: the Event (an `EventOut`) as one line of JSON.
+    pub data: String,
+}
+
+/// A `text/event-stream` of [`JobStreamEvent`]s (poem-openapi's own `EventStream`
+/// declares a JSON array, which validators then try to parse).
+pub struct JobEventStream(BoxStream<'static, EventOut>);
+
+impl poem::IntoResponse for JobEventStream {
+    fn into_response(self) -> poem::Response {
+        let events = futures::StreamExt::map(self.0, |e: EventOut| {
+            let json = poem_openapi::types::ToJSON::to_json_string(&e);
+            poem::web::sse::Event::message(json)
+                .event_type(e.kind.clone())
+                .id(e.id.clone())
+        });
+        poem::web::sse::SSE::new(events)
+            .keep_alive(Duration::from_secs(15))
+            .into_response()
+    }
+}
+
+impl poem_openapi::ApiResponse for JobEventStream {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses};
+        use poem_openapi::types::Type;
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Server-sent events, one `JobStreamEvent` per Event of the job, \
+                              stored ones first; the stream ends after the job's last Event.",
+                status: Some(200),
+                status_range: None,
+                // Before OpenAPI 3.2 (`itemSchema`), a streaming media type's `schema`
+                // describes one event.
+                content: vec![MetaMediaType {
+                    content_type: "text/event-stream",
+                    schema: JobStreamEvent::schema_ref(),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        <JobStreamEvent as poem_openapi::types::Type>::register(registry);
+        <EventOut as poem_openapi::types::Type>::register(registry);
     }
 }
 

@@ -147,6 +147,7 @@ pub async fn envelope<E: Endpoint>(next: E, req: Request) -> poem::Result<Respon
         .get::<CorrelationId>()
         .map(|c| c.0.clone())
         .unwrap_or_default();
+    let path = req.uri().path().to_string();
     match next.call(req).await {
         Ok(r) => {
             let resp = r.into_response();
@@ -156,8 +157,61 @@ pub async fn envelope<E: Endpoint>(next: E, req: Request) -> poem::Result<Respon
             }
             Ok(resp)
         }
-        Err(e) => Ok(classify(&e).to_response(&cid)),
+        Err(e) => {
+            let err = classify(&e);
+            let mut resp = err.to_response(&cid);
+            if err.code == ErrorCode::MethodNotAllowed {
+                // RFC 9110: a 405 lists the methods the resource does support.
+                if let Some(v) = allowed_methods(&path).and_then(|m| HeaderValue::from_str(&m).ok())
+                {
+                    resp.headers_mut().insert(header::ALLOW, v);
+                }
+            }
+            Ok(resp)
+        }
     }
+}
+
+/// The methods of each API path template, read once from the OpenAPI document.
+fn route_methods() -> &'static [(Vec<String>, String)] {
+    static ROUTES: std::sync::OnceLock<Vec<(Vec<String>, String)>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let doc: serde_json::Value =
+            serde_json::from_str(&super::openapi_json()).unwrap_or_default();
+        let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) else {
+            return Vec::new();
+        };
+        paths
+            .iter()
+            .map(|(path, ops)| {
+                let segments = format!("/api{path}")
+                    .split('/')
+                    .map(str::to_string)
+                    .collect();
+                let mut methods: Vec<String> = ops
+                    .as_object()
+                    .map(|o| o.keys().map(|m| m.to_uppercase()).collect())
+                    .unwrap_or_default();
+                if methods.iter().any(|m| m == "GET") {
+                    methods.push("HEAD".into());
+                }
+                (segments, methods.join(", "))
+            })
+            .collect()
+    })
+}
+
+/// The `Allow` header for a request path, when it names an API resource.
+fn allowed_methods(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split('/').collect();
+    route_methods().iter().find_map(|(template, methods)| {
+        let matches = template.len() == parts.len()
+            && template
+                .iter()
+                .zip(&parts)
+                .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}') && !p.is_empty()));
+        matches.then(|| methods.clone())
+    })
 }
 
 fn is_json(resp: &Response) -> bool {

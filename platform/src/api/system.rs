@@ -1,6 +1,7 @@
 //! `/api/system/*`: the operator dashboard (platform staff only; `ADMIN_IP_ALLOWLIST`).
 //! Read-only aggregates across tenants, plus retrying failed jobs.
 
+use super::schema::Limit;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -118,9 +119,9 @@ impl SystemApi {
         /// A tenant id, or `system` for platform jobs.
         tenant_id: Query<Option<String>>,
         offset: Query<Option<u64>>,
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<SystemJobPage>> {
-        let (limit, _) = pagination::page(limit.0, None)?;
+        let (limit, _) = pagination::page(limit.0.map(Limit::into_inner), None)?;
         let offset = offset.0.unwrap_or(0);
         let tenant = tenant_id.0.filter(|t| !t.is_empty());
         let kind = kind.0.filter(|k| !k.is_empty());
@@ -179,7 +180,7 @@ impl SystemApi {
         _auth: Staff,
         id: Path<String>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EventPage>> {
         let job = state
             .jobs
@@ -187,7 +188,7 @@ impl SystemApi {
             .get(job_id(&id)?)
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found("job"))?;
-        let (limit, cursor) = pagination::page(limit.0, cursor.0)?;
+        let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
         let f = EventFilter {
             job_id: Some(job.id.to_string()),
             cursor,
@@ -316,9 +317,15 @@ impl SystemApi {
         correlation_id: Query<Option<String>>,
         #[oai(name = "type")] kind: Query<Option<String>>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EventPage>> {
-        let f = event_filter(job_id.0, correlation_id.0, kind.0, cursor.0, limit.0)?;
+        let f = event_filter(
+            job_id.0,
+            correlation_id.0,
+            kind.0,
+            cursor.0,
+            limit.0.map(Limit::into_inner),
+        )?;
         let limit = f.limit - 1;
         let rows = state.events.list(SYSTEM_TENANT, &f).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());

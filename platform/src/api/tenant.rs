@@ -1,5 +1,6 @@
 //! `/api/tenant`, `/api/invitations`: the caller's workspace, members, invitations, audit.
 
+use super::schema::{Between, Documented, Limit};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -140,7 +141,7 @@ pub struct CreateInvitation {
     pub email: Option<Text>,
     /// Hours until the passkey expires (1–720, default 72).
     #[oai(nullable)]
-    pub expires_in_hours: Option<u32>,
+    pub expires_in_hours: Option<Documented<u32, Between<1, 720>>>,
 }
 
 #[derive(ApiResponse)]
@@ -467,7 +468,7 @@ impl TenantApi {
             Some(p.tenant_id()),
             body.role,
             body.email.as_deref(),
-            body.expires_in_hours,
+            body.expires_in_hours.map(Documented::into_inner),
         )
         .await?;
         Ok(CreatedInvitationResult::Created(Json(created)))
@@ -484,9 +485,9 @@ impl TenantApi {
         state: Data<&Arc<AppState>>,
         auth: TenantAdmin,
         cursor: Query<Option<String>>,
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<InvitationPage>> {
-        let (limit, cursor) = pagination::page(limit.0, cursor.0)?;
+        let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
         let rows = platform::invitations_of(
             state.store.platform(),
             Some(&auth.0.tenant_id()),
@@ -547,7 +548,7 @@ impl TenantApi {
         since: Query<Option<DateTime<Utc>>>,
         until: Query<Option<DateTime<Utc>>>,
         cursor: Query<Option<String>>,
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<AuthEventPage>> {
         Ok(Json(
             audit_page(
@@ -558,7 +559,7 @@ impl TenantApi {
                 since.0,
                 until.0,
                 cursor.0,
-                limit.0,
+                limit.0.map(Limit::into_inner),
             )
             .await?,
         ))

@@ -1,6 +1,8 @@
 //! `/api/worklogs`, `/api/artifacts`: the daily work log, its evidence attachments,
 //! search, import and export.
 
+use super::download::{AttachmentTypes, ExportTypes, File};
+use super::schema::{DateParam, Documented, IsoDate, Limit, MaxChars, NonBlank, RequiredText};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -23,6 +25,7 @@ use crate::state::AppState;
 use crate::store::worklogs::{self as repo, Cursor, EntryFields, EntryRow, ListFilter};
 use crate::store::TenantDb;
 use crate::workflows::rewards::HeldReward;
+use crate::worklog::entry;
 use crate::worklog::{self, EntryDraft, EntryPatch, ExportFormat, ImportFormat, ValidEntry};
 
 /// A work-log entry.
@@ -80,20 +83,22 @@ impl From<EntryRow> for Entry {
 pub struct CreateEntry {
     /// `YYYY-MM-DD`; default today in your time zone. At most a day ahead.
     #[oai(nullable)]
-    pub date: Option<Text>,
+    pub date: Option<Documented<Text, IsoDate>>,
     /// Default: the first line of `content`.
     #[oai(nullable)]
-    pub title: Option<Text>,
-    /// Markdown, 1–20,000 characters.
-    #[oai(nullable)]
-    pub content: Option<Text>,
-    /// Up to 20; trimmed, lower-cased and de-duplicated.
+    pub title: Option<Documented<Text, MaxChars<{ entry::TITLE_MAX_CHARS }>>>,
+    /// Markdown, 1–20,000 characters, not only white space.
+    pub content: Documented<Option<Text>, RequiredText<{ entry::CONTENT_MAX_CHARS }>>,
+    /// Up to 20 distinct tags of up to 40 characters each, counted after they are
+    /// trimmed, stripped of `#`, lower-cased and de-duplicated (empty ones are dropped).
     #[oai(nullable)]
     pub tags: Option<Vec<Text>>,
+    /// What came of it.
     #[oai(nullable)]
-    pub outcome: Option<Text>,
+    pub outcome: Option<Documented<Text, MaxChars<{ entry::OUTCOME_MAX_CHARS }>>>,
+    /// The project it belongs to.
     #[oai(nullable)]
-    pub project: Option<Text>,
+    pub project: Option<Documented<Text, MaxChars<{ entry::PROJECT_MAX_CHARS }>>>,
 }
 
 /// Changes to an entry; absent fields stay, `null` clears `title`, `outcome`, `project`.
@@ -101,15 +106,21 @@ pub struct CreateEntry {
 pub struct UpdateEntry {
     /// The version you edited (from `GET`); a newer one on the server is a 409.
     pub version: u32,
+    /// `YYYY-MM-DD`, at most a day ahead.
     #[oai(nullable)]
-    pub date: Option<Text>,
-    pub title: MaybeUndefined<Text>,
+    pub date: Option<Documented<Text, IsoDate>>,
     #[oai(nullable)]
-    pub content: Option<Text>,
+    pub title: Documented<MaybeUndefined<Text>, MaxChars<{ entry::TITLE_MAX_CHARS }>>,
+    /// Markdown, 1–20,000 characters, not only white space.
+    #[oai(nullable)]
+    pub content: Option<Documented<Text, NonBlank<{ entry::CONTENT_MAX_CHARS }>>>,
+    /// Replaces the tags (same rules as on create).
     #[oai(nullable)]
     pub tags: Option<Vec<Text>>,
-    pub outcome: MaybeUndefined<Text>,
-    pub project: MaybeUndefined<Text>,
+    #[oai(nullable)]
+    pub outcome: Documented<MaybeUndefined<Text>, MaxChars<{ entry::OUTCOME_MAX_CHARS }>>,
+    #[oai(nullable)]
+    pub project: Documented<MaybeUndefined<Text>, MaxChars<{ entry::PROJECT_MAX_CHARS }>>,
 }
 
 #[derive(Object)]
@@ -183,18 +194,6 @@ pub enum CreatedAttachment {
     Created(Json<AttachmentOut>),
 }
 
-/// A file download.
-#[derive(ApiResponse)]
-pub enum Download {
-    /// The file.
-    #[oai(status = 200)]
-    Ok(
-        Binary<Body>,
-        #[oai(header = "Content-Type")] String,
-        #[oai(header = "Content-Disposition")] String,
-    ),
-}
-
 /// Import and export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
@@ -254,11 +253,27 @@ fn text(t: Option<Text>) -> Option<String> {
     t.map(Text::into_string)
 }
 
+fn doc<R>(t: Option<Documented<Text, R>>) -> Option<String> {
+    t.map(|t| t.0.into_string())
+}
+
 fn maybe(t: MaybeUndefined<Text>) -> Option<Option<String>> {
     match t {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
         MaybeUndefined::Value(v) => Some(Some(v.into_string())),
+    }
+}
+
+/// A body's `date`: absent means the default, but a blank string is not a date (the
+/// document declares `format: date`).
+fn date_of(d: Option<Documented<Text, IsoDate>>) -> ApiResult<Option<String>> {
+    match doc(d) {
+        Some(raw) if raw.trim().is_empty() => match entry::parse_date(&raw) {
+            Err(e) => Err(issues(vec![e])),
+            Ok(_) => Ok(Some(raw)),
+        },
+        other => Ok(other),
     }
 }
 
@@ -356,7 +371,7 @@ fn filter_of(
     q: Option<String>,
 ) -> ApiResult<ListFilter> {
     let day = |name: &str, v: Option<String>| -> ApiResult<Option<NaiveDate>> {
-        match v.filter(|s| !s.is_empty()) {
+        match v {
             None => Ok(None),
             Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
                 .map(Some)
@@ -431,14 +446,14 @@ impl WorklogsApi {
         let b = body.0;
         let today = today_for(p);
         let draft = EntryDraft {
-            date: text(b.date),
-            title: text(b.title),
-            content: text(b.content),
+            date: date_of(b.date)?,
+            title: doc(b.title),
+            content: text(b.content.0),
             tags: b
                 .tags
                 .map(|t| t.into_iter().map(Text::into_string).collect()),
-            outcome: text(b.outcome),
-            project: text(b.project),
+            outcome: doc(b.outcome),
+            project: doc(b.project),
         };
         let valid = worklog::validate(draft, today).map_err(issues)?;
         let db = p.tenant_db(&state).await?;
@@ -489,9 +504,9 @@ impl WorklogsApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         /// First day (inclusive), `YYYY-MM-DD`.
-        from: Query<Option<String>>,
-        /// Last day (inclusive).
-        to: Query<Option<String>>,
+        from: Query<Option<DateParam>>,
+        /// Last day (inclusive), `YYYY-MM-DD`.
+        to: Query<Option<DateParam>>,
         tag: Query<Option<String>>,
         project: Query<Option<String>>,
         /// Only this author's entries (a user id).
@@ -501,10 +516,17 @@ impl WorklogsApi {
         q: Query<Option<String>>,
         cursor: Query<Option<String>>,
         /// 1–200, default 50.
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EntryPage>> {
-        let f = filter_of(from.0, to.0, tag.0, project.0, author.0, q.0)?;
-        let limit = limit.0.unwrap_or(50);
+        let f = filter_of(
+            from.0.map(DateParam::into_inner),
+            to.0.map(DateParam::into_inner),
+            tag.0,
+            project.0,
+            author.0,
+            q.0,
+        )?;
+        let limit = limit.0.map(Limit::into_inner).unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(ApiError::validation("limit must be between 1 and 200"));
         }
@@ -577,14 +599,23 @@ impl WorklogsApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         format: Query<Option<FileFormat>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        /// First day (inclusive), `YYYY-MM-DD`.
+        from: Query<Option<DateParam>>,
+        /// Last day (inclusive), `YYYY-MM-DD`.
+        to: Query<Option<DateParam>>,
         tag: Query<Option<String>>,
         project: Query<Option<String>>,
         author: Query<Option<String>>,
         q: Query<Option<String>>,
-    ) -> ApiResult<Download> {
-        let f = filter_of(from.0, to.0, tag.0, project.0, author.0, q.0)?;
+    ) -> ApiResult<File<ExportTypes>> {
+        let f = filter_of(
+            from.0.map(DateParam::into_inner),
+            to.0.map(DateParam::into_inner),
+            tag.0,
+            project.0,
+            author.0,
+            q.0,
+        )?;
         let fmt = match format.0.unwrap_or(FileFormat::Json) {
             FileFormat::Json => ExportFormat::Json,
             FileFormat::Csv => ExportFormat::Csv,
@@ -595,9 +626,9 @@ impl WorklogsApi {
         let content_type = exporter.content_type().to_string();
         let name = format!("worklog.{}", exporter.file_extension());
         let stream = export_stream(db, f, exporter);
-        Ok(Download::Ok(
-            Binary(Body::from_bytes_stream(stream)),
-            content_type,
+        Ok(File::new(
+            Body::from_bytes_stream(stream),
+            &content_type,
             disposition(&name),
         ))
     }
@@ -748,14 +779,14 @@ impl WorklogsApi {
         may_edit(p, &current)?;
         let b = body.0;
         let patch = EntryPatch {
-            date: text(b.date),
-            title: maybe(b.title),
-            content: text(b.content),
+            date: date_of(b.date)?,
+            title: maybe(b.title.0),
+            content: doc(b.content),
             tags: b
                 .tags
                 .map(|t| t.into_iter().map(Text::into_string).collect()),
-            outcome: maybe(b.outcome),
-            project: maybe(b.project),
+            outcome: maybe(b.outcome.0),
+            project: maybe(b.project.0),
         };
         let today = today_for(p);
         let valid = worklog::apply_patch(&valid_of(&current)?, patch, today).map_err(issues)?;
@@ -963,7 +994,7 @@ impl WorklogsApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         id: Path<String>,
-    ) -> ApiResult<Download> {
+    ) -> ApiResult<File<AttachmentTypes>> {
         let db = auth.0.tenant_db(&state).await?;
         let a = attachment_of(&db, &id).await?;
         let stream = state
@@ -977,9 +1008,9 @@ impl WorklogsApi {
         } else {
             a.content_type
         };
-        Ok(Download::Ok(
-            Binary(Body::from_bytes_stream(stream)),
-            content_type,
+        Ok(File::new(
+            Body::from_bytes_stream(stream),
+            &content_type,
             disposition(&a.filename),
         ))
     }

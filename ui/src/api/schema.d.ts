@@ -1438,15 +1438,23 @@ export interface components {
          * @description A new entry. Only `content` is required.
          */
         CreateEntry: {
-            /** @description `YYYY-MM-DD`; default today in your time zone. At most a day ahead. */
+            /**
+             * Format: date
+             * @description `YYYY-MM-DD`; default today in your time zone. At most a day ahead.
+             */
             date?: string | null;
             /** @description Default: the first line of `content`. */
             title?: string | null;
-            /** @description Markdown, 1–20,000 characters. */
-            content?: string | null;
-            /** @description Up to 20; trimmed, lower-cased and de-duplicated. */
+            /** @description Markdown, 1–20,000 characters, not only white space. */
+            content: string;
+            /**
+             * @description Up to 20 distinct tags of up to 40 characters each, counted after they are
+             *     trimmed, stripped of `#`, lower-cased and de-duplicated (empty ones are dropped).
+             */
             tags?: string[] | null;
+            /** @description What came of it. */
             outcome?: string | null;
+            /** @description The project it belongs to. */
             project?: string | null;
         };
         /**
@@ -1466,9 +1474,15 @@ export interface components {
         /** CreateReport */
         CreateReport: {
             kind: components["schemas"]["ReportKindParam"];
-            /** @description First day, `YYYY-MM-DD`. */
+            /**
+             * Format: date
+             * @description First day, `YYYY-MM-DD`.
+             */
             from: string;
-            /** @description Last day (at most 366 days after `from`). */
+            /**
+             * Format: date
+             * @description Last day, `YYYY-MM-DD` (at most 366 days after `from`).
+             */
             to: string;
             /** @description Who reads it ("my manager", "the team"). */
             audience?: string | null;
@@ -1687,9 +1701,15 @@ export interface components {
         };
         /** ExtractSkills */
         ExtractSkills: {
-            /** @description First day of entries to read (default: all). */
+            /**
+             * Format: date
+             * @description First day of entries to read, `YYYY-MM-DD` (default: all).
+             */
             from?: string | null;
-            /** @description Last day. */
+            /**
+             * Format: date
+             * @description Last day, `YYYY-MM-DD`.
+             */
             to?: string | null;
         };
         /** FacetCount */
@@ -1995,6 +2015,20 @@ export interface components {
             name: string;
             /** Format: date-time */
             finished_at: string;
+        };
+        /**
+         * JobStreamEvent
+         * @description One server-sent event of `GET /api/jobs/{id}/events` (OpenAPI 3.0 has no keyword for
+         *     the JSON inside `data`, so its type is named here). A comment line (`:`) every 15 s
+         *     keeps idle connections open.
+         */
+        JobStreamEvent: {
+            /** @description The SSE `event:` field: the Event's `kind`, e.g. `job.progress`. */
+            event: string;
+            /** @description The SSE `id:` field: the Event's `id`. */
+            id: string;
+            /** @description The SSE `data:` field: the Event (an `EventOut`) as one line of JSON. */
+            data: string;
         };
         /** KindCounts */
         KindCounts: {
@@ -2406,12 +2440,18 @@ export interface components {
              * @description The version you edited (from `GET`); a newer one on the server is a 409.
              */
             version: number;
+            /**
+             * Format: date
+             * @description `YYYY-MM-DD`, at most a day ahead.
+             */
             date?: string | null;
-            title?: string;
+            title?: string | null;
+            /** @description Markdown, 1–20,000 characters, not only white space. */
             content?: string | null;
+            /** @description Replaces the tags (same rules as on create). */
             tags?: string[] | null;
-            outcome?: string;
-            project?: string;
+            outcome?: string | null;
+            project?: string | null;
         };
         /** UpdateMe */
         UpdateMe: {
@@ -2589,6 +2629,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -2707,6 +2756,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2835,6 +2893,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -2944,6 +3011,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -3046,6 +3122,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3166,6 +3251,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -3278,6 +3372,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -3380,6 +3483,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3500,6 +3612,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -3602,6 +3723,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3712,6 +3842,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3834,6 +3973,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -3939,6 +4087,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4060,6 +4217,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -4163,6 +4329,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4286,6 +4461,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -4393,6 +4577,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4513,6 +4706,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -4624,6 +4826,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -4728,6 +4939,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4852,6 +5072,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -4886,7 +5115,7 @@ export interface operations {
             query?: {
                 /** @description First day (inclusive), `YYYY-MM-DD`. */
                 from?: string;
-                /** @description Last day (inclusive). */
+                /** @description Last day (inclusive), `YYYY-MM-DD`. */
                 to?: string;
                 tag?: string;
                 project?: string;
@@ -4971,6 +5200,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5092,6 +5330,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -5194,6 +5441,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5310,6 +5566,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -5343,7 +5608,9 @@ export interface operations {
         parameters: {
             query?: {
                 format?: components["schemas"]["FileFormat"];
+                /** @description First day (inclusive), `YYYY-MM-DD`. */
                 from?: string;
+                /** @description Last day (inclusive), `YYYY-MM-DD`. */
                 to?: string;
                 tag?: string;
                 project?: string;
@@ -5359,12 +5626,14 @@ export interface operations {
             /** @description The file. */
             200: {
                 headers: {
-                    "CONTENT-TYPE": string;
-                    "CONTENT-DISPOSITION": string;
+                    /** @description `attachment; filename=…` */
+                    "Content-Disposition": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "application/json": Record<string, never>[];
+                    "text/csv": string;
+                    "text/markdown": string;
                 };
             };
             /** @description Malformed input: bad JSON, wrong types, failed validation. */
@@ -5423,6 +5692,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5547,6 +5825,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -5658,6 +5945,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -5761,6 +6057,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5883,6 +6188,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -5987,6 +6301,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6116,6 +6439,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -6159,12 +6491,27 @@ export interface operations {
             /** @description The file. */
             200: {
                 headers: {
-                    "CONTENT-TYPE": string;
-                    "CONTENT-DISPOSITION": string;
+                    /** @description `attachment; filename=…` */
+                    "Content-Disposition": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/png": string;
+                    "image/jpeg": string;
+                    "image/gif": string;
+                    "image/webp": string;
+                    "application/pdf": string;
+                    "text/plain": string;
+                    "text/markdown": string;
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "application/vnd.openxmlformats-officedocument.presentationml.presentation": string;
+                    "application/vnd.oasis.opendocument.text": string;
+                    "application/vnd.oasis.opendocument.spreadsheet": string;
+                    "application/vnd.oasis.opendocument.presentation": string;
+                    "application/msword": string;
+                    "application/vnd.ms-excel": string;
+                    "application/vnd.ms-powerpoint": string;
                 };
             };
             /** @description Malformed input: bad JSON, wrong types, failed validation. */
@@ -6223,6 +6570,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6340,6 +6696,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -6445,6 +6810,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6566,6 +6940,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -6673,6 +7056,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6791,6 +7183,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -6894,6 +7295,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7016,6 +7426,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -7129,6 +7548,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -7235,6 +7663,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7356,6 +7793,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -7460,6 +7906,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7577,6 +8032,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -7622,12 +8086,14 @@ export interface operations {
             /** @description The file. */
             200: {
                 headers: {
-                    "CONTENT-TYPE": string;
-                    "CONTENT-DISPOSITION": string;
+                    /** @description `attachment; filename=…` */
+                    "Content-Disposition": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "text/markdown": string;
+                    "text/html": string;
+                    "application/pdf": string;
                 };
             };
             /** @description Malformed input: bad JSON, wrong types, failed validation. */
@@ -7686,6 +8152,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7809,6 +8284,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -7919,6 +8403,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -8021,6 +8514,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8141,6 +8643,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -8184,12 +8695,16 @@ export interface operations {
             /** @description The file. */
             200: {
                 headers: {
-                    "CONTENT-TYPE": string;
-                    "CONTENT-DISPOSITION": string;
+                    /** @description `attachment; filename=…` */
+                    "Content-Disposition": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "text/markdown": string;
+                    "text/html": string;
+                    "application/pdf": string;
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                    "application/json": Record<string, never>;
                 };
             };
             /** @description Malformed input: bad JSON, wrong types, failed validation. */
@@ -8248,6 +8763,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8369,6 +8893,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -8471,6 +9004,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8581,6 +9123,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8703,6 +9254,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -8805,6 +9365,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8921,6 +9490,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -9023,6 +9601,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9139,6 +9726,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -9244,6 +9840,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9364,6 +9969,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -9469,6 +10083,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9589,6 +10212,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -9695,6 +10327,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9811,6 +10452,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -9917,6 +10567,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10040,6 +10699,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -10154,6 +10822,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -10256,6 +10933,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10374,6 +11060,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -10485,6 +11180,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -10525,12 +11229,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Server-sent events, one `JobStreamEvent` per Event of the job, stored ones first; the stream ends after the job's last Event. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["EventOut"][];
+                    "text/event-stream": components["schemas"]["JobStreamEvent"];
                 };
             };
             /** @description Malformed input: bad JSON, wrong types, failed validation. */
@@ -10589,6 +11294,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10714,6 +11428,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -10830,6 +11553,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -10934,6 +11666,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11055,6 +11796,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -11166,6 +11916,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -11268,6 +12027,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11390,6 +12158,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited or over quota; see `Retry-After`. */
             429: {
                 headers: {
@@ -11492,6 +12269,15 @@ export interface operations {
             };
             /** @description The body is larger than allowed. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body's `Content-Type` is not one the operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

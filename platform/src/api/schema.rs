@@ -1,0 +1,218 @@
+//! Request types whose OpenAPI schema states the bounds the server enforces while the
+//! check itself stays where it is (the domain validators answer with one message and
+//! code per field, which poem-openapi's own `validator(...)` would replace by a generic
+//! "verification failed").
+//!
+//! [`Documented<T, R>`] parses exactly like `T`; its rule `R` only adds `minimum`,
+//! `maxLength`, `format`, `default`, ... to `T`'s schema, and may mark the field required
+//! although an absent value still parses (so that the validator, not the JSON parser,
+//! explains what is missing). CI's schemathesis run checks the two stay in step: a
+//! request the document calls invalid must be refused (`negative_data_rejection`).
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::{
+    ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
+};
+use serde_json::Value;
+
+/// What a [`Documented`] value adds to its schema.
+pub trait Rule: Send + Sync + 'static {
+    /// `Some(true)`: listed as required although absence parses (the validator refuses it).
+    const REQUIRED: Option<bool> = None;
+    fn apply(schema: &mut MetaSchema);
+}
+
+/// `T` with the bounds of `R` in its schema.
+pub struct Documented<T, R>(pub T, PhantomData<fn() -> R>);
+
+impl<T, R> Documented<T, R> {
+    pub fn new(value: T) -> Self {
+        Self(value, PhantomData)
+    }
+
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+// By hand: a derive would ask the rule `R` for `Clone`/`Copy` too.
+impl<T: Clone, R> Clone for Documented<T, R> {
+    fn clone(&self) -> Self {
+        Self::new(self.0.clone())
+    }
+}
+
+impl<T: Copy, R> Copy for Documented<T, R> {}
+
+impl<T: Default, R> Default for Documented<T, R> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+impl<T: std::fmt::Debug, R> std::fmt::Debug for Documented<T, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<T: Type, R: Rule> Type for Documented<T, R> {
+    const IS_REQUIRED: bool = match R::REQUIRED {
+        Some(r) => r,
+        None => T::IS_REQUIRED,
+    };
+    type RawValueType = T::RawValueType;
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        T::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        match T::schema_ref() {
+            MetaSchemaRef::Inline(mut s) => {
+                R::apply(&mut s);
+                MetaSchemaRef::Inline(s)
+            }
+            named => named,
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_raw_value()
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        self.0.raw_element_iter()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl<T: ParseFromJSON, R: Rule> ParseFromJSON for Documented<T, R> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        T::parse_from_json(value)
+            .map(Self::new)
+            .map_err(ParseError::propagate)
+    }
+}
+
+impl<T: ParseFromParameter, R: Rule> ParseFromParameter for Documented<T, R> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        T::parse_from_parameter(value)
+            .map(Self::new)
+            .map_err(ParseError::propagate)
+    }
+}
+
+impl<T: ToJSON, R: Rule> ToJSON for Documented<T, R> {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
+    }
+}
+
+/// Page size: 1–200, default 50 (see [`super::pagination`]).
+pub struct PageSize;
+impl Rule for PageSize {
+    fn apply(s: &mut MetaSchema) {
+        s.minimum = Some(1.0);
+        s.maximum = Some(f64::from(super::pagination::MAX_LIMIT));
+        s.default = Some(super::pagination::DEFAULT_LIMIT.into());
+    }
+}
+
+/// A `limit` query parameter.
+pub type Limit = Documented<u32, PageSize>;
+
+/// A calendar day, `YYYY-MM-DD`.
+pub struct IsoDate;
+impl Rule for IsoDate {
+    fn apply(s: &mut MetaSchema) {
+        s.format = Some("date");
+    }
+}
+
+/// A date in a JSON body.
+pub type DateText = Documented<super::text::Text, IsoDate>;
+/// A date in a query string.
+pub type DateParam = Documented<String, IsoDate>;
+
+/// A string of at most `N` characters (the validator counts them before trimming).
+pub struct MaxChars<const N: usize>;
+impl<const N: usize> Rule for MaxChars<N> {
+    fn apply(s: &mut MetaSchema) {
+        s.max_length = Some(N);
+    }
+}
+
+/// A string of 1–`N` characters with something other than white space.
+pub struct NonBlank<const N: usize>;
+impl<const N: usize> Rule for NonBlank<N> {
+    fn apply(s: &mut MetaSchema) {
+        s.min_length = Some(1);
+        s.max_length = Some(N);
+        s.pattern = Some(r"\S".to_string());
+    }
+}
+
+/// An integer in `MIN..=MAX`.
+pub struct Between<const MIN: u32, const MAX: u32>;
+impl<const MIN: u32, const MAX: u32> Rule for Between<MIN, MAX> {
+    fn apply(s: &mut MetaSchema) {
+        s.minimum = Some(f64::from(MIN));
+        s.maximum = Some(f64::from(MAX));
+    }
+}
+
+/// A required string of 1–`N` characters with something other than white space.
+pub struct RequiredText<const N: usize>;
+impl<const N: usize> Rule for RequiredText<N> {
+    const REQUIRED: Option<bool> = Some(true);
+    fn apply(s: &mut MetaSchema) {
+        s.min_length = Some(1);
+        s.max_length = Some(N);
+        s.pattern = Some(r"\S".to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema<T: Type>() -> serde_json::Value {
+        match T::schema_ref() {
+            MetaSchemaRef::Inline(s) => serde_json::to_value(&*s).unwrap(),
+            MetaSchemaRef::Reference(r) => serde_json::json!({ "$ref": r }),
+        }
+    }
+
+    #[test]
+    fn rules_add_bounds_and_keep_parsing() {
+        assert_eq!(
+            schema::<Limit>(),
+            serde_json::json!({"type":"integer","format":"uint32","minimum":1.0,"maximum":200.0,"default":50})
+        );
+        // Out-of-range values still parse: the handler answers with its own message.
+        assert_eq!(Limit::parse_from_parameter("0").unwrap().into_inner(), 0);
+        type Content = Documented<Option<String>, RequiredText<10>>;
+        const { assert!(Content::IS_REQUIRED) };
+        assert!(Content::parse_from_json(None).unwrap().0.is_none());
+        assert_eq!(schema::<Content>()["maxLength"], 10);
+        assert!(Documented::<String, IsoDate>::parse_from_json(Some(5.into())).is_err());
+    }
+}
