@@ -182,8 +182,9 @@ def fuzz(base, name, token, work):
     ]
     if SEED != "random":
         cmd += ["--seed", SEED, "--generation-deterministic"]
+    # In the scratch folder: schemathesis keeps a cache of found failures in its cwd.
     r = subprocess.run(
-        cmd, capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1")
+        cmd, capture_output=True, text=True, cwd=work, env=dict(os.environ, NO_COLOR="1")
     )
     out = r.stdout + r.stderr
     (work / f"schemathesis-{name}.log").write_text(out)
