@@ -54,6 +54,103 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order the API document lists them.
+    pub const ALL: &'static [ErrorCode] = &[
+        Self::BadRequest,
+        Self::ValidationFailed,
+        Self::InvalidJson,
+        Self::InvalidParameter,
+        Self::Unauthorized,
+        Self::InvalidCredentials,
+        Self::TokenExpired,
+        Self::TokenInvalid,
+        Self::RefreshInvalid,
+        Self::RefreshExpired,
+        Self::RefreshReused,
+        Self::AccountDisabled,
+        Self::CsrfFailed,
+        Self::ServiceTokenMissing,
+        Self::ServiceTokenInvalid,
+        Self::ServiceTokenExpired,
+        Self::Forbidden,
+        Self::IpNotAllowed,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Conflict,
+        Self::EmailTaken,
+        Self::LastOwner,
+        Self::PasskeyUnknown,
+        Self::PasskeyUsed,
+        Self::PasskeyExpired,
+        Self::PasskeyRevoked,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::RateLimited,
+        Self::QuotaExceeded,
+        Self::Maintenance,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
+    /// The code as it is sent (`validation_failed`).
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// What the code means, for the API document.
+    pub fn meaning(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            BadRequest => "The request is malformed in a way no other code names.",
+            ValidationFailed => {
+                "A value breaks a rule; `details` lists each field with its own code."
+            }
+            InvalidJson => "The body is not JSON, has a wrong type or misses a required field.",
+            InvalidParameter => "A path or query parameter is malformed (a date, a cursor, an id).",
+            Unauthorized => "No `Authorization: Bearer` token, or not one of ours.",
+            InvalidCredentials => "Wrong e-mail or password.",
+            TokenExpired => "The access token expired: refresh it or log in again.",
+            TokenInvalid => "The access token is malformed or its signature is wrong.",
+            RefreshInvalid => "No usable refresh cookie: log in again.",
+            RefreshExpired => "The refresh token expired: log in again.",
+            RefreshReused => {
+                "An already-rotated refresh token was presented; the whole session was revoked."
+            }
+            AccountDisabled => "The account is disabled by staff.",
+            CsrfFailed => {
+                "A cookie-authenticated call lacks `X-Requested-With` or a trusted `Origin`."
+            }
+            ServiceTokenMissing => "`X-Service-Token` is required on this deployment.",
+            ServiceTokenInvalid => "`X-Service-Token` has a wrong signature.",
+            ServiceTokenExpired => "`X-Service-Token` is older than 5 minutes.",
+            Forbidden => "Authenticated, but your role does not allow this.",
+            IpNotAllowed => "Admin endpoints are not reachable from your address.",
+            NotFound => {
+                "No such record in your workspace (another workspace's records are 404 too)."
+            }
+            MethodNotAllowed => "The path exists but not with this method; see `Allow`.",
+            Conflict => {
+                "The record changed since you read it (`version`), or the state forbids it."
+            }
+            EmailTaken => "An account with this e-mail exists.",
+            LastOwner => "The workspace would be left without an owner.",
+            PasskeyUnknown => "No invitation has this passkey.",
+            PasskeyUsed => "The invitation was already used.",
+            PasskeyExpired => "The invitation expired.",
+            PasskeyRevoked => "The invitation was revoked.",
+            PayloadTooLarge => "The body is larger than this operation accepts.",
+            UnsupportedMediaType => "The body's `Content-Type` is not one this operation reads.",
+            RateLimited => "Too many requests; see `Retry-After` and `RateLimit`.",
+            QuotaExceeded => "A quota (entries per hour, storage, LLM tokens) is used up.",
+            Maintenance => "The service is in maintenance mode; see `Retry-After`.",
+            Unavailable => "A dependency is down; try again later.",
+            Internal => "A server fault; quote the `correlation_id` when reporting it.",
+        }
+    }
+
     /// The HTTP status each code answers with.
     pub fn status(self) -> StatusCode {
         use ErrorCode::*;
@@ -114,8 +211,18 @@ pub struct ApiError {
     pub message: String,
     /// Seconds, sent as `Retry-After` on 429 and 503.
     pub retry_after: Option<u64>,
+    /// The rate limit that refused the request, sent as `RateLimit-Policy`/`RateLimit`.
+    pub policy: Option<RatePolicy>,
     /// Per-field problems (validation).
     pub details: Option<Vec<FieldIssue>>,
+}
+
+/// A named rate limit: `quota` requests per `window_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RatePolicy {
+    pub name: &'static str,
+    pub quota: u32,
+    pub window_secs: u32,
 }
 
 impl std::fmt::Display for ApiError {
@@ -132,6 +239,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            policy: None,
             details: None,
         }
     }
@@ -163,11 +271,15 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Conflict, message)
     }
-    pub fn rate_limited(retry_after: u64) -> Self {
+    pub fn rate_limited(policy: RatePolicy, retry_after: u64) -> Self {
         Self {
             code: ErrorCode::RateLimited,
-            message: format!("too many requests; retry in {retry_after} s"),
+            message: format!(
+                "too many requests (limit {}: {} per {} s); retry in {retry_after} s",
+                policy.name, policy.quota, policy.window_secs
+            ),
             retry_after: Some(retry_after.max(1)),
+            policy: Some(policy),
             details: None,
         }
     }
@@ -195,10 +307,20 @@ impl ApiError {
             .status(self.code.status())
             .content_type("application/json; charset=utf-8")
             .body(json);
+        let h = resp.headers_mut();
         if let Some(secs) = self.retry_after {
             if let Ok(v) = secs.to_string().parse() {
-                resp.headers_mut()
-                    .insert(poem::http::header::RETRY_AFTER, v);
+                h.insert(poem::http::header::RETRY_AFTER, v);
+            }
+        }
+        // The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers):
+        // the policy, and what is left of it (nothing) until `t` seconds from now.
+        if let (Some(p), Some(secs)) = (self.policy, self.retry_after) {
+            let policy = format!("\"{}\";q={};w={}", p.name, p.quota, p.window_secs);
+            let left = format!("\"{}\";r=0;t={secs}", p.name);
+            if let (Ok(policy), Ok(left)) = (policy.parse(), left.parse()) {
+                h.insert("ratelimit-policy", policy);
+                h.insert("ratelimit", left);
             }
         }
         resp

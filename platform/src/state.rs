@@ -10,7 +10,7 @@ use governor::{Quota, RateLimiter};
 use crate::artifacts::Artifacts;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
-use crate::error::ApiError;
+use crate::error::{ApiError, RatePolicy};
 use crate::jobs::queue::Queue;
 use crate::jobs::Jobs;
 use crate::observability::events::Events;
@@ -19,30 +19,52 @@ use crate::workflows::Registry;
 
 type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
+/// One keyed limiter and the policy it enforces (named in 429 responses).
+struct Limiter {
+    keyed: Keyed,
+    policy: RatePolicy,
+}
+
+impl Limiter {
+    fn per_minute(name: &'static str, n: u32) -> Self {
+        Self {
+            keyed: RateLimiter::keyed(per_minute(n)),
+            policy: RatePolicy {
+                name,
+                quota: n.max(1),
+                window_secs: 60,
+            },
+        }
+    }
+}
+
 /// Rate limiters (GCRA from `governor`), keyed by IP, account or user.
 pub struct RateLimits {
-    auth_ip: Keyed,
-    auth_account: Keyed,
-    api_user: Keyed,
+    auth_ip: Limiter,
+    auth_account: Limiter,
+    api_user: Limiter,
 }
 
 fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN))
 }
 
-fn check(limiter: &Keyed, key: &str) -> Result<(), ApiError> {
-    limiter.check_key(&key.to_string()).map_err(|not_until| {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        ApiError::rate_limited(wait.as_secs() + 1)
-    })
+fn check(limiter: &Limiter, key: &str) -> Result<(), ApiError> {
+    limiter
+        .keyed
+        .check_key(&key.to_string())
+        .map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::rate_limited(limiter.policy, wait.as_secs() + 1)
+        })
 }
 
 impl RateLimits {
     pub fn new(auth_per_minute: u32, api_per_minute: u32) -> Self {
         Self {
-            auth_ip: RateLimiter::keyed(per_minute(auth_per_minute)),
-            auth_account: RateLimiter::keyed(per_minute(auth_per_minute)),
-            api_user: RateLimiter::keyed(per_minute(api_per_minute)),
+            auth_ip: Limiter::per_minute("auth-ip", auth_per_minute),
+            auth_account: Limiter::per_minute("auth-account", auth_per_minute),
+            api_user: Limiter::per_minute("api-user", api_per_minute),
         }
     }
 

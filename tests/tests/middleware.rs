@@ -154,6 +154,18 @@ async fn security_headers_and_error_envelope_on_every_status() {
     let wrong_method = raw(&app, Method::PUT, "/api/healthz", &[], None).await;
     assert_error(&wrong_method, 405, "method_not_allowed", "405 PUT healthz");
     assert_security_headers(&wrong_method, "405");
+    // RFC 9110: a 405 says which methods the resource has, templated paths included.
+    assert_eq!(wrong_method.header("allow").as_deref(), Some("GET, HEAD"));
+    let r = raw(&app, Method::PUT, "/api/worklogs/some-id", &[], None).await;
+    assert_error(&r, 405, "method_not_allowed", "405 PUT on an entry");
+    let mut allow: Vec<String> = r
+        .header("allow")
+        .expect("Allow on 405")
+        .split(", ")
+        .map(str::to_string)
+        .collect();
+    allow.sort();
+    assert_eq!(allow, ["DELETE", "GET", "HEAD", "PATCH"]);
 
     let big = format!(
         "{{\"email\":\"{}\",\"password\":\"x\"}}",
@@ -433,6 +445,20 @@ async fn failed_logins_are_rate_limited() {
         .parse()
         .expect("Retry-After in seconds");
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    // The IETF RateLimit fields name the policy and say nothing is left until the retry.
+    let policy = r
+        .header("ratelimit-policy")
+        .expect("RateLimit-Policy header");
+    assert!(
+        policy.ends_with(";q=3;w=60") && policy.starts_with("\"auth-"),
+        "RateLimit-Policy {policy}"
+    );
+    let name = policy.split(';').next().unwrap_or_default();
+    assert_eq!(
+        r.header("ratelimit"),
+        Some(format!("{name};r=0;t={retry}")),
+        "RateLimit"
+    );
     // Even the right password is refused while limited.
     let r = app.login(STAFF_EMAIL, PASSWORD).await;
     assert_eq!(

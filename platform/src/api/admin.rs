@@ -99,8 +99,11 @@ impl AdminApi {
         &self,
         state: Data<&Arc<AppState>>,
         _auth: Staff,
+        /// Matches e-mail or display name (case-insensitive substring).
         q: Query<Option<String>>,
+        /// The `next_cursor` of the previous page; omit for the first page.
         cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<AdminUserPage>> {
         let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
@@ -130,6 +133,7 @@ impl AdminApi {
         state: Data<&Arc<AppState>>,
         client: ClientInfo,
         auth: Staff,
+        /// The user's id.
         id: Path<uuid::Uuid>,
     ) -> ApiResult<Json<AdminUser>> {
         if id.0.to_string() == auth.0.user_id {
@@ -151,6 +155,7 @@ impl AdminApi {
         state: Data<&Arc<AppState>>,
         client: ClientInfo,
         auth: Staff,
+        /// The user's id.
         id: Path<uuid::Uuid>,
     ) -> ApiResult<Json<AdminUser>> {
         set_disabled(&state, &client, &auth.0.user_id, &id.0.to_string(), false)
@@ -165,12 +170,19 @@ impl AdminApi {
         &self,
         state: Data<&Arc<AppState>>,
         _auth: Staff,
+        /// Only this workspace's events (a tenant id).
         tenant_id: Query<Option<uuid::Uuid>>,
+        /// Only events of this kind.
         kind: Query<Option<AuthEventKind>>,
+        /// Only events of this user.
         user_id: Query<Option<uuid::Uuid>>,
+        /// Only events at or after this moment (RFC 3339).
         since: Query<Option<DateTime<Utc>>>,
+        /// Only events before this moment (RFC 3339).
         until: Query<Option<DateTime<Utc>>>,
+        /// The `next_cursor` of the previous page; omit for the first page.
         cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<AuthEventPage>> {
         Ok(Json(

@@ -714,6 +714,7 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The entry's id.
         id: Path<String>,
     ) -> ApiResult<Accepted> {
         let p = &auth.0;
@@ -771,7 +772,9 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// Only skills with this review status.
         status: Query<Option<SkillStatus>>,
+        /// Only skills of this category, e.g. `language`.
         category: Query<Option<String>>,
         /// `evidence` (default), `confidence` or `name`.
         sort: Query<Option<SkillSortParam>>,
@@ -810,6 +813,7 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// The skill's id.
         id: Path<String>,
     ) -> ApiResult<Json<SkillOut>> {
         let p = &auth.0;
@@ -843,6 +847,7 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The skill's id.
         id: Path<String>,
         body: Json<UpdateSkill>,
     ) -> ApiResult<Json<SkillOut>> {
@@ -924,6 +929,7 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The skill's id.
         id: Path<String>,
     ) -> ApiResult<NoContent> {
         let p = &auth.0;
@@ -1018,8 +1024,11 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// Only your own reports (default: every report you may see).
         mine: Query<Option<bool>>,
+        /// The `next_cursor` of the previous page; omit for the first page.
         cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<ReportPage>> {
         let p = &auth.0;
@@ -1045,6 +1054,7 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// The report's id.
         id: Path<String>,
     ) -> ApiResult<Json<ReportOut>> {
         let db = auth.0.tenant_db(&state).await?;
@@ -1078,6 +1088,7 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The report's id.
         id: Path<String>,
     ) -> ApiResult<NoContent> {
         let p = &auth.0;
@@ -1099,7 +1110,9 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// The report's id.
         id: Path<String>,
+        /// `md` (default), `html` or `pdf`.
         format: Query<Option<ReportFormat>>,
     ) -> ApiResult<File<ReportTypes>> {
         let db = auth.0.tenant_db(&state).await?;
@@ -1142,6 +1155,7 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The report's id.
         id: Path<String>,
         body: Json<CreateShare>,
     ) -> ApiResult<ShareCreated> {
@@ -1273,6 +1287,7 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// `pdf` (default), `md`, `html`, `docx` or `json`.
         format: Query<Option<ResumeFormat>>,
     ) -> ApiResult<File<ResumeTypes>> {
         let p = &auth.0;
@@ -1364,6 +1379,7 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The share link's id.
         id: Path<String>,
     ) -> ApiResult<NoContent> {
         let p = &auth.0;
@@ -1389,7 +1405,9 @@ impl AiApi {
     async fn view(
         &self,
         state: Data<&Arc<AppState>>,
+        /// The share token from the link.
         token: Path<String>,
+        /// `html` (default) or `json`.
         format: Query<Option<ShareFormat>>,
     ) -> ApiResult<SharedResponse> {
         let gone = || ApiError::not_found("shared document");

@@ -465,7 +465,9 @@ impl GamificationApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// The `next_cursor` of the previous page; omit for the first page.
         cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<LedgerPage>> {
         let p = &auth.0;

@@ -384,7 +384,9 @@ impl JobsApi {
         status: Query<Option<JobState>>,
         /// Only jobs of this kind.
         kind: Query<Option<String>>,
+        /// The `next_cursor` of the previous page; omit for the first page.
         cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<JobPage>> {
         let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
@@ -411,6 +413,7 @@ impl JobsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// The job's id.
         id: Path<String>,
     ) -> ApiResult<Json<JobOut>> {
         let job = own_job(&state, &auth.0, job_id(&id)?)?;
@@ -428,6 +431,7 @@ impl JobsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The job's id.
         id: Path<String>,
     ) -> ApiResult<Json<JobOut>> {
         let p = &auth.0;
@@ -467,6 +471,7 @@ impl JobsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// The job's id.
         id: Path<String>,
     ) -> ApiResult<JobEventStream> {
         let job = own_job(&state, &auth.0, job_id(&id)?)?;
@@ -491,7 +496,9 @@ impl JobsApi {
         /// An exact kind (`job.failed`) or a prefix ending in a dot (`job.`, `llm.`).
         #[oai(name = "type")]
         kind: Query<Option<String>>,
+        /// The `next_cursor` of the previous page; omit for the first page.
         cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EventPage>> {
         let f = event_filter(

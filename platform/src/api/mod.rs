@@ -91,14 +91,24 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
         "AfterResume API",
         env!("CARGO_PKG_VERSION"),
     )
-    .description(
-        "Work log, skills with evidence, LLM-written reports and resumes. \
-         Errors are `{\"error\":{\"code\",\"message\",\"correlation_id\"}}`; \
-         authenticate with `Authorization: Bearer <access_token>` from `POST /api/auth/token`. \
-         Optional fields are nullable: a response sends `null` for a value it does not have, \
-         and in a request `null` means the same as leaving the field out.",
-    )
+    .description(description())
     .server("/api")
+}
+
+/// The document's `info.description`: the guide, with the table of every error code.
+fn description() -> String {
+    let codes: Vec<String> = crate::error::ErrorCode::ALL
+        .iter()
+        .map(|c| {
+            format!(
+                "| `{}` | {} | {} |",
+                c.as_str(),
+                c.status().as_u16(),
+                c.meaning()
+            )
+        })
+        .collect();
+    include_str!("guide.md").replace("{{ERROR_CODES}}", &codes.join("\n"))
 }
 
 /// The OpenAPI document as pretty JSON (what `openapi/openapi.json` holds).
@@ -145,4 +155,51 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint {
         .around(middleware::correlation)
         .with(NormalizePath::new(TrailingSlash::Trim))
         .data(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ErrorCode;
+
+    /// The guide's error table lists every code the document's `ErrorCode` enum has.
+    #[test]
+    fn the_guide_lists_every_error_code() {
+        let doc: serde_json::Value = serde_json::from_str(&super::openapi_json()).unwrap();
+        let listed: Vec<String> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        let declared: Vec<String> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(listed, declared);
+        let description = doc["info"]["description"].as_str().unwrap();
+        for c in ErrorCode::ALL {
+            let row = format!("| `{}` | {} |", c.as_str(), c.status().as_u16());
+            assert!(description.contains(&row), "{row}");
+        }
+        for section in [
+            "## Authentication",
+            "## Errors",
+            "## Pagination",
+            "## Rate limits",
+            "## Idempotency",
+            "## Versioning",
+        ] {
+            assert!(description.contains(section), "{section}");
+        }
+        // Every operation has a summary and every parameter a description.
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                assert!(op["summary"].is_string(), "{method} {path}: no summary");
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    assert!(
+                        p["description"].as_str().is_some_and(|d| !d.is_empty()),
+                        "{method} {path}: parameter {} has no description",
+                        p["name"]
+                    );
+                }
+            }
+        }
+    }
 }

@@ -213,6 +213,9 @@ mod tests {
         const { assert!(Content::IS_REQUIRED) };
         assert!(Content::parse_from_json(None).unwrap().0.is_none());
         assert_eq!(schema::<Content>()["maxLength"], 10);
-        assert!(Documented::<String, IsoDate>::parse_from_json(Some(5.into())).is_err());
+        assert!(
+            Documented::<super::super::text::Text, IsoDate>::parse_from_json(Some(5.into()))
+                .is_err()
+        );
     }
 }

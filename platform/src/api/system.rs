@@ -114,11 +114,15 @@ impl SystemApi {
         &self,
         state: Data<&Arc<AppState>>,
         _auth: Staff,
+        /// Only jobs in this state.
         status: Query<Option<JobState>>,
+        /// Only jobs of this kind, e.g. `report.generate`.
         kind: Query<Option<String>>,
         /// A tenant id, or `system` for platform jobs.
         tenant_id: Query<Option<String>>,
+        /// Rows to skip (default 0).
         offset: Query<Option<u64>>,
+        /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<SystemJobPage>> {
         let (limit, _) = pagination::page(limit.0.map(Limit::into_inner), None)?;
@@ -157,6 +161,7 @@ impl SystemApi {
         &self,
         state: Data<&Arc<AppState>>,
         _auth: Staff,
+        /// The job's id.
         id: Path<String>,
     ) -> ApiResult<Json<JobOut>> {
         let job = state
@@ -178,8 +183,11 @@ impl SystemApi {
         &self,
         state: Data<&Arc<AppState>>,
         _auth: Staff,
+        /// The job's id.
         id: Path<String>,
+        /// The `next_cursor` of the previous page; omit for the first page.
         cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EventPage>> {
         let job = state
@@ -215,6 +223,7 @@ impl SystemApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Staff,
+        /// The job's id.
         id: Path<String>,
     ) -> ApiResult<Json<JobOut>> {
         let job = state
@@ -313,10 +322,16 @@ impl SystemApi {
         &self,
         state: Data<&Arc<AppState>>,
         _auth: Staff,
+        /// Events of this job.
         job_id: Query<Option<String>>,
+        /// Events of this request's correlation id.
         correlation_id: Query<Option<String>>,
-        #[oai(name = "type")] kind: Query<Option<String>>,
+        /// An exact kind (`job.failed`) or a prefix ending in a dot (`job.`, `llm.`).
+        #[oai(name = "type")]
+        kind: Query<Option<String>>,
+        /// The `next_cursor` of the previous page; omit for the first page.
         cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EventPage>> {
         let f = event_filter(

@@ -356,6 +356,7 @@ impl TenantApi {
         state: Data<&Arc<AppState>>,
         client: ClientInfo,
         auth: TenantAdmin,
+        /// The member's user id.
         user_id: Path<uuid::Uuid>,
         body: Json<UpdateMember>,
     ) -> ApiResult<Json<Member>> {
@@ -412,6 +413,7 @@ impl TenantApi {
         state: Data<&Arc<AppState>>,
         client: ClientInfo,
         auth: TenantAdmin,
+        /// The member's user id.
         user_id: Path<uuid::Uuid>,
     ) -> ApiResult<NoContent> {
         let p = &auth.0;
@@ -484,7 +486,9 @@ impl TenantApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: TenantAdmin,
+        /// The `next_cursor` of the previous page; omit for the first page.
         cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<InvitationPage>> {
         let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
@@ -513,6 +517,7 @@ impl TenantApi {
         state: Data<&Arc<AppState>>,
         client: ClientInfo,
         auth: TenantAdmin,
+        /// The invitation's id.
         id: Path<uuid::Uuid>,
     ) -> ApiResult<NoContent> {
         let tid = auth.0.tenant_id();
@@ -543,11 +548,17 @@ impl TenantApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: TenantAdmin,
+        /// Only events of this kind.
         kind: Query<Option<AuthEventKind>>,
+        /// Only events of this user.
         user_id: Query<Option<uuid::Uuid>>,
+        /// Only events at or after this moment (RFC 3339).
         since: Query<Option<DateTime<Utc>>>,
+        /// Only events before this moment (RFC 3339).
         until: Query<Option<DateTime<Utc>>>,
+        /// The `next_cursor` of the previous page; omit for the first page.
         cursor: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<AuthEventPage>> {
         Ok(Json(

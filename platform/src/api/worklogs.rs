@@ -507,13 +507,16 @@ impl WorklogsApi {
         from: Query<Option<DateParam>>,
         /// Last day (inclusive), `YYYY-MM-DD`.
         to: Query<Option<DateParam>>,
+        /// Only entries with this tag (`#` and case are ignored).
         tag: Query<Option<String>>,
+        /// Only entries of this project.
         project: Query<Option<String>>,
         /// Only this author's entries (a user id).
         author: Query<Option<String>>,
         /// Full-text search over title, content and outcome (stemmed: "deploying" finds
         /// "deployed").
         q: Query<Option<String>>,
+        /// The `next_cursor` of the previous page; omit for the first page.
         cursor: Query<Option<String>>,
         /// 1–200, default 50.
         limit: Query<Option<Limit>>,
@@ -598,14 +601,19 @@ impl WorklogsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// `json` (default), `csv` or `markdown`.
         format: Query<Option<FileFormat>>,
         /// First day (inclusive), `YYYY-MM-DD`.
         from: Query<Option<DateParam>>,
         /// Last day (inclusive), `YYYY-MM-DD`.
         to: Query<Option<DateParam>>,
+        /// Only entries with this tag (`#` and case are ignored).
         tag: Query<Option<String>>,
+        /// Only entries of this project.
         project: Query<Option<String>>,
+        /// Only this author's entries (a user id).
         author: Query<Option<String>>,
+        /// Full-text search, as for the list.
         q: Query<Option<String>>,
     ) -> ApiResult<File<ExportTypes>> {
         let f = filter_of(
@@ -646,6 +654,7 @@ impl WorklogsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The file's format: `json`, `csv` or `markdown`.
         format: Query<FileFormat>,
         /// Parse and report without storing.
         dry_run: Query<Option<bool>>,
@@ -752,6 +761,7 @@ impl WorklogsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// The entry's id.
         id: Path<String>,
     ) -> ApiResult<Json<Entry>> {
         let db = auth.0.tenant_db(&state).await?;
@@ -770,6 +780,7 @@ impl WorklogsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The entry's id.
         id: Path<String>,
         body: Json<UpdateEntry>,
     ) -> ApiResult<Json<Entry>> {
@@ -827,6 +838,7 @@ impl WorklogsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The entry's id.
         id: Path<String>,
     ) -> ApiResult<NoContent> {
         let p = &auth.0;
@@ -857,6 +869,7 @@ impl WorklogsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The entry's id.
         id: Path<String>,
         body: MultipartUpload,
     ) -> ApiResult<CreatedAttachment> {
@@ -971,6 +984,7 @@ impl WorklogsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// The entry's id.
         id: Path<String>,
     ) -> ApiResult<Json<AttachmentList>> {
         let db = auth.0.tenant_db(&state).await?;
@@ -993,6 +1007,7 @@ impl WorklogsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
+        /// The attachment's id (from its `download_url`).
         id: Path<String>,
     ) -> ApiResult<File<AttachmentTypes>> {
         let db = auth.0.tenant_db(&state).await?;
@@ -1025,6 +1040,7 @@ impl WorklogsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
+        /// The attachment's id (from its `download_url`).
         id: Path<String>,
     ) -> ApiResult<NoContent> {
         let p = &auth.0;

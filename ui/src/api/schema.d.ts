@@ -3773,6 +3773,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The member's user id. */
                 user_id: string;
             };
             cookie?: never;
@@ -3892,6 +3893,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The member's user id. */
                 user_id: string;
             };
             cookie?: never;
@@ -4014,7 +4016,9 @@ export interface operations {
     invitation_list: {
         parameters: {
             query?: {
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
                 cursor?: string;
+                /** @description Page size, 1–200 (default 50). */
                 limit?: number;
             };
             header?: never;
@@ -4260,6 +4264,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The invitation's id. */
                 id: string;
             };
             cookie?: never;
@@ -4377,11 +4382,17 @@ export interface operations {
     tenant_audit: {
         parameters: {
             query?: {
+                /** @description Only events of this kind. */
                 kind?: components["schemas"]["AuthEventKind"];
+                /** @description Only events of this user. */
                 user_id?: string;
+                /** @description Only events at or after this moment (RFC 3339). */
                 since?: string;
+                /** @description Only events before this moment (RFC 3339). */
                 until?: string;
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
                 cursor?: string;
+                /** @description Page size, 1–200 (default 50). */
                 limit?: number;
             };
             header?: never;
@@ -4625,8 +4636,11 @@ export interface operations {
     admin_users: {
         parameters: {
             query?: {
+                /** @description Matches e-mail or display name (case-insensitive substring). */
                 q?: string;
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
                 cursor?: string;
+                /** @description Page size, 1–200 (default 50). */
                 limit?: number;
             };
             header?: never;
@@ -4749,6 +4763,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The user's id. */
                 id: string;
             };
             cookie?: never;
@@ -4869,6 +4884,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The user's id. */
                 id: string;
             };
             cookie?: never;
@@ -4987,12 +5003,19 @@ export interface operations {
     admin_audit: {
         parameters: {
             query?: {
+                /** @description Only this workspace's events (a tenant id). */
                 tenant_id?: string;
+                /** @description Only events of this kind. */
                 kind?: components["schemas"]["AuthEventKind"];
+                /** @description Only events of this user. */
                 user_id?: string;
+                /** @description Only events at or after this moment (RFC 3339). */
                 since?: string;
+                /** @description Only events before this moment (RFC 3339). */
                 until?: string;
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
                 cursor?: string;
+                /** @description Page size, 1–200 (default 50). */
                 limit?: number;
             };
             header?: never;
@@ -5117,7 +5140,9 @@ export interface operations {
                 from?: string;
                 /** @description Last day (inclusive), `YYYY-MM-DD`. */
                 to?: string;
+                /** @description Only entries with this tag (`#` and case are ignored). */
                 tag?: string;
+                /** @description Only entries of this project. */
                 project?: string;
                 /** @description Only this author's entries (a user id). */
                 author?: string;
@@ -5126,6 +5151,7 @@ export interface operations {
                  *     "deployed").
                  */
                 q?: string;
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
                 cursor?: string;
                 /** @description 1–200, default 50. */
                 limit?: number;
@@ -5607,14 +5633,19 @@ export interface operations {
     worklog_export: {
         parameters: {
             query?: {
+                /** @description `json` (default), `csv` or `markdown`. */
                 format?: components["schemas"]["FileFormat"];
                 /** @description First day (inclusive), `YYYY-MM-DD`. */
                 from?: string;
                 /** @description Last day (inclusive), `YYYY-MM-DD`. */
                 to?: string;
+                /** @description Only entries with this tag (`#` and case are ignored). */
                 tag?: string;
+                /** @description Only entries of this project. */
                 project?: string;
+                /** @description Only this author's entries (a user id). */
                 author?: string;
+                /** @description Full-text search, as for the list. */
                 q?: string;
             };
             header?: never;
@@ -5740,6 +5771,7 @@ export interface operations {
     worklog_import: {
         parameters: {
             query: {
+                /** @description The file's format: `json`, `csv` or `markdown`. */
                 format: components["schemas"]["FileFormat"];
                 /** @description Parse and report without storing. */
                 dry_run?: boolean;
@@ -5868,6 +5900,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The entry's id. */
                 id: string;
             };
             cookie?: never;
@@ -5988,6 +6021,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The entry's id. */
                 id: string;
             };
             cookie?: never;
@@ -6107,6 +6141,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The entry's id. */
                 id: string;
             };
             cookie?: never;
@@ -6231,6 +6266,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The entry's id. */
                 id: string;
             };
             cookie?: never;
@@ -6351,6 +6387,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The entry's id. */
                 id: string;
             };
             cookie?: never;
@@ -6482,6 +6519,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The attachment's id (from its `download_url`). */
                 id: string;
             };
             cookie?: never;
@@ -6620,6 +6658,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The attachment's id (from its `download_url`). */
                 id: string;
             };
             cookie?: never;
@@ -6739,6 +6778,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The entry's id. */
                 id: string;
             };
             cookie?: never;
@@ -6981,7 +7021,9 @@ export interface operations {
     skills_list: {
         parameters: {
             query?: {
+                /** @description Only skills with this review status. */
                 status?: components["schemas"]["SkillStatus"];
+                /** @description Only skills of this category, e.g. `language`. */
                 category?: string;
                 /** @description `evidence` (default), `confidence` or `name`. */
                 sort?: components["schemas"]["SkillSortParam"];
@@ -7106,6 +7148,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The skill's id. */
                 id: string;
             };
             cookie?: never;
@@ -7226,6 +7269,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The skill's id. */
                 id: string;
             };
             cookie?: never;
@@ -7345,6 +7389,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The skill's id. */
                 id: string;
             };
             cookie?: never;
@@ -7589,8 +7634,11 @@ export interface operations {
     report_list: {
         parameters: {
             query?: {
+                /** @description Only your own reports (default: every report you may see). */
                 mine?: boolean;
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
                 cursor?: string;
+                /** @description Page size, 1–200 (default 50). */
                 limit?: number;
             };
             header?: never;
@@ -7836,6 +7884,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The report's id. */
                 id: string;
             };
             cookie?: never;
@@ -7956,6 +8005,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The report's id. */
                 id: string;
             };
             cookie?: never;
@@ -8073,10 +8123,12 @@ export interface operations {
     report_export: {
         parameters: {
             query?: {
+                /** @description `md` (default), `html` or `pdf`. */
                 format?: components["schemas"]["ReportFormat"];
             };
             header?: never;
             path: {
+                /** @description The report's id. */
                 id: string;
             };
             cookie?: never;
@@ -8202,6 +8254,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The report's id. */
                 id: string;
             };
             cookie?: never;
@@ -8684,6 +8737,7 @@ export interface operations {
     resume_export: {
         parameters: {
             query?: {
+                /** @description `pdf` (default), `md`, `html`, `docx` or `json`. */
                 format?: components["schemas"]["ResumeFormat"];
             };
             header?: never;
@@ -9054,6 +9108,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The share link's id. */
                 id: string;
             };
             cookie?: never;
@@ -9171,10 +9226,12 @@ export interface operations {
     share_view: {
         parameters: {
             query?: {
+                /** @description `html` (default) or `json`. */
                 format?: components["schemas"]["ShareFormat"];
             };
             header?: never;
             path: {
+                /** @description The share token from the link. */
                 token: string;
             };
             cookie?: never;
@@ -9767,7 +9824,9 @@ export interface operations {
     gamification_ledger: {
         parameters: {
             query?: {
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
                 cursor?: string;
+                /** @description Page size, 1–200 (default 50). */
                 limit?: number;
             };
             header?: never;
@@ -10619,7 +10678,9 @@ export interface operations {
                 status?: components["schemas"]["JobState"];
                 /** @description Only jobs of this kind. */
                 kind?: string;
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
                 cursor?: string;
+                /** @description Page size, 1–200 (default 50). */
                 limit?: number;
             };
             header?: never;
@@ -10983,6 +11044,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The job's id. */
                 id: string;
             };
             cookie?: never;
@@ -11103,6 +11165,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The job's id. */
                 id: string;
             };
             cookie?: never;
@@ -11223,6 +11286,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The job's id. */
                 id: string;
             };
             cookie?: never;
@@ -11348,7 +11412,9 @@ export interface operations {
                 correlation_id?: string;
                 /** @description An exact kind (`job.failed`) or a prefix ending in a dot (`job.`, `llm.`). */
                 type?: string;
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
                 cursor?: string;
+                /** @description Page size, 1–200 (default 50). */
                 limit?: number;
             };
             header?: never;
@@ -11469,11 +11535,15 @@ export interface operations {
     system_jobs: {
         parameters: {
             query?: {
+                /** @description Only jobs in this state. */
                 status?: components["schemas"]["JobState"];
+                /** @description Only jobs of this kind, e.g. `report.generate`. */
                 kind?: string;
                 /** @description A tenant id, or `system` for platform jobs. */
                 tenant_id?: string;
+                /** @description Rows to skip (default 0). */
                 offset?: number;
+                /** @description Page size, 1–200 (default 50). */
                 limit?: number;
             };
             header?: never;
@@ -11596,6 +11666,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The job's id. */
                 id: string;
             };
             cookie?: never;
@@ -11714,11 +11785,14 @@ export interface operations {
     system_job_events: {
         parameters: {
             query?: {
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
                 cursor?: string;
+                /** @description Page size, 1–200 (default 50). */
                 limit?: number;
             };
             header?: never;
             path: {
+                /** @description The job's id. */
                 id: string;
             };
             cookie?: never;
@@ -11839,6 +11913,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The job's id. */
                 id: string;
             };
             cookie?: never;
@@ -12075,10 +12150,15 @@ export interface operations {
     system_events: {
         parameters: {
             query?: {
+                /** @description Events of this job. */
                 job_id?: string;
+                /** @description Events of this request's correlation id. */
                 correlation_id?: string;
+                /** @description An exact kind (`job.failed`) or a prefix ending in a dot (`job.`, `llm.`). */
                 type?: string;
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
                 cursor?: string;
+                /** @description Page size, 1–200 (default 50). */
                 limit?: number;
             };
             header?: never;
