@@ -3,7 +3,7 @@
 //! Everything AI runs as a job: the endpoints that start work answer 202 with the job.
 
 use super::download::{File, ReportTypes, ResumeTypes};
-use super::schema::{DateText, Limit};
+use super::schema::{DateText, Day, Limit};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -118,7 +118,7 @@ pub struct EvidenceOut {
     #[oai(nullable)]
     pub entry_title: Option<String>,
     #[oai(nullable)]
-    pub entry_date: Option<NaiveDate>,
+    pub entry_date: Option<Day>,
 }
 
 /// A skill found in your work log.
@@ -290,7 +290,7 @@ pub struct Citation {
     #[oai(nullable)]
     pub title: Option<String>,
     #[oai(nullable)]
-    pub date: Option<NaiveDate>,
+    pub date: Option<Day>,
     /// The entry still exists.
     pub exists: bool,
 }
@@ -300,8 +300,8 @@ pub struct ReportOut {
     pub id: String,
     pub author_id: String,
     pub kind: String,
-    pub from: NaiveDate,
-    pub to: NaiveDate,
+    pub from: Day,
+    pub to: Day,
     #[oai(nullable)]
     pub audience: Option<String>,
     #[oai(nullable)]
@@ -333,8 +333,8 @@ impl From<store::ReportRow> for ReportOut {
     fn from(r: store::ReportRow) -> Self {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
         Self {
-            from: d(&r.period_from),
-            to: d(&r.period_to),
+            from: d(&r.period_from).into(),
+            to: d(&r.period_to).into(),
             job_url: r.job_id.as_ref().map(|j| format!("/api/jobs/{j}")),
             id: r.id,
             author_id: r.author_id,
@@ -826,7 +826,8 @@ impl AiApi {
                 entry_title: entry.as_ref().map(|x| x.title.clone()),
                 entry_date: entry
                     .as_ref()
-                    .and_then(|x| NaiveDate::parse_from_str(&x.date, "%Y-%m-%d").ok()),
+                    .and_then(|x| NaiveDate::parse_from_str(&x.date, "%Y-%m-%d").ok())
+                    .map(Day::from),
                 entry_id: e.entry_id,
                 quote: e.quote,
             });
@@ -1069,7 +1070,8 @@ impl AiApi {
                 title: entry.as_ref().map(|x| x.title.clone()),
                 date: entry
                     .as_ref()
-                    .and_then(|x| NaiveDate::parse_from_str(&x.date, "%Y-%m-%d").ok()),
+                    .and_then(|x| NaiveDate::parse_from_str(&x.date, "%Y-%m-%d").ok())
+                    .map(Day::from),
             });
         }
         let mut out: ReportOut = r.into();

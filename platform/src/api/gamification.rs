@@ -1,7 +1,7 @@
 //! `/api/gamification/*` (your streak, XP, badges, challenges, quiet mode) and
 //! `/api/admin/gamification/*` (staff: metrics, manual grants and revokes, the rules).
 
-use super::schema::{Between, Documented, Limit};
+use super::schema::{Between, Day, Documented, Limit};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -31,7 +31,7 @@ pub struct StreakOut {
     pub freezes: u32,
     pub max_freezes: u32,
     #[oai(nullable)]
-    pub last_day: Option<NaiveDate>,
+    pub last_day: Option<Day>,
     /// `not_started`, `logged_today`, `due_today` (log today to keep it), `bridged`
     /// (missed days covered by freezes), `broken`.
     pub status: String,
@@ -88,7 +88,7 @@ pub struct GamificationSummary {
     pub daily_xp_cap: u32,
     pub daily_xp_remaining: u32,
     pub streak: StreakOut,
-    pub week_start: NaiveDate,
+    pub week_start: Day,
     /// Days left in the challenge week, today included.
     pub days_remaining_in_week: u32,
     pub challenges: Vec<ChallengeOut>,
@@ -132,7 +132,7 @@ pub struct BadgeBoard {
 
 #[derive(Object)]
 pub struct ChallengeHistoryItem {
-    pub week_start: NaiveDate,
+    pub week_start: Day,
     pub challenge: ChallengeOut,
     /// `completed` or `missed`.
     pub result: String,
@@ -140,7 +140,7 @@ pub struct ChallengeHistoryItem {
 
 #[derive(Object)]
 pub struct ChallengeBoard {
-    pub week_start: NaiveDate,
+    pub week_start: Day,
     pub days_remaining_in_week: u32,
     pub active: Vec<ChallengeOut>,
     /// Closed weeks, newest first.
@@ -153,7 +153,7 @@ pub struct LedgerItem {
     /// `entry`, `challenge` or `admin_grant`.
     pub rule: String,
     pub amount: u32,
-    pub day: NaiveDate,
+    pub day: Day,
     pub occurred_at: DateTime<Utc>,
     pub config_version: u32,
     /// Where it came from: the entry and version, the challenge, or the staff grant and
@@ -182,7 +182,7 @@ pub struct GamificationSettings {
 
 #[derive(Object)]
 pub struct DayMetric {
-    pub day: NaiveDate,
+    pub day: Day,
     pub active_users: u64,
     pub xp: u64,
 }
@@ -300,7 +300,7 @@ fn streak_out(v: &rules::StreakView, max_freezes: u32) -> StreakOut {
         longest: v.longest,
         freezes: v.freezes,
         max_freezes,
-        last_day: v.last_day,
+        last_day: v.last_day.map(Day::from),
         status: status.into(),
         missed_days: missed,
     }
@@ -347,7 +347,7 @@ impl GamificationApi {
             daily_xp_cap: config.max_daily_xp,
             daily_xp_remaining: s.daily_xp_remaining,
             streak: streak_out(&s.streak, config.max_freezes),
-            week_start: s.challenges.week_start,
+            week_start: s.challenges.week_start.into(),
             days_remaining_in_week: s.days_remaining_in_week,
             challenges: week_of(&s.challenges),
             badges_earned: s.badges_earned,
@@ -441,14 +441,16 @@ impl GamificationApi {
             .filter_map(|h| {
                 let c: UserChallenge = serde_json::from_value(h.challenge).ok()?;
                 Some(ChallengeHistoryItem {
-                    week_start: NaiveDate::parse_from_str(&h.week_start, "%Y-%m-%d").ok()?,
+                    week_start: NaiveDate::parse_from_str(&h.week_start, "%Y-%m-%d")
+                        .ok()?
+                        .into(),
                     challenge: (&c).into(),
                     result: h.result.as_str().unwrap_or("missed").to_string(),
                 })
             })
             .collect();
         Ok(Json(ChallengeBoard {
-            week_start: week.week_start,
+            week_start: week.week_start.into(),
             days_remaining_in_week: rules::days_remaining_in_week(tz, now),
             active: week_of(&week),
             history,
@@ -479,7 +481,9 @@ impl GamificationApi {
             items: rows
                 .into_iter()
                 .map(|r| LedgerItem {
-                    day: NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").unwrap_or_default(),
+                    day: NaiveDate::parse_from_str(&r.day, "%Y-%m-%d")
+                        .unwrap_or_default()
+                        .into(),
                     id: r.id,
                     rule: r.rule,
                     amount: r.amount,
@@ -587,7 +591,7 @@ impl GamificationApi {
                 .into_iter()
                 .filter_map(|(d, (u, xp))| {
                     Some(DayMetric {
-                        day: NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?,
+                        day: NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?.into(),
                         active_users: u,
                         xp,
                     })

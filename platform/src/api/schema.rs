@@ -147,6 +147,16 @@ impl Rule for IsoDate {
     }
 }
 
+/// A calendar day in a response (poem-openapi names `NaiveDate`'s format `naive-date`,
+/// which no client generator knows; OpenAPI's is `date`).
+pub type Day = Documented<chrono::NaiveDate, IsoDate>;
+
+impl<T, R> From<T> for Documented<T, R> {
+    fn from(value: T) -> Self {
+        Self::new(value)
+    }
+}
+
 /// A date in a JSON body.
 pub type DateText = Documented<super::text::Text, IsoDate>;
 /// A date in a query string.

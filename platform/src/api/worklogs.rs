@@ -2,7 +2,7 @@
 //! search, import and export.
 
 use super::download::{AttachmentTypes, ExportTypes, File};
-use super::schema::{DateParam, Documented, IsoDate, Limit, MaxChars, NonBlank, RequiredText};
+use super::schema::{DateParam, Day, Documented, IsoDate, Limit, MaxChars, NonBlank, RequiredText};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -34,7 +34,7 @@ pub struct Entry {
     pub id: String,
     pub author_id: String,
     /// The day it is about, in the author's time zone.
-    pub date: NaiveDate,
+    pub date: Day,
     pub title: String,
     /// Markdown.
     pub content: String,
@@ -60,7 +60,9 @@ pub struct Entry {
 impl From<EntryRow> for Entry {
     fn from(r: EntryRow) -> Self {
         Self {
-            date: NaiveDate::parse_from_str(&r.date, "%Y-%m-%d").unwrap_or_default(),
+            date: NaiveDate::parse_from_str(&r.date, "%Y-%m-%d")
+                .unwrap_or_default()
+                .into(),
             id: r.id,
             author_id: r.author_id,
             title: r.title,
@@ -220,7 +222,7 @@ pub struct ImportIssue {
 #[derive(Object)]
 pub struct ImportPreview {
     pub row: u64,
-    pub date: NaiveDate,
+    pub date: Day,
     pub title: String,
     pub content: String,
     pub tags: Vec<String>,
@@ -727,7 +729,7 @@ impl WorklogsApi {
             if preview.len() < 200 {
                 preview.push(ImportPreview {
                     row: *row as u64,
-                    date: v.date(),
+                    date: v.date().into(),
                     title: v.title().to_string(),
                     content: v.content().to_string(),
                     tags: v.tags().to_vec(),

@@ -1342,7 +1342,7 @@ export interface components {
         };
         /** ChallengeBoard */
         ChallengeBoard: {
-            /** Format: naive-date */
+            /** Format: date */
             week_start: string;
             /** Format: uint32 */
             days_remaining_in_week: number;
@@ -1352,7 +1352,7 @@ export interface components {
         };
         /** ChallengeHistoryItem */
         ChallengeHistoryItem: {
-            /** Format: naive-date */
+            /** Format: date */
             week_start: string;
             challenge: components["schemas"]["ChallengeOut"];
             /** @description `completed` or `missed`. */
@@ -1395,7 +1395,7 @@ export interface components {
             number: number;
             entry_id: string;
             title?: string | null;
-            /** Format: naive-date */
+            /** Format: date */
             date?: string | null;
             /** @description The entry still exists. */
             exists: boolean;
@@ -1560,7 +1560,7 @@ export interface components {
         };
         /** DayMetric */
         DayMetric: {
-            /** Format: naive-date */
+            /** Format: date */
             day: string;
             /** Format: uint64 */
             active_users: number;
@@ -1597,7 +1597,7 @@ export interface components {
             id: string;
             author_id: string;
             /**
-             * Format: naive-date
+             * Format: date
              * @description The day it is about, in the author's time zone.
              */
             date: string;
@@ -1696,7 +1696,7 @@ export interface components {
             quote: string;
             /** @description The entry's title and day (absent if the entry was deleted since). */
             entry_title?: string | null;
-            /** Format: naive-date */
+            /** Format: date */
             entry_date?: string | null;
         };
         /** ExtractSkills */
@@ -1785,7 +1785,7 @@ export interface components {
             /** Format: uint32 */
             daily_xp_remaining: number;
             streak: components["schemas"]["StreakOut"];
-            /** Format: naive-date */
+            /** Format: date */
             week_start: string;
             /**
              * Format: uint32
@@ -1859,7 +1859,7 @@ export interface components {
         ImportPreview: {
             /** Format: uint64 */
             row: number;
-            /** Format: naive-date */
+            /** Format: date */
             date: string;
             title: string;
             content: string;
@@ -2042,7 +2042,7 @@ export interface components {
             rule: string;
             /** Format: uint32 */
             amount: number;
-            /** Format: naive-date */
+            /** Format: date */
             day: string;
             /** Format: date-time */
             occurred_at: string;
@@ -2124,9 +2124,9 @@ export interface components {
             id: string;
             author_id: string;
             kind: string;
-            /** Format: naive-date */
+            /** Format: date */
             from: string;
-            /** Format: naive-date */
+            /** Format: date */
             to: string;
             audience?: string | null;
             instructions?: string | null;
@@ -2341,7 +2341,7 @@ export interface components {
             freezes: number;
             /** Format: uint32 */
             max_freezes: number;
-            /** Format: naive-date */
+            /** Format: date */
             last_day?: string | null;
             /**
              * @description `not_started`, `logged_today`, `due_today` (log today to keep it), `bridged`
