@@ -109,6 +109,22 @@ pub struct AppState {
     /// A real argon2 hash checked when the e-mail is unknown, so a failed login takes
     /// the same time whether or not the account exists.
     pub dummy_hash: String,
+    /// The last readiness probe and when it ran (see `api::health`).
+    pub readiness: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<Probe>>)>>,
+}
+
+/// One dependency's answer to a readiness probe.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// `database`, `queue`, `storage`, `llm`.
+    pub name: &'static str,
+    /// What exactly was probed (a backend, a model, a URL): staff only.
+    pub target: String,
+    pub ok: bool,
+    pub critical: bool,
+    pub latency_ms: f64,
+    /// The failure, verbatim: staff only.
+    pub error: Option<String>,
 }
 
 impl AppState {
@@ -142,6 +158,7 @@ impl AppState {
             settings,
             store,
             dummy_hash,
+            readiness: tokio::sync::Mutex::new(None),
         }))
     }
 }

@@ -512,7 +512,10 @@ async fn attachments_on_the_file_system() {
         .await;
     assert_eq!(r.status, 204);
     assert_eq!(files(&root), 0, "deleting the entry deleted its files");
-    let r = app.call(Method::GET, "/api/readyz", None, None).await;
+    let staff = app.staff().await;
+    let r = app
+        .call(Method::GET, "/api/readyz", Some(&staff.token), None)
+        .await;
     assert!(
         r.body["checks"].to_string().contains("storage (fs)"),
         "{}",
@@ -542,7 +545,10 @@ async fn attachments_on_s3() {
     )
     .await;
     assert!(s3.keys().await.is_empty());
-    let r = app.call(Method::GET, "/api/readyz", None, None).await;
+    let staff = app.staff().await;
+    let r = app
+        .call(Method::GET, "/api/readyz", Some(&staff.token), None)
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body["checks"].to_string().contains("storage (s3)"));
 }

@@ -30,14 +30,16 @@ pub struct SignupRequest {
     pub email: Text,
     #[oai(validator(max_length = 256))]
     pub password: Text,
-    #[oai(validator(max_length = 200))]
+    /// 1–100 characters, not only white space.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
     pub display_name: Text,
     /// IANA time zone, e.g. `Europe/Berlin` (default `UTC`).
     #[oai(validator(max_length = 64))]
     #[oai(nullable)]
     pub timezone: Option<Text>,
-    /// Name of the new workspace when the invitation creates one.
-    #[oai(validator(max_length = 200))]
+    /// Name of the new workspace when the invitation creates one (at most 100
+    /// characters; default "<display name>'s workspace").
+    #[oai(validator(max_length = 100))]
     #[oai(nullable)]
     pub tenant_name: Option<Text>,
 }

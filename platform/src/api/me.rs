@@ -34,7 +34,8 @@ pub struct Me {
 
 #[derive(Object)]
 pub struct UpdateMe {
-    #[oai(validator(max_length = 200))]
+    /// 1–100 characters, not only white space.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
     #[oai(nullable)]
     pub display_name: Option<Text>,
     #[oai(validator(max_length = 64))]

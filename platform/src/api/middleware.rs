@@ -23,8 +23,10 @@ pub struct CorrelationId(pub String);
 pub async fn correlation<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     let id = observability::correlation_id_from_header(req.header("x-correlation-id"));
     req.extensions_mut().insert(CorrelationId(id.clone()));
-    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
-    let span = tracing::info_span!("request", correlation_id = %id, method = %method, path = %path);
+    let method = super::routes::metric_method(req.method());
+    let path = req.uri().path().to_string();
+    let span =
+        tracing::info_span!("request", correlation_id = %id, method = %req.method(), path = %path);
     let started = Instant::now();
     let result =
         observability::with_correlation_id(id.clone(), next.call(req).instrument(span.clone()))
@@ -37,13 +39,13 @@ pub async fn correlation<E: Endpoint>(next: E, mut req: Request) -> poem::Result
         resp.headers_mut().insert("x-correlation-id", v);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let route = crate::observability::metrics::route_label(&path);
+    let route = super::routes::metric_label(&path);
     let m = crate::observability::metrics::metrics();
     m.http_requests
-        .with_label_values(&[method.as_str(), route.as_str(), resp.status().as_str()])
+        .with_label_values(&[method, route, resp.status().as_str()])
         .inc();
     m.http_latency
-        .with_label_values(&[method.as_str(), route.as_str()])
+        .with_label_values(&[method, route])
         .observe(elapsed);
     span.in_scope(|| {
         tracing::info!(
@@ -162,7 +164,7 @@ pub async fn envelope<E: Endpoint>(next: E, req: Request) -> poem::Result<Respon
             let mut resp = err.to_response(&cid);
             if err.code == ErrorCode::MethodNotAllowed {
                 // RFC 9110: a 405 lists the methods the resource does support.
-                if let Some(v) = allowed_methods(&path).and_then(|m| HeaderValue::from_str(&m).ok())
+                if let Some(v) = super::routes::allowed_methods(&path).map(HeaderValue::from_static)
                 {
                     resp.headers_mut().insert(header::ALLOW, v);
                 }
@@ -170,48 +172,6 @@ pub async fn envelope<E: Endpoint>(next: E, req: Request) -> poem::Result<Respon
             Ok(resp)
         }
     }
-}
-
-/// The methods of each API path template, read once from the OpenAPI document.
-fn route_methods() -> &'static [(Vec<String>, String)] {
-    static ROUTES: std::sync::OnceLock<Vec<(Vec<String>, String)>> = std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| {
-        let doc: serde_json::Value =
-            serde_json::from_str(&super::openapi_json()).unwrap_or_default();
-        let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) else {
-            return Vec::new();
-        };
-        paths
-            .iter()
-            .map(|(path, ops)| {
-                let segments = format!("/api{path}")
-                    .split('/')
-                    .map(str::to_string)
-                    .collect();
-                let mut methods: Vec<String> = ops
-                    .as_object()
-                    .map(|o| o.keys().map(|m| m.to_uppercase()).collect())
-                    .unwrap_or_default();
-                if methods.iter().any(|m| m == "GET") {
-                    methods.push("HEAD".into());
-                }
-                (segments, methods.join(", "))
-            })
-            .collect()
-    })
-}
-
-/// The `Allow` header for a request path, when it names an API resource.
-fn allowed_methods(path: &str) -> Option<String> {
-    let parts: Vec<&str> = path.split('/').collect();
-    route_methods().iter().find_map(|(template, methods)| {
-        let matches = template.len() == parts.len()
-            && template
-                .iter()
-                .zip(&parts)
-                .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}') && !p.is_empty()));
-        matches.then(|| methods.clone())
-    })
 }
 
 fn is_json(resp: &Response) -> bool {

@@ -15,6 +15,7 @@ pub mod me;
 pub mod middleware;
 pub mod multipart;
 pub mod pagination;
+pub mod routes;
 pub mod schema;
 pub mod security;
 pub mod system;

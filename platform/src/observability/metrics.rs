@@ -206,26 +206,6 @@ pub fn metrics() -> &'static Metrics {
     METRICS.get_or_init(Metrics::new)
 }
 
-/// Collapses ids in a path so routes don't explode the label space:
-/// `/api/jobs/0190…/events` → `/api/jobs/{id}/events`.
-pub fn route_label(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for seg in path.split('/').filter(|s| !s.is_empty()) {
-        out.push('/');
-        let looks_like_id = uuid::Uuid::parse_str(seg).is_ok()
-            || seg.chars().all(|c| c.is_ascii_digit())
-            || (seg.len() >= 16
-                && seg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-        out.push_str(if looks_like_id { "{id}" } else { seg });
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,19 +222,5 @@ mod tests {
         assert!(text.contains(
             "afterresume_jobs_finished_total{kind=\"diagnostics.echo\",outcome=\"succeeded\"} 1"
         ));
-    }
-
-    #[test]
-    fn ids_are_collapsed_in_routes() {
-        assert_eq!(
-            route_label("/api/jobs/0190a5f2-5b7e-7c3d-8e9f-0a1b2c3d4e5f/events"),
-            "/api/jobs/{id}/events"
-        );
-        assert_eq!(
-            route_label("/api/share/AbCdEfGhIjKlMnOpQrSt"),
-            "/api/share/{id}"
-        );
-        assert_eq!(route_label("/api/worklogs"), "/api/worklogs");
-        assert_eq!(route_label("/"), "/");
     }
 }

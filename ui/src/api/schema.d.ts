@@ -28,7 +28,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: each dependency is checked. */
+        /**
+         * Readiness: each dependency is checked (at most every few seconds; callers in
+         *     between get the last result). Staff (with a bearer token) see what was probed and
+         *     why it failed; everyone else sees only which component is down.
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -1408,6 +1412,7 @@ export interface components {
         };
         /** ComponentCheck */
         ComponentCheck: {
+            /** @description `database`, `queue`, `storage` or `llm`; staff also see what was probed. */
             name: string;
             ok: boolean;
             /**
@@ -1417,6 +1422,7 @@ export interface components {
             critical: boolean;
             /** Format: double */
             latency_ms: number;
+            /** @description Why it failed (staff see the error itself, everyone else `unavailable`). */
             error?: string | null;
         };
         /** ConfigList */
@@ -2243,10 +2249,14 @@ export interface components {
             passkey: string;
             email: string;
             password: string;
+            /** @description 1–100 characters, not only white space. */
             display_name: string;
             /** @description IANA time zone, e.g. `Europe/Berlin` (default `UTC`). */
             timezone?: string | null;
-            /** @description Name of the new workspace when the invitation creates one. */
+            /**
+             * @description Name of the new workspace when the invitation creates one (at most 100
+             *     characters; default "<display name>'s workspace").
+             */
             tenant_name?: string | null;
         };
         /** SkillList */
@@ -2455,6 +2465,7 @@ export interface components {
         };
         /** UpdateMe */
         UpdateMe: {
+            /** @description 1–100 characters, not only white space. */
             display_name?: string | null;
             timezone?: string | null;
         };
