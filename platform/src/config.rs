@@ -169,6 +169,9 @@ pub struct Settings {
     pub auth_rate_limit_per_minute: u32,
     pub api_rate_limit_per_minute: u32,
     pub max_body_bytes: usize,
+    /// How long a request body may pause between two reads before the request is
+    /// refused with 408 (a slow-drip body holds a connection and a buffer).
+    pub body_read_timeout_secs: u64,
     /// How long a cached request principal (user, memberships, time zone) is trusted
     /// before it is read again; bounds what another process's change may lag here.
     pub principal_cache_ttl_secs: u64,
@@ -250,6 +253,7 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("AUTH_RATE_LIMIT_PER_MINUTE", false),
     ("API_RATE_LIMIT_PER_MINUTE", false),
     ("MAX_BODY_BYTES", false),
+    ("BODY_READ_TIMEOUT_SECS", false),
     ("PRINCIPAL_CACHE_TTL_SECS", false),
     ("WORKLOG_PAGE_CACHE_BYTES", false),
     ("SEARCH_INDEX_BYTES", false),
@@ -503,6 +507,7 @@ impl Settings {
         let auth_rate_limit_per_minute = r.number("AUTH_RATE_LIMIT_PER_MINUTE", 10u32, 1);
         let api_rate_limit_per_minute = r.number("API_RATE_LIMIT_PER_MINUTE", 600u32, 1);
         let max_body_bytes = r.number("MAX_BODY_BYTES", 1_048_576usize, 1024);
+        let body_read_timeout_secs = r.number("BODY_READ_TIMEOUT_SECS", 30u64, 1);
         let principal_cache_ttl_secs = r.number("PRINCIPAL_CACHE_TTL_SECS", 5u64, 0);
         let worklog_page_cache_bytes = r.number(
             "WORKLOG_PAGE_CACHE_BYTES",
@@ -588,6 +593,7 @@ impl Settings {
             auth_rate_limit_per_minute,
             api_rate_limit_per_minute,
             max_body_bytes,
+            body_read_timeout_secs,
             principal_cache_ttl_secs,
             worklog_page_cache_bytes,
             search_index_bytes,

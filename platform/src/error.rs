@@ -44,6 +44,8 @@ pub enum ErrorCode {
     PasskeyExpired,
     PasskeyRevoked,
     PayloadTooLarge,
+    /// The request body stalled longer than `BODY_READ_TIMEOUT_SECS`.
+    RequestTimeout,
     UnsupportedMediaType,
     RateLimited,
     /// A quota (entries per hour, storage bytes, LLM tokens) is used up.
@@ -84,6 +86,7 @@ impl ErrorCode {
         Self::PasskeyExpired,
         Self::PasskeyRevoked,
         Self::PayloadTooLarge,
+        Self::RequestTimeout,
         Self::UnsupportedMediaType,
         Self::RateLimited,
         Self::QuotaExceeded,
@@ -142,6 +145,7 @@ impl ErrorCode {
             PasskeyExpired => "The invitation expired.",
             PasskeyRevoked => "The invitation was revoked.",
             PayloadTooLarge => "The body is larger than this operation accepts.",
+            RequestTimeout => "The body stopped arriving; send it again without pausing.",
             UnsupportedMediaType => "The body's `Content-Type` is not one this operation reads.",
             RateLimited => "Too many requests; see `Retry-After` and `RateLimit`.",
             QuotaExceeded => "A quota (entries per hour, storage, LLM tokens) is used up.",
@@ -167,6 +171,7 @@ impl ErrorCode {
             Conflict | EmailTaken | LastOwner => StatusCode::CONFLICT,
             PasskeyUnknown | PasskeyUsed | PasskeyExpired | PasskeyRevoked => StatusCode::GONE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RateLimited | QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Maintenance | Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -362,6 +367,9 @@ enum ErrorResponses {
     /// The body is larger than allowed.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
+    /// The body stopped arriving before it was complete.
+    #[oai(status = 408)]
+    RequestTimeout(Json<ErrorBody>),
     /// The body's `Content-Type` is not one the operation reads.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),

@@ -78,7 +78,8 @@ pub async fn login(
     password: &str,
 ) -> ApiResult<IssuedSession> {
     let email_norm = email.trim().to_lowercase();
-    state.limits.auth(&client.ip, Some(&email_norm))?;
+    // The client IP's budget was checked by the request gate, before the body.
+    state.limits.auth_account(&email_norm)?;
     let db = state.store.platform();
     let user = match Email::parse(&email_norm) {
         Ok(e) => platform::user_by_email(db, e.as_str()).await?,
@@ -144,7 +145,6 @@ pub async fn refresh(
     client: &ClientInfo,
     presented: &str,
 ) -> ApiResult<IssuedSession> {
-    state.limits.auth(&client.ip, None)?;
     let db = state.store.platform();
     let invalid = || {
         ApiError::new(
@@ -265,7 +265,7 @@ pub async fn signup(
     input: SignupInput,
 ) -> ApiResult<IssuedSession> {
     let email = Email::parse(&input.email)?;
-    state.limits.auth(&client.ip, Some(email.as_str()))?;
+    state.limits.auth_account(email.as_str())?;
     let display_name = accounts::parse_display_name(&input.display_name)?;
     let timezone = match &input.timezone {
         Some(tz) => accounts::parse_timezone(tz)?,

@@ -68,13 +68,14 @@ impl RateLimits {
         }
     }
 
-    /// Auth endpoints: both the client IP and the account (e-mail) must have budget.
-    pub fn auth(&self, ip: &str, account: Option<&str>) -> Result<(), ApiError> {
-        check(&self.auth_ip, ip)?;
-        if let Some(a) = account {
-            check(&self.auth_account, a)?;
-        }
-        Ok(())
+    /// Auth endpoints, per client IP: decided by the request gate before the body is read.
+    pub fn auth_ip(&self, ip: &str) -> Result<(), ApiError> {
+        check(&self.auth_ip, ip)
+    }
+
+    /// Auth endpoints, per account (e-mail), once the body has named it.
+    pub fn auth_account(&self, account: &str) -> Result<(), ApiError> {
+        check(&self.auth_account, account)
     }
 
     /// Authenticated API calls, per user.

@@ -123,3 +123,116 @@ async fn readiness_probes_are_cached_and_details_are_for_staff_only() {
     assert!(text.contains("storage (fs)"), "{text}");
     assert!(text.contains("llm ("), "{text}");
 }
+
+/// The server's resident memory in bytes.
+fn rss(app: &common::App) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", app.child.id())).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// A 50 MB chunked body (no `Content-Length`) in 1 MB pieces.
+fn fifty_megabytes_chunked() -> reqwest::Body {
+    let chunk = bytes_of(1024 * 1024);
+    let chunks =
+        futures::stream::iter((0..50).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    reqwest::Body::wrap_stream(chunks)
+}
+
+fn bytes_of(n: usize) -> Vec<u8> {
+    let mut v = b"{\"email\":\"".to_vec();
+    v.resize(n, b'a');
+    v
+}
+
+#[tokio::test]
+async fn chunked_bodies_without_length_are_cut_off_at_the_limit() {
+    const LIMIT: u64 = 1024 * 1024;
+    let app = spawn_app(&[
+        ("MAX_BODY_BYTES", "1048576"),
+        ("AUTH_RATE_LIMIT_PER_MINUTE", "1000"),
+    ])
+    .await;
+    let owner = app.new_owner("chunked@example.test").await;
+    // Warm both paths (allocator arenas, lazily built state) before measuring.
+    for _ in 0..3 {
+        app.login("chunked@example.test", "wrong password").await;
+        app.post(
+            "/api/worklogs",
+            Some(&owner.token),
+            serde_json::json!({"content": "warm"}),
+        )
+        .await;
+    }
+    for (path, token) in [
+        ("/api/auth/token", None),
+        ("/api/worklogs", Some(&owner.token)),
+    ] {
+        let before = rss(&app);
+        let mut req = app
+            .http
+            .post(format!("{}{path}", app.base))
+            .header("content-type", "application/json")
+            .body(fifty_megabytes_chunked());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = common::App::read(req.send().await.expect("the 413 arrives")).await;
+        let grown = rss(&app).saturating_sub(before);
+        println!(
+            "{path}: 50 MB chunked -> {}, RSS +{} KiB",
+            r.status,
+            grown / 1024
+        );
+        assert_eq!(
+            (r.status.as_u16(), r.code()),
+            (413, "payload_too_large"),
+            "{path}: {}",
+            r.body
+        );
+        assert!(
+            grown < 2 * LIMIT,
+            "{path}: RSS grew by {grown} bytes for a {LIMIT}-byte limit"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_slow_drip_body_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app(&[("BODY_READ_TIMEOUT_SECS", "1")]).await;
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    let head = "POST /api/auth/token HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"email\":";
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    // The rest of the body never comes; the server must answer on its own.
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+            if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer to a stalled body within 10 s");
+    let text = String::from_utf8_lossy(&answer);
+    println!(
+        "stalled body answered after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"code\":\"request_timeout\""), "{text}");
+}

@@ -251,6 +251,25 @@ pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> 
         .into());
     }
 
+    // Per-IP limits of the auth endpoints are decided before a byte of the body is read:
+    // an anonymous client cannot make the server buffer bodies it would refuse anyway.
+    if path.starts_with("/api/auth/") && req.method() == poem::http::Method::POST {
+        let client = ClientInfo::from_request_parts(&req, s);
+        state.limits.auth_ip(&client.ip)?;
+    }
+
+    // The declared length is only a hint (a chunked body declares none): the limit and
+    // the idle timeout hold on the bytes as they are read.
+    let outcome = Arc::new(std::sync::atomic::AtomicU8::new(BODY_OK));
+    let mut req = req;
+    let body = req.take_body();
+    req.set_body(bounded_body(
+        body,
+        limit,
+        std::time::Duration::from_secs(s.body_read_timeout_secs),
+        outcome.clone(),
+    ));
+
     // The UI shell stays reachable in maintenance so it can show the API's notice.
     if s.maintenance_mode
         && path.starts_with("/api")
@@ -302,5 +321,90 @@ pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> 
         }
     }
 
-    next.call(req).await.map(IntoResponse::into_response)
+    let result = next.call(req).await.map(IntoResponse::into_response);
+    // Whatever the handler made of the cut-off body (a parse error, usually), the client
+    // learns why it was cut off.
+    match outcome.load(std::sync::atomic::Ordering::Acquire) {
+        BODY_TOO_LARGE => Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("request body is larger than {limit} bytes"),
+        )
+        .into()),
+        BODY_STALLED => Err(ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "the request body sent nothing for {} s",
+                s.body_read_timeout_secs
+            ),
+        )
+        .into()),
+        _ => result,
+    }
+}
+
+const BODY_OK: u8 = 0;
+const BODY_TOO_LARGE: u8 = 1;
+const BODY_STALLED: u8 = 2;
+
+/// Bytes of a refused body still read (and dropped) so that the client, still sending,
+/// reads the 413 instead of a reset connection; beyond them the connection is dropped.
+const OVERSIZE_DRAIN_BYTES: usize = 64 * 1024 * 1024;
+/// How long that draining may take.
+const OVERSIZE_DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `body`, failing once more than `limit` bytes arrived or once it sends nothing for
+/// `idle`; `outcome` records which. Past the limit the rest is read and discarded (up to
+/// [`OVERSIZE_DRAIN_BYTES`] within [`OVERSIZE_DRAIN_TIME`]) before the error, so memory
+/// holds at most `limit` bytes of it.
+fn bounded_body(
+    body: poem::Body,
+    limit: usize,
+    idle: std::time::Duration,
+    outcome: Arc<std::sync::atomic::AtomicU8>,
+) -> poem::Body {
+    use futures::StreamExt;
+    use std::sync::atomic::Ordering;
+    let stream = body.into_bytes_stream();
+    let error = |kind: std::io::ErrorKind, msg: &str| std::io::Error::new(kind, msg.to_string());
+    let chunks = futures::stream::unfold(
+        (stream, 0usize, false),
+        move |(mut stream, mut seen, done)| {
+            let outcome = outcome.clone();
+            async move {
+                if done {
+                    return None;
+                }
+                let next = match tokio::time::timeout(idle, stream.next()).await {
+                    Err(_) => {
+                        outcome.store(BODY_STALLED, Ordering::Release);
+                        let e = error(std::io::ErrorKind::TimedOut, "request body stalled");
+                        return Some((Err(e), (stream, seen, true)));
+                    }
+                    Ok(next) => next,
+                };
+                match next {
+                    None => None,
+                    Some(Err(e)) => Some((Err(e), (stream, seen, true))),
+                    Some(Ok(chunk)) if seen + chunk.len() <= limit => {
+                        seen += chunk.len();
+                        Some((Ok(chunk), (stream, seen, false)))
+                    }
+                    Some(Ok(_)) => {
+                        outcome.store(BODY_TOO_LARGE, Ordering::Release);
+                        let deadline = tokio::time::Instant::now() + OVERSIZE_DRAIN_TIME;
+                        let mut drained = 0usize;
+                        while drained < OVERSIZE_DRAIN_BYTES {
+                            match tokio::time::timeout_at(deadline, stream.next()).await {
+                                Ok(Some(Ok(c))) => drained += c.len(),
+                                _ => break,
+                            }
+                        }
+                        let e = error(std::io::ErrorKind::InvalidData, "request body too large");
+                        Some((Err(e), (stream, seen, true)))
+                    }
+                }
+            }
+        },
+    );
+    poem::Body::from_bytes_stream(chunks)
 }
