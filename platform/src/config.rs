@@ -39,7 +39,24 @@ pub enum ArtifactsConfig {
     },
 }
 
-/// An IP network from `ADMIN_IP_ALLOWLIST` (a single address or a CIDR block).
+/// The comma-separated addresses and CIDR blocks of `var`; each bad entry is a problem.
+fn ip_nets(r: &mut Reader, var: &str) -> Vec<IpNet> {
+    let mut nets = Vec::new();
+    for item in r.string(var, "").split(',').map(str::trim) {
+        if item.is_empty() {
+            continue;
+        }
+        match IpNet::parse(item) {
+            Some(net) => nets.push(net),
+            None => r.problems.push(format!(
+                "{var} entry {item:?} is neither an IP address nor a CIDR block"
+            )),
+        }
+    }
+    nets
+}
+
+/// An IP network from `ADMIN_IP_ALLOWLIST` or `TRUSTED_PROXIES` (an address or a CIDR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpNet {
     addr: IpAddr,
@@ -47,7 +64,7 @@ pub struct IpNet {
 }
 
 impl IpNet {
-    fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<Self> {
         let (addr, prefix) = match s.split_once('/') {
             Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
             None => (s.parse::<IpAddr>().ok()?, None),
@@ -150,7 +167,8 @@ pub struct Settings {
     pub require_service_token: bool,
     pub csrf_trusted_origins: Vec<String>,
     pub admin_ip_allowlist: Vec<IpNet>,
-    pub trust_proxy_headers: bool,
+    /// Peers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, CIDRs).
+    pub trusted_proxies: Vec<IpNet>,
     pub maintenance_mode: bool,
     pub disable_sharing: bool,
     pub skip_service_auth: bool,
@@ -230,6 +248,7 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("CSRF_TRUSTED_ORIGINS", false),
     ("ADMIN_IP_ALLOWLIST", false),
     ("TRUST_PROXY_HEADERS", false),
+    ("TRUSTED_PROXIES", false),
     ("MAINTENANCE_MODE", false),
     ("DISABLE_SHARING", false),
     ("SKIP_SERVICE_AUTH", false),
@@ -427,19 +446,16 @@ impl Settings {
             r.url("CSRF_TRUSTED_ORIGINS", origin, &["http", "https"]);
         }
 
-        let mut admin_ip_allowlist = Vec::new();
-        for item in r.string("ADMIN_IP_ALLOWLIST", "").split(',').map(str::trim) {
-            if item.is_empty() {
-                continue;
-            }
-            match IpNet::parse(item) {
-                Some(net) => admin_ip_allowlist.push(net),
-                None => r.problems.push(format!(
-                    "ADMIN_IP_ALLOWLIST entry {item:?} is neither an IP address nor a CIDR block"
-                )),
-            }
+        let admin_ip_allowlist = ip_nets(&mut r, "ADMIN_IP_ALLOWLIST");
+        let mut trusted_proxies = ip_nets(&mut r, "TRUSTED_PROXIES");
+        // The boolean this replaced trusted every peer's header; it now means "behind a
+        // proxy on this machine", the one safe reading of it.
+        if r.bool("TRUST_PROXY_HEADERS") && trusted_proxies.is_empty() {
+            trusted_proxies = ["127.0.0.0/8", "::1/128"]
+                .iter()
+                .filter_map(|n| IpNet::parse(n))
+                .collect();
         }
-        let trust_proxy_headers = r.bool("TRUST_PROXY_HEADERS");
         let maintenance_mode = r.bool("MAINTENANCE_MODE");
         let disable_sharing = r.bool("DISABLE_SHARING");
         let skip_service_auth = r.bool("SKIP_SERVICE_AUTH");
@@ -576,7 +592,7 @@ impl Settings {
             require_service_token,
             csrf_trusted_origins,
             admin_ip_allowlist,
-            trust_proxy_headers,
+            trusted_proxies,
             maintenance_mode,
             disable_sharing,
             skip_service_auth,

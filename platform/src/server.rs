@@ -59,6 +59,19 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if state.settings.maintenance_mode {
         tracing::warn!("MAINTENANCE_MODE is on: only health checks and staff are served");
     }
+    // Rate-limit keys of clients that went quiet are dropped, so a client rotating its
+    // address (or e-mail) cannot grow the limiters' maps without bound.
+    let limits = Arc::downgrade(&state);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match limits.upgrade() {
+                Some(state) => state.limits.prune(),
+                None => break,
+            }
+        }
+    });
     let engine = Arc::new(Engine::new(Registry::builtin(), state.clone()));
     let runner = runner::start(
         queue.clone(),

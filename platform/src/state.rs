@@ -70,7 +70,24 @@ impl RateLimits {
 
     /// Auth endpoints, per client IP: decided by the request gate before the body is read.
     pub fn auth_ip(&self, ip: &str) -> Result<(), ApiError> {
-        check(&self.auth_ip, ip)
+        check(&self.auth_ip, &crate::api::client::limit_key(ip))
+    }
+
+    /// Forgets keys whose budget is full again, so that addresses and accounts seen
+    /// once do not stay in memory (run periodically by the server).
+    pub fn prune(&self) {
+        for l in [&self.auth_ip, &self.auth_account, &self.api_user] {
+            l.keyed.retain_recent();
+            l.keyed.shrink_to_fit();
+        }
+    }
+
+    /// Keys currently held by all limiters.
+    pub fn keys(&self) -> usize {
+        [&self.auth_ip, &self.auth_account, &self.api_user]
+            .iter()
+            .map(|l| l.keyed.len())
+            .sum()
     }
 
     /// Auth endpoints, per account (e-mail), once the body has named it.
@@ -161,5 +178,26 @@ impl AppState {
             dummy_hash,
             readiness: tokio::sync::Mutex::new(None),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_forgets_clients_whose_budget_is_back() {
+        // 60,000 per minute: a key's budget is whole again a millisecond after its use.
+        let limits = RateLimits::new(60_000, 60_000);
+        for i in 0..100 {
+            limits.auth_ip(&format!("192.0.2.{i}")).unwrap();
+            limits
+                .auth_account(&format!("user{i}@example.test"))
+                .unwrap();
+        }
+        assert_eq!(limits.keys(), 200);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        limits.prune();
+        assert_eq!(limits.keys(), 0);
     }
 }

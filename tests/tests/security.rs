@@ -236,3 +236,95 @@ async fn a_slow_drip_body_is_cut_off() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("\"code\":\"request_timeout\""), "{text}");
 }
+
+/// A failed login sent with the given `X-Forwarded-For` (none when empty).
+async fn login_via(app: &common::App, email: &str, forwarded: &str) -> u16 {
+    let mut req = app
+        .http
+        .post(format!("{}/api/auth/token", app.base))
+        .json(&serde_json::json!({"email": email, "password": "wrong password"}));
+    if !forwarded.is_empty() {
+        req = req.header("x-forwarded-for", forwarded);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn spoofed_forwarded_for_from_an_untrusted_peer_does_not_reset_ip_limits() {
+    let app = spawn_app(&[("AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await;
+    // A new account and a new "client address" every time: only the peer's own address
+    // can be what is counted.
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let spoofed = format!("198.51.100.{i}");
+        statuses.push(login_via(&app, &format!("u{i}@example.test"), &spoofed).await);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429, 429]);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_nearest_untrusted_hop_is_the_client() {
+    // The test connects from 127.0.0.1, so here the peer is the trusted proxy.
+    let app = spawn_app(&[
+        ("AUTH_RATE_LIMIT_PER_MINUTE", "3"),
+        ("TRUSTED_PROXIES", "127.0.0.1,10.0.0.0/8"),
+    ])
+    .await;
+    // Rotating what the client wrote on the left changes nothing: the hop the proxies
+    // saw is one client and runs out of budget.
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let chain = format!("203.0.113.{i}, 198.51.100.7, 10.0.0.2");
+        statuses.push(login_via(&app, &format!("a{i}@example.test"), &chain).await);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    // Another real client behind the same proxies has its own budget.
+    assert_eq!(login_via(&app, "b@example.test", "198.51.100.8").await, 401);
+    // IPv6 clients count per /64.
+    let mut statuses = Vec::new();
+    for i in 1..=4 {
+        let chain = format!("2001:db8:aa:bb::{i:x}");
+        statuses.push(login_via(&app, &format!("c{i}@example.test"), &chain).await);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
+}
+
+#[tokio::test]
+async fn the_admin_allowlist_holds_under_spoofed_chains() {
+    let app = spawn_app(&[
+        ("ADMIN_IP_ALLOWLIST", "198.51.100.7"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let staff = app.staff().await;
+    let admin = |forwarded: &'static str| {
+        let mut req = app
+            .http
+            .get(format!("{}/api/admin/users", app.base))
+            .bearer_auth(&staff.token);
+        if !forwarded.is_empty() {
+            req = req.header("x-forwarded-for", forwarded);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        admin("198.51.100.7").await,
+        200,
+        "the allowed client via the proxy"
+    );
+    assert_eq!(admin("").await, 403, "the proxy itself is not allowed");
+    // The allowed address written on the left by the client, a stranger as the real hop.
+    assert_eq!(admin("198.51.100.7, 203.0.113.1").await, 403);
+
+    let direct = spawn_app(&[("ADMIN_IP_ALLOWLIST", "198.51.100.7")]).await;
+    let staff = direct.staff().await;
+    let r = direct
+        .http
+        .get(format!("{}/api/admin/users", direct.base))
+        .bearer_auth(&staff.token)
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "no trusted proxy: the header is ignored");
+}
