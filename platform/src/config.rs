@@ -187,6 +187,11 @@ pub struct Settings {
     pub auth_rate_limit_per_minute: u32,
     pub api_rate_limit_per_minute: u32,
     pub max_body_bytes: usize,
+    /// Open `GET /api/jobs/{id}/events` streams allowed per user and per workspace, and
+    /// the longest one stream stays open.
+    pub event_streams_per_user: usize,
+    pub event_streams_per_tenant: usize,
+    pub event_stream_max_secs: u64,
     /// How long a request body may pause between two reads before the request is
     /// refused with 408 (a slow-drip body holds a connection and a buffer).
     pub body_read_timeout_secs: u64,
@@ -273,6 +278,9 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("API_RATE_LIMIT_PER_MINUTE", false),
     ("MAX_BODY_BYTES", false),
     ("BODY_READ_TIMEOUT_SECS", false),
+    ("EVENT_STREAMS_PER_USER", false),
+    ("EVENT_STREAMS_PER_TENANT", false),
+    ("EVENT_STREAM_MAX_SECS", false),
     ("PRINCIPAL_CACHE_TTL_SECS", false),
     ("WORKLOG_PAGE_CACHE_BYTES", false),
     ("SEARCH_INDEX_BYTES", false),
@@ -524,6 +532,9 @@ impl Settings {
         let api_rate_limit_per_minute = r.number("API_RATE_LIMIT_PER_MINUTE", 600u32, 1);
         let max_body_bytes = r.number("MAX_BODY_BYTES", 1_048_576usize, 1024);
         let body_read_timeout_secs = r.number("BODY_READ_TIMEOUT_SECS", 30u64, 1);
+        let event_streams_per_user = r.number("EVENT_STREAMS_PER_USER", 8usize, 1);
+        let event_streams_per_tenant = r.number("EVENT_STREAMS_PER_TENANT", 64usize, 1);
+        let event_stream_max_secs = r.number("EVENT_STREAM_MAX_SECS", 3600u64, 1);
         let principal_cache_ttl_secs = r.number("PRINCIPAL_CACHE_TTL_SECS", 5u64, 0);
         let worklog_page_cache_bytes = r.number(
             "WORKLOG_PAGE_CACHE_BYTES",
@@ -610,6 +621,9 @@ impl Settings {
             api_rate_limit_per_minute,
             max_body_bytes,
             body_read_timeout_secs,
+            event_streams_per_user,
+            event_streams_per_tenant,
+            event_stream_max_secs,
             principal_cache_ttl_secs,
             worklog_page_cache_bytes,
             search_index_bytes,

@@ -127,8 +127,56 @@ pub struct AppState {
     /// A real argon2 hash checked when the e-mail is unknown, so a failed login takes
     /// the same time whether or not the account exists.
     pub dummy_hash: String,
+    /// Open event streams per user and per workspace.
+    pub streams: Arc<StreamSlots>,
     /// The last readiness probe and when it ran (see `api::health`).
     pub readiness: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<Probe>>)>>,
+}
+
+/// Counts of open long-lived streams by key (`user:…`, `tenant:…`).
+#[derive(Default)]
+pub struct StreamSlots {
+    open: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// One open stream's slots; dropping it frees them.
+pub struct StreamSlot {
+    slots: Arc<StreamSlots>,
+    keys: Vec<String>,
+}
+
+impl StreamSlots {
+    /// Takes one slot under each `(key, limit)`, or none (and says which was full).
+    pub fn acquire(self: &Arc<Self>, limits: &[(String, usize)]) -> Result<StreamSlot, String> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((key, limit)) = limits
+            .iter()
+            .find(|(k, limit)| open.get(k).copied().unwrap_or(0) >= *limit)
+        {
+            return Err(format!("{key} already has {limit} open event streams"));
+        }
+        for (k, _) in limits {
+            *open.entry(k.clone()).or_insert(0) += 1;
+        }
+        Ok(StreamSlot {
+            slots: self.clone(),
+            keys: limits.iter().map(|(k, _)| k.clone()).collect(),
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
+        for k in &self.keys {
+            if let Some(n) = open.get_mut(k) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    open.remove(k);
+                }
+            }
+        }
+    }
 }
 
 /// One dependency's answer to a readiness probe.
@@ -177,6 +225,7 @@ impl AppState {
             store,
             dummy_hash,
             readiness: tokio::sync::Mutex::new(None),
+            streams: Arc::new(StreamSlots::default()),
         }))
     }
 }

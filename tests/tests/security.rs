@@ -328,3 +328,84 @@ async fn the_admin_allowlist_holds_under_spoofed_chains() {
         .unwrap();
     assert_eq!(r.status(), 403, "no trusted proxy: the header is ignored");
 }
+
+/// Opens the event stream of a job; the response (headers read, body still open).
+async fn open_stream(app: &common::App, token: &str, job: &str) -> reqwest::Response {
+    app.http
+        .get(format!("{}/api/jobs/{job}/events", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn event_streams_are_capped_per_user_and_end_after_their_lifetime() {
+    let app = spawn_app(&[
+        ("EVENT_STREAMS_PER_USER", "2"),
+        ("EVENT_STREAMS_PER_TENANT", "3"),
+        ("EVENT_STREAM_MAX_SECS", "2"),
+    ])
+    .await;
+    let owner = app.new_owner("streams@example.test").await;
+    let member = app
+        .add_member(&owner, "streams-member@example.test", "member")
+        .await;
+    // A job that outlives every stream below.
+    let r = app
+        .post(
+            "/api/jobs",
+            Some(&owner.token),
+            serde_json::json!({"kind": "diagnostics.echo", "payload": {"sleep_ms": 20000}}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let job = r.body["id"].as_str().unwrap().to_string();
+
+    let first = open_stream(&app, &owner.token, &job).await;
+    let second = open_stream(&app, &owner.token, &job).await;
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    let third = common::App::read(open_stream(&app, &owner.token, &job).await).await;
+    assert_eq!(
+        (third.status.as_u16(), third.code()),
+        (429, "rate_limited"),
+        "{}",
+        third.body
+    );
+    assert!(third.header("retry-after").is_some());
+    // The workspace's third slot is the member's; the fourth is refused to anyone.
+    let members = open_stream(&app, &member.token, &job).await;
+    assert_eq!(members.status(), 200);
+    let fourth = common::App::read(open_stream(&app, &member.token, &job).await).await;
+    assert_eq!(fourth.status.as_u16(), 429, "{}", fourth.body);
+
+    // Closing a stream frees its slot.
+    drop(first);
+    let mut reopened = None;
+    for _ in 0..50 {
+        let r = open_stream(&app, &owner.token, &job).await;
+        if r.status() == 200 {
+            reopened = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let reopened = reopened.expect("a closed stream's slot is given back");
+
+    // Every stream ends after EVENT_STREAM_MAX_SECS although the job still runs.
+    let started = Instant::now();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut body = reopened.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            chunk.unwrap();
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream is still open after 10 s");
+    println!(
+        "a stream of a running job ended after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let status = app.get(&format!("/api/jobs/{job}"), &owner.token).await;
+    assert_eq!(status.body["status"], "running", "{}", status.body);
+}

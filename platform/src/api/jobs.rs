@@ -466,6 +466,10 @@ impl JobsApi {
 
     /// Live progress of a job as server-sent events: its stored events first, then new
     /// ones as they happen. The stream ends after the job succeeds, fails or is cancelled.
+    ///
+    /// A stream also ends after `EVENT_STREAM_MAX_SECS` (reconnect to go on), and each
+    /// user and workspace may hold only so many at once (`EVENT_STREAMS_PER_USER`,
+    /// `EVENT_STREAMS_PER_TENANT`): one more is a 429 `rate_limited`.
     #[oai(path = "/jobs/:id/events", method = "get", operation_id = "job_events")]
     async fn events(
         &self,
@@ -474,11 +478,31 @@ impl JobsApi {
         /// The job's id.
         id: Path<String>,
     ) -> ApiResult<JobEventStream> {
-        let job = own_job(&state, &auth.0, job_id(&id)?)?;
+        let p = &auth.0;
+        let job = own_job(&state, p, job_id(&id)?)?;
+        let s = &state.settings;
+        let slot = state
+            .streams
+            .acquire(&[
+                (format!("user {}", p.user_id), s.event_streams_per_user),
+                (
+                    format!("workspace {}", job.tenant),
+                    s.event_streams_per_tenant,
+                ),
+            ])
+            .map_err(|why| {
+                let mut e = ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!("{why}; close one or poll GET /api/jobs/{{id}} instead"),
+                );
+                e.retry_after = Some(5);
+                e
+            })?;
         Ok(JobEventStream(live_job_events(
             state.0.clone(),
             job.tenant,
             job.id,
+            Some(slot),
         )))
     }
 
@@ -586,10 +610,16 @@ pub fn live_job_events(
     state: Arc<AppState>,
     tenant: String,
     job: Uuid,
+    slot: Option<crate::state::StreamSlot>,
 ) -> BoxStream<'static, EventOut> {
     let (tx, rx) = tokio::sync::mpsc::channel::<EventOut>(256);
     let mut live = state.events.subscribe();
+    // However long the job runs, one stream ends after this; the client reconnects.
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(state.settings.event_stream_max_secs);
     tokio::spawn(async move {
+        // Held for as long as this task streams; dropped when it ends.
+        let _slot = slot;
         let job_str = job.to_string();
         let mut seen: HashSet<String> = HashSet::new();
         let mut last: Option<String> = None;
@@ -670,6 +700,7 @@ pub fn live_job_events(
                     }
                 }
                 _ = tx.closed() => return,
+                _ = tokio::time::sleep_until(deadline) => return,
             }
         }
     });

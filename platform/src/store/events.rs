@@ -139,15 +139,30 @@ pub async fn list(db: &Db, table: &str, f: &EventFilter) -> StoreResult<Vec<Even
         Some(k) => (Some(k.as_str()), None),
         None => (None, None),
     };
-    let sql = format!(
-        "SELECT {FIELDS} FROM {table}
-         WHERE ($job = NONE OR job_id = $job)
-           AND ($cid = NONE OR correlation_id = $cid)
-           AND ($kind = NONE OR kind = $kind)
-           AND ($prefix = NONE OR string::starts_with(kind, $prefix))
-           AND ($cursor = NONE OR id {cmp} type::record('{table}', $cursor))
-         ORDER BY id {order} LIMIT $limit;"
-    );
+    // Only the filters given become conditions: `$x = NONE OR field = $x` hides the
+    // field from the planner, which then scans the table instead of its index.
+    let mut conditions = Vec::new();
+    if f.job_id.is_some() {
+        conditions.push("job_id = $job".to_string());
+    }
+    if f.correlation_id.is_some() {
+        conditions.push("correlation_id = $cid".to_string());
+    }
+    if kind_exact.is_some() {
+        conditions.push("kind = $kind".to_string());
+    }
+    if kind_prefix.is_some() {
+        conditions.push("string::starts_with(kind, $prefix)".to_string());
+    }
+    if f.cursor.is_some() {
+        conditions.push(format!("id {cmp} type::record('{table}', $cursor)"));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!("SELECT {FIELDS} FROM {table} {filter} ORDER BY id {order} LIMIT $limit;");
     db.query(
         &sql,
         json!({"job": f.job_id, "cid": f.correlation_id, "kind": kind_exact,

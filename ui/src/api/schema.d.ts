@@ -1082,6 +1082,9 @@ export interface paths {
         /**
          * Live progress of a job as server-sent events: its stored events first, then new
          *     ones as they happen. The stream ends after the job succeeds, fails or is cancelled.
+         * @description A stream also ends after `EVENT_STREAM_MAX_SECS` (reconnect to go on), and each
+         *     user and workspace may hold only so many at once (`EVENT_STREAMS_PER_USER`,
+         *     `EVENT_STREAMS_PER_TENANT`): one more is a 429 `rate_limited`.
          */
         get: operations["job_events"];
         put?: never;
