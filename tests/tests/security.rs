@@ -364,7 +364,10 @@ async fn event_streams_are_capped_per_user_and_end_after_their_lifetime() {
 
     let first = open_stream(&app, &owner.token, &job).await;
     let second = open_stream(&app, &owner.token, &job).await;
-    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
     let third = common::App::read(open_stream(&app, &owner.token, &job).await).await;
     assert_eq!(
         (third.status.as_u16(), third.code()),
