@@ -13,6 +13,9 @@ use crate::store::platform::{self, NewAuthEvent};
 pub enum AuthEventKind {
     LoginSucceeded,
     LoginFailed,
+    /// Failed password checks reached a limit: for one account from one address
+    /// (further attempts from there wait), or for the account as a whole.
+    LoginLocked,
     Refresh,
     RefreshReuseDetected,
     Logout,
@@ -24,6 +27,8 @@ pub enum AuthEventKind {
     RoleChanged,
     MemberRemoved,
     PasswordChanged,
+    /// `POST /api/me/password` with a wrong current password.
+    PasswordChangeFailed,
     UserDisabled,
     UserEnabled,
     /// Staff granted XP by hand.
@@ -39,6 +44,7 @@ impl AuthEventKind {
         match self {
             Self::LoginSucceeded => "login_succeeded",
             Self::LoginFailed => "login_failed",
+            Self::LoginLocked => "login_locked",
             Self::Refresh => "refresh",
             Self::RefreshReuseDetected => "refresh_reuse_detected",
             Self::Logout => "logout",
@@ -50,6 +56,7 @@ impl AuthEventKind {
             Self::RoleChanged => "role_changed",
             Self::MemberRemoved => "member_removed",
             Self::PasswordChanged => "password_changed",
+            Self::PasswordChangeFailed => "password_change_failed",
             Self::UserDisabled => "user_disabled",
             Self::UserEnabled => "user_enabled",
             Self::XpGranted => "xp_granted",

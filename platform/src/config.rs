@@ -185,6 +185,9 @@ pub struct Settings {
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     pub auth_rate_limit_per_minute: u32,
+    /// Failed password checks one address may make on one account per minute (the
+    /// account as a whole takes `ACCOUNT_FAILURE_CEILING` times as many).
+    pub auth_failures_per_minute: u32,
     pub api_rate_limit_per_minute: u32,
     pub max_body_bytes: usize,
     /// Open `GET /api/jobs/{id}/events` streams allowed per user and per workspace, and
@@ -275,6 +278,7 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("ACCESS_TOKEN_TTL_SECS", false),
     ("REFRESH_TOKEN_TTL_SECS", false),
     ("AUTH_RATE_LIMIT_PER_MINUTE", false),
+    ("AUTH_FAILURES_PER_MINUTE", false),
     ("API_RATE_LIMIT_PER_MINUTE", false),
     ("MAX_BODY_BYTES", false),
     ("BODY_READ_TIMEOUT_SECS", false),
@@ -529,6 +533,8 @@ impl Settings {
         let access_token_ttl_secs = r.number("ACCESS_TOKEN_TTL_SECS", 900u64, 30);
         let refresh_token_ttl_secs = r.number("REFRESH_TOKEN_TTL_SECS", 14 * 86_400u64, 60);
         let auth_rate_limit_per_minute = r.number("AUTH_RATE_LIMIT_PER_MINUTE", 10u32, 1);
+        let auth_failures_per_minute =
+            r.number("AUTH_FAILURES_PER_MINUTE", auth_rate_limit_per_minute, 1);
         let api_rate_limit_per_minute = r.number("API_RATE_LIMIT_PER_MINUTE", 600u32, 1);
         let max_body_bytes = r.number("MAX_BODY_BYTES", 1_048_576usize, 1024);
         let body_read_timeout_secs = r.number("BODY_READ_TIMEOUT_SECS", 30u64, 1);
@@ -618,6 +624,7 @@ impl Settings {
             access_token_ttl_secs,
             refresh_token_ttl_secs,
             auth_rate_limit_per_minute,
+            auth_failures_per_minute,
             api_rate_limit_per_minute,
             max_body_bytes,
             body_read_timeout_secs,

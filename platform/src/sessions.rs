@@ -62,6 +62,33 @@ async fn issue(
     })
 }
 
+/// Counts a wrong password for `account` from this client and audits a lockout it causes.
+pub async fn password_failed(
+    state: &AppState,
+    client: &ClientInfo,
+    user_id: Option<&str>,
+    account: &str,
+) {
+    let Some(lockout) = state.limits.password_failed(account, &client.ip) else {
+        return;
+    };
+    let scope = match lockout {
+        crate::state::Lockout::AccountFromAddress => "account_from_address",
+        crate::state::Lockout::Account => "account",
+    };
+    tracing::warn!(scope, ip = %client.ip, "password failures reached a limit");
+    record(
+        state,
+        AuthEventKind::LoginLocked,
+        client,
+        user_id,
+        None,
+        Some(account),
+        serde_json::json!({"scope": scope}),
+    )
+    .await;
+}
+
 fn invalid_credentials() -> ApiError {
     ApiError::new(
         ErrorCode::InvalidCredentials,
@@ -78,8 +105,21 @@ pub async fn login(
     password: &str,
 ) -> ApiResult<IssuedSession> {
     let email_norm = email.trim().to_lowercase();
-    // The client IP's budget was checked by the request gate, before the body.
-    state.limits.auth_account(&email_norm)?;
+    // The client IP's budget was checked by the request gate, before the body; here
+    // only failures count (see `RateLimits::password_attempt`).
+    if let Err(e) = state.limits.password_attempt(&email_norm, &client.ip) {
+        record(
+            state,
+            AuthEventKind::LoginFailed,
+            client,
+            None,
+            None,
+            Some(&email_norm),
+            serde_json::json!({"reason": "locked"}),
+        )
+        .await;
+        return Err(e);
+    }
     let db = state.store.platform();
     let user = match Email::parse(&email_norm) {
         Ok(e) => platform::user_by_email(db, e.as_str()).await?,
@@ -95,9 +135,17 @@ pub async fn login(
         (u, _) => {
             record(state, AuthEventKind::LoginFailed, client, u.as_ref().map(|u| u.id.as_str()), None, Some(&email_norm),
                 serde_json::json!({"reason": if u.is_some() { "bad_password" } else { "unknown_email" }})).await;
+            password_failed(
+                state,
+                client,
+                u.as_ref().map(|u| u.id.as_str()),
+                &email_norm,
+            )
+            .await;
             return Err(invalid_credentials());
         }
     };
+    state.limits.password_ok(&email_norm, &client.ip);
     if user.disabled {
         record(
             state,

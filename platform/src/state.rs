@@ -43,10 +43,92 @@ pub struct RateLimits {
     auth_ip: Limiter,
     auth_account: Limiter,
     api_user: Limiter,
+    /// Failed password checks per (account, client address) and per account.
+    failures_pair: Failures,
+    failures_account: Failures,
+    /// Failures after which one address must wait before trying an account again.
+    pair_limit: u32,
+    /// Failures after which every attempt on the account waits (the ceiling against
+    /// guessing spread over many addresses).
+    account_limit: u32,
+}
+
+/// How many times the per-address failure limit the whole account may take.
+pub const ACCOUNT_FAILURE_CEILING: u32 = 10;
+/// The window failures are counted in.
+const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Failed password checks per key in fixed windows of [`FAILURE_WINDOW`].
+#[derive(Default)]
+struct Failures {
+    counts: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+}
+
+impl Failures {
+    /// Failures of `key` in its current window, and the seconds until the window ends.
+    fn current(&self, key: &str) -> (u32, u64) {
+        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        match counts.get(key) {
+            Some((n, start)) if start.elapsed() < FAILURE_WINDOW => {
+                (*n, (FAILURE_WINDOW - start.elapsed()).as_secs() + 1)
+            }
+            _ => (0, 0),
+        }
+    }
+
+    /// Counts one failure; the new count.
+    fn add(&self, key: &str) -> u32 {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        let entry = counts.entry(key.to_string()).or_insert((0, now));
+        if entry.1.elapsed() >= FAILURE_WINDOW {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+        entry.0
+    }
+
+    fn clear(&self, key: &str) {
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
+    fn prune(&self) {
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (_, start)| start.elapsed() < FAILURE_WINDOW);
+    }
+
+    fn len(&self) -> usize {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// A limit that a failed password check just reached (for the audit log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lockout {
+    /// This address must wait before trying this account again.
+    AccountFromAddress,
+    /// Every attempt on this account waits.
+    Account,
 }
 
 fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN))
+}
+
+fn lockout_error(name: &'static str, quota: u32, wait: u64) -> ApiError {
+    ApiError::rate_limited(
+        RatePolicy {
+            name,
+            quota,
+            window_secs: FAILURE_WINDOW.as_secs() as u32,
+        },
+        wait,
+    )
 }
 
 fn check(limiter: &Limiter, key: &str) -> Result<(), ApiError> {
@@ -60,11 +142,17 @@ fn check(limiter: &Limiter, key: &str) -> Result<(), ApiError> {
 }
 
 impl RateLimits {
-    pub fn new(auth_per_minute: u32, api_per_minute: u32) -> Self {
+    pub fn new(auth_per_minute: u32, api_per_minute: u32, failures_per_minute: u32) -> Self {
         Self {
             auth_ip: Limiter::per_minute("auth-ip", auth_per_minute),
             auth_account: Limiter::per_minute("auth-account", auth_per_minute),
             api_user: Limiter::per_minute("api-user", api_per_minute),
+            failures_pair: Failures::default(),
+            failures_account: Failures::default(),
+            pair_limit: failures_per_minute.max(1),
+            account_limit: failures_per_minute
+                .max(1)
+                .saturating_mul(ACCOUNT_FAILURE_CEILING),
         }
     }
 
@@ -80,6 +168,8 @@ impl RateLimits {
             l.keyed.retain_recent();
             l.keyed.shrink_to_fit();
         }
+        self.failures_pair.prune();
+        self.failures_account.prune();
     }
 
     /// Keys currently held by all limiters.
@@ -87,7 +177,50 @@ impl RateLimits {
         [&self.auth_ip, &self.auth_account, &self.api_user]
             .iter()
             .map(|l| l.keyed.len())
-            .sum()
+            .sum::<usize>()
+            + self.failures_pair.len()
+            + self.failures_account.len()
+    }
+
+    /// Before a password is checked: refused while this address has used up its failures
+    /// on this account, or the account its ceiling. Failures, not attempts, count, so
+    /// someone who knows an e-mail cannot keep its owner out: from any other address a
+    /// correct password still goes through until the account-wide ceiling.
+    pub fn password_attempt(&self, account: &str, ip: &str) -> Result<(), ApiError> {
+        let pair = format!("{account} {}", crate::api::client::limit_key(ip));
+        let (n, wait) = self.failures_pair.current(&pair);
+        if n >= self.pair_limit {
+            return Err(lockout_error("auth-failures", self.pair_limit, wait));
+        }
+        let (n, wait) = self.failures_account.current(account);
+        if n >= self.account_limit {
+            return Err(lockout_error(
+                "auth-account-failures",
+                self.account_limit,
+                wait,
+            ));
+        }
+        Ok(())
+    }
+
+    /// A wrong password: counted; returns the limit this failure reached, if any.
+    pub fn password_failed(&self, account: &str, ip: &str) -> Option<Lockout> {
+        let pair = format!("{account} {}", crate::api::client::limit_key(ip));
+        let on_pair = self.failures_pair.add(&pair);
+        let on_account = self.failures_account.add(account);
+        if on_account == self.account_limit {
+            Some(Lockout::Account)
+        } else if on_pair == self.pair_limit {
+            Some(Lockout::AccountFromAddress)
+        } else {
+            None
+        }
+    }
+
+    /// A correct password: this address starts afresh on this account.
+    pub fn password_ok(&self, account: &str, ip: &str) {
+        let pair = format!("{account} {}", crate::api::client::limit_key(ip));
+        self.failures_pair.clear(&pair);
     }
 
     /// Auth endpoints, per account (e-mail), once the body has named it.
@@ -215,6 +348,7 @@ impl AppState {
             limits: RateLimits::new(
                 settings.auth_rate_limit_per_minute,
                 settings.api_rate_limit_per_minute,
+                settings.auth_failures_per_minute,
             ),
             events: events.clone(),
             jobs: Jobs::new(queue, events, settings.jobs.max_attempts),
@@ -237,7 +371,7 @@ mod tests {
     #[test]
     fn pruning_forgets_clients_whose_budget_is_back() {
         // 60,000 per minute: a key's budget is whole again a millisecond after its use.
-        let limits = RateLimits::new(60_000, 60_000);
+        let limits = RateLimits::new(60_000, 60_000, 60_000);
         for i in 0..100 {
             limits.auth_ip(&format!("192.0.2.{i}")).unwrap();
             limits
@@ -248,5 +382,29 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         limits.prune();
         assert_eq!(limits.keys(), 0);
+    }
+
+    #[test]
+    fn failures_lock_one_address_first_and_the_account_at_its_ceiling() {
+        let limits = RateLimits::new(600, 600, 3);
+        let account = "victim@example.test";
+        for _ in 0..2 {
+            limits.password_attempt(account, "192.0.2.1").unwrap();
+            assert_eq!(limits.password_failed(account, "192.0.2.1"), None);
+        }
+        assert_eq!(
+            limits.password_failed(account, "192.0.2.1"),
+            Some(Lockout::AccountFromAddress)
+        );
+        assert!(limits.password_attempt(account, "192.0.2.1").is_err());
+        // The owner elsewhere is not locked out.
+        limits.password_attempt(account, "198.51.100.1").unwrap();
+        // Spread over many addresses the account reaches its ceiling (3 x 10).
+        let mut reached = None;
+        for i in 0..27 {
+            reached = limits.password_failed(account, &format!("203.0.113.{i}"));
+        }
+        assert_eq!(reached, Some(Lockout::Account));
+        assert!(limits.password_attempt(account, "198.51.100.1").is_err());
     }
 }

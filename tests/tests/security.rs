@@ -412,3 +412,92 @@ async fn event_streams_are_capped_per_user_and_end_after_their_lifetime() {
     let status = app.get(&format!("/api/jobs/{job}"), &owner.token).await;
     assert_eq!(status.body["status"], "running", "{}", status.body);
 }
+
+/// A login from `address` (through the trusted local proxy); its status.
+async fn login_from(app: &common::App, address: &str, email: &str, password: &str) -> u16 {
+    app.http
+        .post(format!("{}/api/auth/token", app.base))
+        .header("x-forwarded-for", address)
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn knowing_an_email_does_not_lock_its_owner_out() {
+    // One failure per address and minute; the account as a whole takes ten.
+    let app = spawn_app(&[
+        ("AUTH_RATE_LIMIT_PER_MINUTE", "1000"),
+        ("AUTH_FAILURES_PER_MINUTE", "1"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let victim = app.new_owner("victim@example.test").await;
+    let email = "victim@example.test";
+    assert_eq!(
+        login_from(&app, "198.51.100.1", email, "guess 1").await,
+        401
+    );
+    assert_eq!(
+        login_from(&app, "198.51.100.1", email, "guess 2").await,
+        429,
+        "the guessing address waits"
+    );
+    // The owner, elsewhere, with the right password: in, although the account had
+    // failures (the old per-account limiter counted attempts and kept them at 429).
+    assert_eq!(
+        login_from(&app, "198.51.100.50", email, common::PASSWORD).await,
+        200
+    );
+
+    // Guessing spread over many addresses meets the account's ceiling (10 failures).
+    for i in 2..=10 {
+        assert_eq!(
+            login_from(&app, &format!("203.0.113.{i}"), email, "guess").await,
+            401
+        );
+    }
+    assert_eq!(
+        login_from(&app, "198.51.100.51", email, common::PASSWORD).await,
+        429,
+        "past the ceiling every attempt waits"
+    );
+    let kinds = app.audit_kinds(&victim.user_id).await;
+    let locked = kinds.iter().filter(|k| *k == "login_locked").count();
+    assert!(locked >= 2, "lockouts are audited: {kinds:?}");
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_with_a_stolen_token_is_limited_and_audited() {
+    let app = spawn_app(&[("AUTH_FAILURES_PER_MINUTE", "2")]).await;
+    let owner = app.new_owner("stolen@example.test").await;
+    let change = |current: &'static str| {
+        let req = app
+            .http
+            .post(format!("{}/api/me/password", app.base))
+            .bearer_auth(&owner.token)
+            .json(&serde_json::json!({
+                "current_password": current,
+                "new_password": "a much longer new passphrase 42"
+            }));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(change("wrong one").await, 401);
+    assert_eq!(change("wrong two").await, 401);
+    assert_eq!(change("wrong three").await, 429);
+    // Even the right one waits for the window from this address.
+    assert_eq!(change(common::PASSWORD).await, 429);
+    let kinds = app.audit_kinds(&owner.user_id).await;
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "password_change_failed")
+            .count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(kinds.iter().any(|k| k == "login_locked"), "{kinds:?}");
+}

@@ -135,17 +135,32 @@ impl MeApi {
         let user = platform::user_by_id(db, &auth.0.user_id)
             .await?
             .ok_or_else(|| ApiError::not_found("user"))?;
+        // Guessing the current password with a stolen access token meets the same
+        // failure limits as guessing it at login.
+        state.limits.password_attempt(&user.email, &client.ip)?;
         if !accounts::verify_password_async(
             body.current_password.to_string(),
             user.password_hash.clone(),
         )
         .await
         {
+            record(
+                &state,
+                AuthEventKind::PasswordChangeFailed,
+                &client,
+                Some(&user.id),
+                Some(&auth.0.tenant_id()),
+                Some(&user.email),
+                serde_json::json!({"reason": "bad_current_password"}),
+            )
+            .await;
+            crate::sessions::password_failed(&state, &client, Some(&user.id), &user.email).await;
             return Err(ApiError::new(
                 ErrorCode::InvalidCredentials,
                 "current password is incorrect",
             ));
         }
+        state.limits.password_ok(&user.email, &client.ip);
         accounts::validate_password(&body.new_password, &Email::parse(&user.email)?)?;
         let hash = accounts::hash_password_async(body.new_password.to_string()).await?;
         platform::set_password(db, &user.id, &hash).await?;

@@ -162,21 +162,23 @@ pub type DateText = Documented<super::text::Text, IsoDate>;
 /// A date in a query string.
 pub type DateParam = Documented<String, IsoDate>;
 
-/// A string of at most `N` characters (the validator counts them before trimming).
-pub struct MaxChars<const N: usize>;
-impl<const N: usize> Rule for MaxChars<N> {
+/// A string with something other than white space (lengths are counted after trimming,
+/// which JSON Schema's `maxLength` cannot say, so field descriptions state them).
+pub struct NonBlank;
+impl Rule for NonBlank {
     fn apply(s: &mut MetaSchema) {
-        s.max_length = Some(N);
+        s.min_length = Some(1);
+        s.pattern = Some(r"\S".to_string());
     }
 }
 
-/// A string of 1–`N` characters with something other than white space.
-pub struct NonBlank<const N: usize>;
-impl<const N: usize> Rule for NonBlank<N> {
+/// [`NonBlank`], and listed as required although absence parses (the validator then
+/// answers with its own message).
+pub struct RequiredNonBlank;
+impl Rule for RequiredNonBlank {
+    const REQUIRED: Option<bool> = Some(true);
     fn apply(s: &mut MetaSchema) {
-        s.min_length = Some(1);
-        s.max_length = Some(N);
-        s.pattern = Some(r"\S".to_string());
+        NonBlank::apply(s);
     }
 }
 
@@ -186,17 +188,6 @@ impl<const MIN: u32, const MAX: u32> Rule for Between<MIN, MAX> {
     fn apply(s: &mut MetaSchema) {
         s.minimum = Some(f64::from(MIN));
         s.maximum = Some(f64::from(MAX));
-    }
-}
-
-/// A required string of 1–`N` characters with something other than white space.
-pub struct RequiredText<const N: usize>;
-impl<const N: usize> Rule for RequiredText<N> {
-    const REQUIRED: Option<bool> = Some(true);
-    fn apply(s: &mut MetaSchema) {
-        s.min_length = Some(1);
-        s.max_length = Some(N);
-        s.pattern = Some(r"\S".to_string());
     }
 }
 
@@ -219,10 +210,10 @@ mod tests {
         );
         // Out-of-range values still parse: the handler answers with its own message.
         assert_eq!(Limit::parse_from_parameter("0").unwrap().into_inner(), 0);
-        type Content = Documented<Option<String>, RequiredText<10>>;
+        type Content = Documented<Option<String>, RequiredNonBlank>;
         const { assert!(Content::IS_REQUIRED) };
         assert!(Content::parse_from_json(None).unwrap().0.is_none());
-        assert_eq!(schema::<Content>()["maxLength"], 10);
+        assert_eq!(schema::<Content>()["minLength"], 1);
         assert!(
             Documented::<super::super::text::Text, IsoDate>::parse_from_json(Some(5.into()))
                 .is_err()

@@ -2,7 +2,7 @@
 //! search, import and export.
 
 use super::download::{AttachmentTypes, ExportTypes, File};
-use super::schema::{DateParam, Day, Documented, IsoDate, Limit, MaxChars, NonBlank, RequiredText};
+use super::schema::{DateParam, Day, Documented, IsoDate, Limit, NonBlank, RequiredNonBlank};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -86,21 +86,21 @@ pub struct CreateEntry {
     /// `YYYY-MM-DD`; default today in your time zone. At most a day ahead.
     #[oai(nullable)]
     pub date: Option<Documented<Text, IsoDate>>,
-    /// Default: the first line of `content`.
+    /// At most 200 characters (after trimming); default: the first line of `content`.
     #[oai(nullable)]
-    pub title: Option<Documented<Text, MaxChars<{ entry::TITLE_MAX_CHARS }>>>,
-    /// Markdown, 1–20,000 characters, not only white space.
-    pub content: Documented<Option<Text>, RequiredText<{ entry::CONTENT_MAX_CHARS }>>,
+    pub title: Option<Text>,
+    /// Markdown, 1–20,000 characters (counted after trimming), not only white space.
+    pub content: Documented<Option<Text>, RequiredNonBlank>,
     /// Up to 20 distinct tags of up to 40 characters each, counted after they are
     /// trimmed, stripped of `#`, lower-cased and de-duplicated (empty ones are dropped).
     #[oai(nullable)]
     pub tags: Option<Vec<Text>>,
-    /// What came of it.
+    /// What came of it, at most 5,000 characters (after trimming).
     #[oai(nullable)]
-    pub outcome: Option<Documented<Text, MaxChars<{ entry::OUTCOME_MAX_CHARS }>>>,
-    /// The project it belongs to.
+    pub outcome: Option<Text>,
+    /// The project it belongs to, at most 100 characters (after trimming).
     #[oai(nullable)]
-    pub project: Option<Documented<Text, MaxChars<{ entry::PROJECT_MAX_CHARS }>>>,
+    pub project: Option<Text>,
 }
 
 /// Changes to an entry; absent fields stay, `null` clears `title`, `outcome`, `project`.
@@ -112,17 +112,17 @@ pub struct UpdateEntry {
     #[oai(nullable)]
     pub date: Option<Documented<Text, IsoDate>>,
     #[oai(nullable)]
-    pub title: Documented<MaybeUndefined<Text>, MaxChars<{ entry::TITLE_MAX_CHARS }>>,
-    /// Markdown, 1–20,000 characters, not only white space.
+    pub title: MaybeUndefined<Text>,
+    /// Markdown, 1–20,000 characters (counted after trimming), not only white space.
     #[oai(nullable)]
-    pub content: Option<Documented<Text, NonBlank<{ entry::CONTENT_MAX_CHARS }>>>,
+    pub content: Option<Documented<Text, NonBlank>>,
     /// Replaces the tags (same rules as on create).
     #[oai(nullable)]
     pub tags: Option<Vec<Text>>,
     #[oai(nullable)]
-    pub outcome: Documented<MaybeUndefined<Text>, MaxChars<{ entry::OUTCOME_MAX_CHARS }>>,
+    pub outcome: MaybeUndefined<Text>,
     #[oai(nullable)]
-    pub project: Documented<MaybeUndefined<Text>, MaxChars<{ entry::PROJECT_MAX_CHARS }>>,
+    pub project: MaybeUndefined<Text>,
 }
 
 #[derive(Object)]
@@ -449,13 +449,13 @@ impl WorklogsApi {
         let today = today_for(p);
         let draft = EntryDraft {
             date: date_of(b.date)?,
-            title: doc(b.title),
+            title: text(b.title),
             content: text(b.content.0),
             tags: b
                 .tags
                 .map(|t| t.into_iter().map(Text::into_string).collect()),
-            outcome: doc(b.outcome),
-            project: doc(b.project),
+            outcome: text(b.outcome),
+            project: text(b.project),
         };
         let valid = worklog::validate(draft, today).map_err(issues)?;
         let db = p.tenant_db(&state).await?;
@@ -793,13 +793,13 @@ impl WorklogsApi {
         let b = body.0;
         let patch = EntryPatch {
             date: date_of(b.date)?,
-            title: maybe(b.title.0),
+            title: maybe(b.title),
             content: doc(b.content),
             tags: b
                 .tags
                 .map(|t| t.into_iter().map(Text::into_string).collect()),
-            outcome: maybe(b.outcome.0),
-            project: maybe(b.project.0),
+            outcome: maybe(b.outcome),
+            project: maybe(b.project),
         };
         let today = today_for(p);
         let valid = worklog::apply_patch(&valid_of(&current)?, patch, today).map_err(issues)?;

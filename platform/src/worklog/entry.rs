@@ -423,8 +423,7 @@ fn control_error(
 }
 
 fn checked_content(raw: Option<String>) -> Result<String, FieldError> {
-    let raw = raw.unwrap_or_default();
-    let content = normalise_block(&raw);
+    let content = normalise_block(raw.as_deref().unwrap_or_default());
     if content.is_empty() {
         return Err(FieldError::new(
             "content",
@@ -432,8 +431,7 @@ fn checked_content(raw: Option<String>) -> Result<String, FieldError> {
             "Write what you worked on: the content can't be empty.",
         ));
     }
-    // Counted as sent (before trimming), so the API's `maxLength` is exact.
-    let len = raw.chars().count();
+    let len = content.chars().count();
     if len > CONTENT_MAX_CHARS {
         return Err(too_long(
             "content",
@@ -461,8 +459,8 @@ fn checked_title(raw: Option<String>) -> Result<Option<String>, FieldError> {
     let Some(title) = non_blank(raw) else {
         return Ok(None);
     };
-    let len = title.chars().count();
     let title = title.trim();
+    let len = title.chars().count();
     if len > TITLE_MAX_CHARS {
         return Err(too_long(
             "title",
@@ -489,8 +487,8 @@ fn checked_outcome(raw: Option<String>) -> Result<Option<String>, FieldError> {
     let Some(outcome) = non_blank(raw) else {
         return Ok(None);
     };
-    let len = outcome.chars().count();
     let outcome = normalise_block(&outcome);
+    let len = outcome.chars().count();
     if len > OUTCOME_MAX_CHARS {
         return Err(too_long(
             "outcome",
@@ -517,8 +515,8 @@ fn checked_project(raw: Option<String>) -> Result<Option<String>, FieldError> {
     let Some(project) = non_blank(raw) else {
         return Ok(None);
     };
-    let len = project.chars().count();
     let project = project.trim();
+    let len = project.chars().count();
     if len > PROJECT_MAX_CHARS {
         return Err(too_long(
             "project",

@@ -1302,7 +1302,7 @@ export interface components {
          * @description Every auth decision of note.
          * @enum {string}
          */
-        AuthEventKind: "login_succeeded" | "login_failed" | "refresh" | "refresh_reuse_detected" | "logout" | "signup" | "invite_created" | "invite_used" | "invite_revoked" | "permission_denied" | "role_changed" | "member_removed" | "password_changed" | "user_disabled" | "user_enabled" | "xp_granted" | "badge_revoked" | "reward_config_changed";
+        AuthEventKind: "login_succeeded" | "login_failed" | "login_locked" | "refresh" | "refresh_reuse_detected" | "logout" | "signup" | "invite_created" | "invite_used" | "invite_revoked" | "permission_denied" | "role_changed" | "member_removed" | "password_changed" | "password_change_failed" | "user_disabled" | "user_enabled" | "xp_granted" | "badge_revoked" | "reward_config_changed";
         /** AuthEventPage */
         AuthEventPage: {
             items: components["schemas"]["AuthEvent"][];
@@ -1452,18 +1452,18 @@ export interface components {
              * @description `YYYY-MM-DD`; default today in your time zone. At most a day ahead.
              */
             date?: string | null;
-            /** @description Default: the first line of `content`. */
+            /** @description At most 200 characters (after trimming); default: the first line of `content`. */
             title?: string | null;
-            /** @description Markdown, 1–20,000 characters, not only white space. */
+            /** @description Markdown, 1–20,000 characters (counted after trimming), not only white space. */
             content: string;
             /**
              * @description Up to 20 distinct tags of up to 40 characters each, counted after they are
              *     trimmed, stripped of `#`, lower-cased and de-duplicated (empty ones are dropped).
              */
             tags?: string[] | null;
-            /** @description What came of it. */
+            /** @description What came of it, at most 5,000 characters (after trimming). */
             outcome?: string | null;
-            /** @description The project it belongs to. */
+            /** @description The project it belongs to, at most 100 characters (after trimming). */
             project?: string | null;
         };
         /**
@@ -2459,7 +2459,7 @@ export interface components {
              */
             date?: string | null;
             title?: string | null;
-            /** @description Markdown, 1–20,000 characters, not only white space. */
+            /** @description Markdown, 1–20,000 characters (counted after trimming), not only white space. */
             content?: string | null;
             /** @description Replaces the tags (same rules as on create). */
             tags?: string[] | null;

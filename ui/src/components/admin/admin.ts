@@ -95,6 +95,7 @@ export function replaceById<T extends { id: string }>(items: T[], next: T): T[] 
 export const AUTH_EVENT_LABELS: Record<AuthEventKind, string> = {
   login_succeeded: 'Login succeeded',
   login_failed: 'Login failed',
+  login_locked: 'Login locked after failures',
   refresh: 'Session refreshed',
   refresh_reuse_detected: 'Refresh token reuse detected',
   logout: 'Logout',
@@ -106,6 +107,7 @@ export const AUTH_EVENT_LABELS: Record<AuthEventKind, string> = {
   role_changed: 'Role changed',
   member_removed: 'Member removed',
   password_changed: 'Password changed',
+  password_change_failed: 'Password change failed',
   user_disabled: 'User disabled',
   user_enabled: 'User enabled',
   xp_granted: 'XP granted',
