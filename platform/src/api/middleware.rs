@@ -38,6 +38,12 @@ pub async fn correlation<E: Endpoint>(next: E, mut req: Request) -> poem::Result
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-correlation-id", v);
     }
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        // RFC 9110: a 405 lists the methods the resource does support.
+        if let Some(v) = super::routes::allowed_methods(&path).map(HeaderValue::from_static) {
+            resp.headers_mut().insert(header::ALLOW, v);
+        }
+    }
     let elapsed = started.elapsed().as_secs_f64();
     let route = super::routes::metric_label(&path);
     let m = crate::observability::metrics::metrics();
@@ -149,7 +155,6 @@ pub async fn envelope<E: Endpoint>(next: E, req: Request) -> poem::Result<Respon
         .get::<CorrelationId>()
         .map(|c| c.0.clone())
         .unwrap_or_default();
-    let path = req.uri().path().to_string();
     match next.call(req).await {
         Ok(r) => {
             let resp = r.into_response();
@@ -159,18 +164,7 @@ pub async fn envelope<E: Endpoint>(next: E, req: Request) -> poem::Result<Respon
             }
             Ok(resp)
         }
-        Err(e) => {
-            let err = classify(&e);
-            let mut resp = err.to_response(&cid);
-            if err.code == ErrorCode::MethodNotAllowed {
-                // RFC 9110: a 405 lists the methods the resource does support.
-                if let Some(v) = super::routes::allowed_methods(&path).map(HeaderValue::from_static)
-                {
-                    resp.headers_mut().insert(header::ALLOW, v);
-                }
-            }
-            Ok(resp)
-        }
+        Err(e) => Ok(classify(&e).to_response(&cid)),
     }
 }
 
@@ -260,15 +254,21 @@ pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> 
 
     // The declared length is only a hint (a chunked body declares none): the limit and
     // the idle timeout hold on the bytes as they are read.
+    // GET and HEAD handlers never read a body, so theirs (if any) is left unread.
     let outcome = Arc::new(std::sync::atomic::AtomicU8::new(BODY_OK));
     let mut req = req;
-    let body = req.take_body();
-    req.set_body(bounded_body(
-        body,
-        limit,
-        std::time::Duration::from_secs(s.body_read_timeout_secs),
-        outcome.clone(),
-    ));
+    if !matches!(
+        *req.method(),
+        poem::http::Method::GET | poem::http::Method::HEAD
+    ) {
+        let body = req.take_body();
+        req.set_body(bounded_body(
+            body,
+            limit,
+            std::time::Duration::from_secs(s.body_read_timeout_secs),
+            outcome.clone(),
+        ));
+    }
 
     // The UI shell stays reachable in maintenance so it can show the API's notice.
     if s.maintenance_mode

@@ -46,14 +46,19 @@ fn templates() -> &'static [Template] {
     })
 }
 
+/// The template `path` matches (runs on every request, for the metrics label: no
+/// allocation).
 fn matching(path: &str) -> Option<&'static Template> {
-    let parts: Vec<&str> = path.split('/').collect();
+    let segments = path.split('/').count();
     templates().iter().find(|t| {
-        t.segments.len() == parts.len()
-            && t.segments.iter().zip(&parts).all(|(t, p)| match t {
-                Some(fixed) => fixed == p,
-                None => !p.is_empty(),
-            })
+        t.segments.len() == segments
+            && t.segments
+                .iter()
+                .zip(path.split('/'))
+                .all(|(t, p)| match t {
+                    Some(fixed) => fixed == p,
+                    None => !p.is_empty(),
+                })
     })
 }
 

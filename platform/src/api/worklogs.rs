@@ -365,8 +365,8 @@ async fn reward(state: &AppState, p: &Principal, e: &EntryRow) {
 }
 
 fn filter_of(
-    from: Option<String>,
-    to: Option<String>,
+    from: Option<DateParam>,
+    to: Option<DateParam>,
     tag: Option<String>,
     project: Option<String>,
     author: Option<String>,
@@ -386,8 +386,8 @@ fn filter_of(
         }
     };
     let f = ListFilter {
-        from: day("from", from)?,
-        to: day("to", to)?,
+        from: day("from", from.map(DateParam::into_inner))?,
+        to: day("to", to.map(DateParam::into_inner))?,
         tag: tag
             .map(|t| t.trim().trim_start_matches('#').to_lowercase())
             .filter(|t| !t.is_empty()),
@@ -523,14 +523,7 @@ impl WorklogsApi {
         /// 1–200, default 50.
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EntryPage>> {
-        let f = filter_of(
-            from.0.map(DateParam::into_inner),
-            to.0.map(DateParam::into_inner),
-            tag.0,
-            project.0,
-            author.0,
-            q.0,
-        )?;
+        let f = filter_of(from.0, to.0, tag.0, project.0, author.0, q.0)?;
         let limit = limit.0.map(Limit::into_inner).unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(ApiError::validation("limit must be between 1 and 200"));
@@ -618,14 +611,7 @@ impl WorklogsApi {
         /// Full-text search, as for the list.
         q: Query<Option<String>>,
     ) -> ApiResult<File<ExportTypes>> {
-        let f = filter_of(
-            from.0.map(DateParam::into_inner),
-            to.0.map(DateParam::into_inner),
-            tag.0,
-            project.0,
-            author.0,
-            q.0,
-        )?;
+        let f = filter_of(from.0, to.0, tag.0, project.0, author.0, q.0)?;
         let fmt = match format.0.unwrap_or(FileFormat::Json) {
             FileFormat::Json => ExportFormat::Json,
             FileFormat::Csv => ExportFormat::Csv,
