@@ -24,9 +24,11 @@ from importlib.metadata import PackageNotFoundError, version
 for spec in sys.argv[1:]:
     name, _, pinned = re.sub(r"\[.*\]", "", spec).partition("==")
     try:
-        if pinned and version(name) != pinned:
-            print(spec)
+        installed = version(name)
     except PackageNotFoundError:
+        print(spec)
+        continue
+    if pinned and installed != pinned:
         print(spec)' "${packages[@]}")
 if [ "${#need[@]}" -gt 0 ]; then
     echo "==> pip install ${need[*]}"
