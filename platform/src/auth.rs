@@ -29,6 +29,11 @@ pub struct Claims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// The login (refresh-token family) this token belongs to: ending that login (logout,
+    /// password change, reuse detection) ends its access tokens too, not at `exp`.
+    /// Absent only in tokens minted before sessions were tracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Derives a purpose-specific key from `SECRET_KEY`, so one leaked derived key
@@ -48,6 +53,8 @@ pub struct JwtKeys {
     /// Built once: every request verifies with the same rules.
     validation: Validation,
     ttl_secs: i64,
+    /// Keys a refresh token's successor (see [`JwtKeys::successor_of`]).
+    successor: Vec<u8>,
 }
 
 impl JwtKeys {
@@ -64,20 +71,33 @@ impl JwtKeys {
             decoding: DecodingKey::from_secret(&key),
             validation,
             ttl_secs: i64::try_from(ttl_secs).unwrap_or(900),
+            successor: derive_key(secret_key, "afterresume/refresh-successor/v1"),
         }
+    }
+
+    /// The refresh token that follows `presented` in its family. Derived, not random, so
+    /// two concurrent refreshes of one token (two browser tabs) arrive at the same
+    /// successor and the loser can be handed the winner's token without the store
+    /// keeping any plaintext. Only the server can compute it: it is keyed by SECRET_KEY.
+    pub fn successor_of(&self, presented: &str) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.successor)
+            .expect("hmac takes any key length");
+        mac.update(presented.as_bytes());
+        format!("rt_{}", hex::encode(mac.finalize().into_bytes()))
     }
 
     pub fn ttl_secs(&self) -> i64 {
         self.ttl_secs
     }
 
-    /// Issues a token for a user in a tenant.
+    /// Issues a token for a user in a tenant, belonging to login `sid`.
     pub fn issue(
         &self,
         user_id: &str,
         tenant_id: &str,
         role: Role,
         staff: bool,
+        sid: &str,
     ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
@@ -91,6 +111,7 @@ impl JwtKeys {
             nbf: now,
             exp: now + self.ttl_secs,
             jti: uuid::Uuid::new_v4().to_string(),
+            sid: Some(sid.to_string()),
         };
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -188,11 +209,11 @@ mod tests {
     #[test]
     fn jwt_round_trip_and_rejections() {
         let keys = JwtKeys::new("0123456789abcdef0123456789abcdef", 900);
-        let t = keys.issue("u1", "t1", Role::Member, false).unwrap();
+        let t = keys.issue("u1", "t1", Role::Member, false, "f1").unwrap();
         let c = keys.verify(&t).unwrap();
         assert_eq!(
-            (c.sub.as_str(), c.tid.as_str(), c.role),
-            ("u1", "t1", Role::Member)
+            (c.sub.as_str(), c.tid.as_str(), c.role, c.sid.as_deref()),
+            ("u1", "t1", Role::Member, Some("f1"))
         );
         let other = JwtKeys::new("another secret another secret 123", 900);
         assert_eq!(other.verify(&t).unwrap_err().code, ErrorCode::TokenInvalid);
@@ -234,6 +255,17 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn successors_are_deterministic_and_keyed() {
+        let keys = JwtKeys::new("0123456789abcdef0123456789abcdef", 900);
+        let other = JwtKeys::new("another secret another secret 123", 900);
+        let s = keys.successor_of("rt_a");
+        assert!(s.starts_with("rt_") && s.len() == 67);
+        assert_eq!(s, keys.successor_of("rt_a"));
+        assert_ne!(s, keys.successor_of("rt_b"));
+        assert_ne!(s, other.successor_of("rt_a"));
     }
 
     #[test]

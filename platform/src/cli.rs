@@ -183,12 +183,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Admin(cmd) => {
             let s = settings_or_exit();
             let store = Store::open(&s.surreal_url, &s.surreal_namespace).await?;
-            admin(&store, cmd).await
+            admin(&store, cmd, s.ended_session_memory_secs()).await
         }
     }
 }
 
-async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<i32> {
+/// `remember_secs`: see `Settings::ended_session_memory_secs`.
+async fn admin(store: &Store, cmd: AdminCommand, remember_secs: u64) -> anyhow::Result<i32> {
     let db = store.platform();
     let fail = |msg: String| -> anyhow::Result<i32> {
         eprintln!("{msg}");
@@ -273,7 +274,7 @@ async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<i32> {
                     tenant_id: tenant_id.as_deref(),
                     role,
                     email: email.as_ref().map(|e| e.as_str()),
-                    created_by: "cli",
+                    created_by: platform::OPERATOR,
                     expires_at: chrono::Utc::now()
                         + chrono::Duration::hours(i64::from(expires_in_hours)),
                 },
@@ -299,7 +300,7 @@ async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<i32> {
                 return fail(e.message);
             }
             platform::set_password(db, &user.id, &accounts::hash_password(&password)?).await?;
-            platform::revoke_user_sessions(db, &user.id).await?;
+            platform::end_user_sessions(db, &user.id, remember_secs).await?;
             println!("password reset for {}", user.email);
             Ok(0)
         }
@@ -310,7 +311,7 @@ async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<i32> {
             };
             platform::set_disabled(db, &user.id, !enable).await?;
             if !enable {
-                platform::revoke_user_sessions(db, &user.id).await?;
+                platform::end_user_sessions(db, &user.id, remember_secs).await?;
             }
             println!(
                 "{} {}",

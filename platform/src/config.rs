@@ -184,6 +184,9 @@ pub struct Settings {
     pub stripe: StripeConfig,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
+    /// How long after a rotation a refresh token may be presented again and get the same
+    /// successor (concurrent tabs) instead of counting as reuse; 0 turns it off.
+    pub refresh_reuse_grace_secs: u64,
     pub auth_rate_limit_per_minute: u32,
     /// Failed password checks one address may make on one account per minute (the
     /// account as a whole takes `ACCOUNT_FAILURE_CEILING` times as many).
@@ -277,6 +280,7 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("STRIPE_WEBHOOK_SECRET", true),
     ("ACCESS_TOKEN_TTL_SECS", false),
     ("REFRESH_TOKEN_TTL_SECS", false),
+    ("REFRESH_REUSE_GRACE_SECS", false),
     ("AUTH_RATE_LIMIT_PER_MINUTE", false),
     ("AUTH_FAILURES_PER_MINUTE", false),
     ("API_RATE_LIMIT_PER_MINUTE", false),
@@ -365,6 +369,12 @@ impl Reader<'_> {
 }
 
 impl Settings {
+    /// How long an ended login must be remembered so its access tokens are refused: the
+    /// longest an access token lives, plus the verifier's clock leeway and a margin.
+    pub fn ended_session_memory_secs(&self) -> u64 {
+        self.access_token_ttl_secs + 60
+    }
+
     /// Reads and validates the process environment.
     pub fn from_env() -> Result<Self, Vec<String>> {
         Self::from_source(&ProcessEnv)
@@ -532,6 +542,12 @@ impl Settings {
 
         let access_token_ttl_secs = r.number("ACCESS_TOKEN_TTL_SECS", 900u64, 30);
         let refresh_token_ttl_secs = r.number("REFRESH_TOKEN_TTL_SECS", 14 * 86_400u64, 60);
+        let refresh_reuse_grace_secs = r.number("REFRESH_REUSE_GRACE_SECS", 10u64, 0);
+        if refresh_reuse_grace_secs > 60 {
+            r.problems.push(format!(
+                "REFRESH_REUSE_GRACE_SECS={refresh_reuse_grace_secs} must be at most 60: a copied refresh token is honoured that long"
+            ));
+        }
         let auth_rate_limit_per_minute = r.number("AUTH_RATE_LIMIT_PER_MINUTE", 10u32, 1);
         let auth_failures_per_minute =
             r.number("AUTH_FAILURES_PER_MINUTE", auth_rate_limit_per_minute, 1);
@@ -623,6 +639,7 @@ impl Settings {
             stripe,
             access_token_ttl_secs,
             refresh_token_ttl_secs,
+            refresh_reuse_grace_secs,
             auth_rate_limit_per_minute,
             auth_failures_per_minute,
             api_rate_limit_per_minute,

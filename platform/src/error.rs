@@ -43,6 +43,8 @@ pub enum ErrorCode {
     PasskeyUsed,
     PasskeyExpired,
     PasskeyRevoked,
+    /// The invitation names an e-mail address and the signup used another.
+    PasskeyEmailMismatch,
     PayloadTooLarge,
     /// The request body stalled longer than `BODY_READ_TIMEOUT_SECS`.
     RequestTimeout,
@@ -85,6 +87,7 @@ impl ErrorCode {
         Self::PasskeyUsed,
         Self::PasskeyExpired,
         Self::PasskeyRevoked,
+        Self::PasskeyEmailMismatch,
         Self::PayloadTooLarge,
         Self::RequestTimeout,
         Self::UnsupportedMediaType,
@@ -144,6 +147,7 @@ impl ErrorCode {
             PasskeyUsed => "The invitation was already used.",
             PasskeyExpired => "The invitation expired.",
             PasskeyRevoked => "The invitation was revoked.",
+            PasskeyEmailMismatch => "The invitation is for another e-mail address.",
             PayloadTooLarge => "The body is larger than this operation accepts.",
             RequestTimeout => "The body stopped arriving; send it again without pausing.",
             UnsupportedMediaType => "The body's `Content-Type` is not one this operation reads.",
@@ -165,7 +169,9 @@ impl ErrorCode {
             Unauthorized | InvalidCredentials | TokenExpired | TokenInvalid | RefreshInvalid
             | RefreshExpired | RefreshReused | ServiceTokenMissing | ServiceTokenInvalid
             | ServiceTokenExpired => StatusCode::UNAUTHORIZED,
-            AccountDisabled | CsrfFailed | Forbidden | IpNotAllowed => StatusCode::FORBIDDEN,
+            AccountDisabled | CsrfFailed | Forbidden | IpNotAllowed | PasskeyEmailMismatch => {
+                StatusCode::FORBIDDEN
+            }
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict | EmailTaken | LastOwner => StatusCode::CONFLICT,

@@ -6,7 +6,7 @@
 //! per user:
 //!
 //! * **Exact in this process.** Every change that affects a principal (disable, role
-//!   change, removal, password change, logout, profile update) calls
+//!   change, removal, password change, logout, refresh reuse, profile update) calls
 //!   [`PrincipalCache::forget`] after its write. A load that was in flight while a
 //!   `forget` happened is not cached (an epoch counter detects it), so a stale read
 //!   can't be put back after the invalidation.
@@ -33,9 +33,17 @@ pub struct Identity {
     pub timezone: chrono_tz::Tz,
     /// Tenant id → role, for every tenant the user belongs to.
     pub memberships: Vec<(String, Role)>,
+    /// Logins ended within the last access-token lifetime (logout, password change,
+    /// refresh reuse, removal): their access tokens are refused. A handful at most.
+    pub ended_sessions: Vec<String>,
 }
 
 impl Identity {
+    /// Whether login `sid` was ended (its access tokens no longer count).
+    pub fn session_ended(&self, sid: &str) -> bool {
+        self.ended_sessions.iter().any(|s| s == sid)
+    }
+
     /// The user's role in `tenant_id`, if they are a member.
     pub fn role_in(&self, tenant_id: &str) -> Option<Role> {
         self.memberships
@@ -86,6 +94,7 @@ impl PrincipalCache {
             email: user.email,
             is_staff: user.is_staff,
             disabled: user.disabled,
+            ended_sessions: user.ended_sessions,
             memberships: memberships
                 .into_iter()
                 .map(|m| (m.tenant_id, m.role))

@@ -28,30 +28,20 @@ pub struct IssuedSession {
     pub role: Role,
 }
 
-async fn issue(
+/// An access token for login `family` beside its (already stored) refresh token.
+fn session(
     state: &AppState,
     user_id: &str,
     tenant_id: &str,
     role: Role,
     staff: bool,
     family: &str,
+    refresh_token: String,
 ) -> ApiResult<IssuedSession> {
     let access_token = state
         .jwt
-        .issue(user_id, tenant_id, role, staff)
+        .issue(user_id, tenant_id, role, staff, family)
         .map_err(ApiError::internal)?;
-    let refresh_token = auth::new_refresh_token();
-    let ttl = i64::try_from(state.settings.refresh_token_ttl_secs).unwrap_or(86_400);
-    let expires_at = Utc::now() + chrono::Duration::seconds(ttl);
-    platform::insert_refresh(
-        state.store.platform(),
-        &auth::sha256_hex(&refresh_token),
-        family,
-        user_id,
-        tenant_id,
-        expires_at,
-    )
-    .await?;
     Ok(IssuedSession {
         access_token,
         expires_in: state.jwt.ttl_secs(),
@@ -60,6 +50,55 @@ async fn issue(
         tenant_id: tenant_id.into(),
         role,
     })
+}
+
+fn refresh_expiry(state: &AppState) -> chrono::DateTime<Utc> {
+    let ttl = i64::try_from(state.settings.refresh_token_ttl_secs).unwrap_or(86_400);
+    Utc::now() + chrono::Duration::seconds(ttl)
+}
+
+/// A new login: a new family with its first refresh token.
+async fn issue(
+    state: &AppState,
+    user_id: &str,
+    tenant_id: &str,
+    role: Role,
+    staff: bool,
+) -> ApiResult<IssuedSession> {
+    let family = new_id();
+    let refresh_token = auth::new_refresh_token();
+    platform::insert_refresh(
+        state.store.platform(),
+        &auth::sha256_hex(&refresh_token),
+        &family,
+        user_id,
+        tenant_id,
+        refresh_expiry(state),
+    )
+    .await?;
+    session(
+        state,
+        user_id,
+        tenant_id,
+        role,
+        staff,
+        &family,
+        refresh_token,
+    )
+}
+
+/// Ends login `family` of `user_id` (refresh and access tokens) and forgets the cached
+/// principal so the next request sees it.
+async fn end_family(state: &AppState, user_id: &str, family: &str) -> ApiResult<()> {
+    let ended = platform::end_family(
+        state.store.platform(),
+        user_id,
+        family,
+        state.settings.ended_session_memory_secs(),
+    )
+    .await;
+    state.principals.forget(user_id);
+    Ok(ended?)
 }
 
 /// Counts a wrong password for `account` from this client and audits a lockout it causes.
@@ -171,7 +210,6 @@ pub async fn login(
         &membership.tenant_id,
         membership.role,
         user.is_staff,
-        &new_id(),
     )
     .await?;
     record(
@@ -188,6 +226,14 @@ pub async fn login(
 }
 
 /// Rotates a refresh token.
+///
+/// Each token is good for one rotation. Presenting a used token again is reuse (it was
+/// copied), which ends the whole login, with one exception: within
+/// `REFRESH_REUSE_GRACE_SECS` of the rotation, while its successor is still unused, the
+/// same successor is handed out again. That is what two browser tabs refreshing at once
+/// look like; they end up sharing one login instead of being logged out. The successor
+/// is derived from the presented token (see `JwtKeys::successor_of`), so the store
+/// keeps no plaintext for this.
 pub async fn refresh(
     state: &AppState,
     client: &ClientInfo,
@@ -200,31 +246,12 @@ pub async fn refresh(
             "refresh token is invalid; log in again",
         )
     };
-    let row = platform::refresh_by_hash(db, &auth::sha256_hex(presented))
+    let hash = auth::sha256_hex(presented);
+    let row = platform::refresh_by_hash(db, &hash)
         .await?
         .ok_or_else(invalid)?;
     if row.revoked_at.is_some() {
         return Err(invalid());
-    }
-    let reuse = |row: platform::RefreshRow| async move {
-        platform::revoke_family(db, &row.family).await?;
-        record(
-            state,
-            AuthEventKind::RefreshReuseDetected,
-            client,
-            Some(&row.user_id),
-            Some(&row.tenant_id),
-            None,
-            serde_json::json!({"family": row.family}),
-        )
-        .await;
-        Err::<IssuedSession, _>(ApiError::new(
-            ErrorCode::RefreshReused,
-            "refresh token was already used; all sessions of this login were revoked",
-        ))
-    };
-    if row.used_at.is_some() {
-        return reuse(row).await;
     }
     if row.expires_at < Utc::now() {
         return Err(ApiError::new(
@@ -232,14 +259,49 @@ pub async fn refresh(
             "session expired; log in again",
         ));
     }
-    if !platform::consume_refresh(db, &row.id).await? {
-        return reuse(row).await;
+    let successor = state.jwt.successor_of(presented);
+    let successor_hash = auth::sha256_hex(&successor);
+    let rotated = row.used_at.is_none()
+        && platform::rotate_refresh(
+            db,
+            &row,
+            &platform::Successor {
+                hash: &successor_hash,
+                expires_at: refresh_expiry(state),
+            },
+        )
+        .await?;
+    let mut shared = false;
+    if !rotated {
+        // Used before, or a concurrent request rotated it a moment ago: read it again
+        // for the time it was used.
+        let row = platform::refresh_by_hash(db, &hash)
+            .await?
+            .ok_or_else(invalid)?;
+        if !within_grace(state, &row, &successor_hash).await? {
+            end_family(state, &row.user_id, &row.family).await?;
+            record(
+                state,
+                AuthEventKind::RefreshReuseDetected,
+                client,
+                Some(&row.user_id),
+                Some(&row.tenant_id),
+                None,
+                serde_json::json!({"family": row.family}),
+            )
+            .await;
+            return Err(ApiError::new(
+                ErrorCode::RefreshReused,
+                "refresh token was already used; all sessions of this login were revoked",
+            ));
+        }
+        shared = true;
     }
     let user = platform::user_by_id(db, &row.user_id)
         .await?
         .ok_or_else(invalid)?;
     if user.disabled {
-        platform::revoke_family(db, &row.family).await?;
+        end_family(state, &row.user_id, &row.family).await?;
         return Err(ApiError::new(
             ErrorCode::AccountDisabled,
             "this account is disabled",
@@ -248,15 +310,15 @@ pub async fn refresh(
     let membership = platform::membership_for(db, &user.id, Some(&row.tenant_id))
         .await?
         .ok_or_else(invalid)?;
-    let session = issue(
+    let issued = session(
         state,
         &user.id,
         &row.tenant_id,
         membership.role,
         user.is_staff,
         &row.family,
-    )
-    .await?;
+        successor,
+    )?;
     record(
         state,
         AuthEventKind::Refresh,
@@ -264,13 +326,35 @@ pub async fn refresh(
         Some(&user.id),
         Some(&row.tenant_id),
         None,
-        serde_json::json!({"family": row.family}),
+        serde_json::json!({"family": row.family, "shared_successor": shared}),
     )
     .await;
-    Ok(session)
+    Ok(issued)
 }
 
-/// Revokes the presented token's family. Unknown tokens are fine: logout is idempotent.
+/// Whether a used token `row` may hand out its successor again: it was used within the
+/// grace window and the successor (`successor_hash`) is still unused and unrevoked.
+async fn within_grace(
+    state: &AppState,
+    row: &platform::RefreshRow,
+    successor_hash: &str,
+) -> ApiResult<bool> {
+    let grace = chrono::Duration::seconds(
+        i64::try_from(state.settings.refresh_reuse_grace_secs).unwrap_or(0),
+    );
+    let (Some(used_at), None) = (row.used_at, row.revoked_at) else {
+        return Ok(false);
+    };
+    if grace.is_zero() || Utc::now() - used_at > grace {
+        return Ok(false);
+    }
+    let next = platform::refresh_by_hash(state.store.platform(), successor_hash).await?;
+    Ok(
+        matches!(next, Some(n) if n.family == row.family && n.used_at.is_none() && n.revoked_at.is_none()),
+    )
+}
+
+/// Ends the presented token's login: its refresh tokens and its access tokens. Unknown tokens are fine: logout is idempotent.
 pub async fn logout(
     state: &AppState,
     client: &ClientInfo,
@@ -279,8 +363,7 @@ pub async fn logout(
     let db = state.store.platform();
     if let Some(tok) = presented {
         if let Some(row) = platform::refresh_by_hash(db, &auth::sha256_hex(tok)).await? {
-            platform::revoke_family(db, &row.family).await?;
-            state.principals.forget(&row.user_id);
+            end_family(state, &row.user_id, &row.family).await?;
             record(
                 state,
                 AuthEventKind::Logout,
@@ -376,7 +459,6 @@ pub async fn signup(
         &outcome.tenant_id,
         outcome.role,
         false,
-        &new_id(),
     )
     .await
 }

@@ -410,12 +410,8 @@ async fn password_change_and_profile() {
         .await;
     assert_eq!(ok.status, 204, "{}", ok.body);
     assert_eq!(app.login("ada@example.test", PASSWORD).await.status, 401);
-    assert_eq!(
-        app.login("ada@example.test", "a brand new password")
-            .await
-            .status,
-        200
-    );
+    let relogin = app.login("ada@example.test", "a brand new password").await;
+    assert_eq!(relogin.status, 200);
     assert_eq!(
         app.cookie_post("/api/auth/token/refresh", &ada.refresh)
             .await
@@ -423,6 +419,9 @@ async fn password_change_and_profile() {
         401,
         "old sessions revoked"
     );
+    // The old access token ended with its login (it used to live until expiry).
+    assert_eq!(app.get("/api/me", &ada.token).await.status, 401);
+    let ada = app.session_from(&relogin, "ada@example.test").await;
     assert!(app
         .audit_kinds(&ada.user_id)
         .await

@@ -501,3 +501,243 @@ async fn guessing_the_current_password_with_a_stolen_token_is_limited_and_audite
     );
     assert!(kinds.iter().any(|k| k == "login_locked"), "{kinds:?}");
 }
+
+#[tokio::test]
+async fn an_ended_login_takes_its_access_tokens_with_it() {
+    let app = spawn_app(&[("AUTH_RATE_LIMIT_PER_MINUTE", "1000")]).await;
+    let email = "ender@example.test";
+    let signed_up = app.new_owner(email).await;
+    let r = app.login(email, common::PASSWORD).await;
+    let laptop = app.session_from(&r, email).await;
+    let r = app.login(email, common::PASSWORD).await;
+    let phone = app.session_from(&r, email).await;
+    for s in [&signed_up, &laptop, &phone] {
+        assert_eq!(app.get("/api/me", &s.token).await.status, 200);
+    }
+
+    // Logging out on the laptop ends the laptop's access token now, not in 15 minutes;
+    // the phone's login is another one and keeps working.
+    let out = app.cookie_post("/api/auth/logout", &laptop.refresh).await;
+    assert_eq!(out.status, 204);
+    let me = app.get("/api/me", &laptop.token).await;
+    assert_eq!((me.status.as_u16(), me.code()), (401, "token_invalid"));
+    assert_eq!(app.get("/api/me", &phone.token).await.status, 200);
+
+    // A password change ends every login, the caller's included.
+    let r = app
+        .post(
+            "/api/me/password",
+            Some(&phone.token),
+            serde_json::json!({"current_password": common::PASSWORD, "new_password": "a much longer new passphrase 42"}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    for s in [&signed_up, &phone] {
+        let me = app.get("/api/me", &s.token).await;
+        assert_eq!((me.status.as_u16(), me.code()), (401, "token_invalid"));
+    }
+    // A new login, even within the same second, is not affected.
+    let r = app.login(email, "a much longer new passphrase 42").await;
+    let fresh = app.session_from(&r, email).await;
+    assert_eq!(app.get("/api/me", &fresh.token).await.status, 200);
+
+    // Removal and disabling end access at once too.
+    let member = app
+        .add_member(&fresh, "removed@example.test", "member")
+        .await;
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/tenant/members/{}", member.user_id),
+            Some(&fresh.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(app.get("/api/me", &member.token).await.status, 401);
+    let staff = app.staff().await;
+    let r = app
+        .post(
+            &format!("/api/admin/users/{}/disable", fresh.user_id),
+            Some(&staff.token),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let me = app.get("/api/me", &fresh.token).await;
+    assert_eq!((me.status.as_u16(), me.code()), (403, "account_disabled"));
+}
+
+async fn invite(app: &common::App, by: &common::Session, body: serde_json::Value) -> String {
+    let r = app.post("/api/invitations", Some(&by.token), body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["passkey"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_removed_or_demoted_admin_cannot_come_back_through_an_invitation() {
+    let app = spawn_app(&[("AUTH_RATE_LIMIT_PER_MINUTE", "1000")]).await;
+    let owner = app.new_owner("owner@example.test").await;
+    let role_of = |user: String| {
+        let app = &app;
+        let owner = &owner;
+        async move {
+            let r = app
+                .call(
+                    Method::PATCH,
+                    &format!("/api/tenant/members/{user}"),
+                    Some(&owner.token),
+                    Some(serde_json::json!({"role": "member"})),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    };
+    let gone = |r: common::Resp| (r.status.as_u16(), r.code().to_string());
+
+    // Demoted: the invitations the admin made beforehand are revoked with the role.
+    let demoted = app
+        .add_member(&owner, "demoted@example.test", "admin")
+        .await;
+    let admin_invite = invite(&app, &demoted, serde_json::json!({"role": "admin"})).await;
+    let member_invite = invite(&app, &demoted, serde_json::json!({"role": "member"})).await;
+    role_of(demoted.user_id.clone()).await;
+    for pk in [&admin_invite, &member_invite] {
+        let r = app.signup(pk, "comeback@example.test").await;
+        assert_eq!(gone(r), (410, "passkey_revoked".into()));
+    }
+    let list = app.get("/api/invitations", &owner.token).await;
+    let revoked = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "revoked")
+        .count();
+    assert_eq!(revoked, 2, "{}", list.body);
+
+    // Removed: the same.
+    let removed = app
+        .add_member(&owner, "removed@example.test", "admin")
+        .await;
+    let pk = invite(&app, &removed, serde_json::json!({"role": "admin"})).await;
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/tenant/members/{}", removed.user_id),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let r = app.signup(&pk, "comeback@example.test").await;
+    assert_eq!(gone(r), (410, "passkey_revoked".into()));
+
+    // Disabled (no revocation ran): signup re-checks the creator and refuses.
+    let disabled = app
+        .add_member(&owner, "disabled@example.test", "admin")
+        .await;
+    let pk = invite(&app, &disabled, serde_json::json!({"role": "member"})).await;
+    let staff = app.staff().await;
+    let r = app
+        .post(
+            &format!("/api/admin/users/{}/disable", disabled.user_id),
+            Some(&staff.token),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app.signup(&pk, "comeback@example.test").await;
+    assert_eq!(gone(r), (410, "passkey_revoked".into()));
+
+    // An invitation that names an e-mail address can only be used with it.
+    let pk = invite(
+        &app,
+        &owner,
+        serde_json::json!({"role": "member", "email": "named@example.test"}),
+    )
+    .await;
+    let r = app.signup(&pk, "someone-else@example.test").await;
+    assert_eq!(gone(r), (403, "passkey_email_mismatch".into()));
+    let r = app.signup(&pk, "named@example.test").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+/// POSTs `refresh` to the refresh endpoint from `n` clients at once; (status, new
+/// refresh cookie) of each.
+async fn refresh_at_once(app: &common::App, refresh: &str, n: usize) -> Vec<(u16, Option<String>)> {
+    let calls = (0..n).map(|_| async {
+        let r = app.cookie_post("/api/auth/token/refresh", refresh).await;
+        (r.status.as_u16(), r.refresh_cookie())
+    });
+    futures::future::join_all(calls).await
+}
+
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_share_one_successor() {
+    let app = spawn_app(&[("AUTH_RATE_LIMIT_PER_MINUTE", "100000")]).await;
+    let email = "tabs@example.test";
+    let first = app.new_owner(email).await;
+    let mut current = first.refresh.clone();
+    let mut history = vec![current.clone()];
+    for round in 0..20 {
+        let answers = refresh_at_once(&app, &current, 8).await;
+        assert!(
+            answers.iter().all(|(s, _)| *s == 200),
+            "round {round}: {answers:?}"
+        );
+        let successors: std::collections::BTreeSet<_> =
+            answers.iter().map(|(_, c)| c.clone().unwrap()).collect();
+        assert_eq!(successors.len(), 1, "round {round}: one successor");
+        current = successors.into_iter().next().unwrap();
+        history.push(current.clone());
+    }
+    // Reuse detection still holds: a token whose successor was itself rotated is a
+    // copy, and presenting it ends the login.
+    let reuse = app
+        .cookie_post("/api/auth/token/refresh", &history[3])
+        .await;
+    assert_eq!(
+        (reuse.status.as_u16(), reuse.code()),
+        (401, "refresh_reused")
+    );
+    let after = app.cookie_post("/api/auth/token/refresh", &current).await;
+    assert_eq!(
+        (after.status.as_u16(), after.code()),
+        (401, "refresh_invalid")
+    );
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_without_grace_rotate_once_and_count_as_reuse() {
+    let app = spawn_app(&[
+        ("AUTH_RATE_LIMIT_PER_MINUTE", "100000"),
+        ("REFRESH_REUSE_GRACE_SECS", "0"),
+    ])
+    .await;
+    let email = "strict@example.test";
+    app.new_owner(email).await;
+    for round in 0..10 {
+        let r = app.login(email, common::PASSWORD).await;
+        let s = app.session_from(&r, email).await;
+        let answers = refresh_at_once(&app, &s.refresh, 8).await;
+        let won: Vec<_> = answers.iter().filter(|(st, _)| *st == 200).collect();
+        assert_eq!(
+            won.len(),
+            1,
+            "round {round}: exactly one rotation: {answers:?}"
+        );
+        assert!(
+            answers.iter().all(|(st, _)| *st == 200 || *st == 401),
+            "round {round}: {answers:?}"
+        );
+        // The others were reuse, which ended the login: the winner's successor too.
+        let next = won[0].1.clone().unwrap();
+        let r = app.cookie_post("/api/auth/token/refresh", &next).await;
+        assert_eq!(r.status, 401, "round {round}: {}", r.body);
+        let me = app.get("/api/me", &s.token).await;
+        assert_eq!(
+            me.status, 401,
+            "round {round}: the login's access token ended"
+        );
+    }
+}

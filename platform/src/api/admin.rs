@@ -216,7 +216,7 @@ async fn set_disabled(
     state.principals.forget(id);
     changed?;
     if disabled {
-        platform::revoke_user_sessions(db, id).await?;
+        platform::end_user_sessions(db, id, state.settings.ended_session_memory_secs()).await?;
     }
     let kind = if disabled {
         AuthEventKind::UserDisabled

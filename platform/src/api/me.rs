@@ -164,7 +164,8 @@ impl MeApi {
         accounts::validate_password(&body.new_password, &Email::parse(&user.email)?)?;
         let hash = accounts::hash_password_async(body.new_password.to_string()).await?;
         platform::set_password(db, &user.id, &hash).await?;
-        platform::revoke_user_sessions(db, &user.id).await?;
+        platform::end_user_sessions(db, &user.id, state.settings.ended_session_memory_secs())
+            .await?;
         state.principals.forget(&user.id);
         record(
             &state,

@@ -6,7 +6,9 @@
 //! guard runs in the checker, before the handler body. The principal is rebuilt from
 //! the user's current state on every request (through `principals`, which every change
 //! to a user or membership invalidates), so disabling a user, removing a member or
-//! changing a role takes effect immediately, not when the 15-minute token expires.
+//! changing a role takes effect immediately, not when the 15-minute token expires; so
+//! does ending a login (logout, password change): the token's `sid` is checked against
+//! the user's recently ended logins, loaded with the principal.
 
 use std::sync::Arc;
 
@@ -66,6 +68,16 @@ async fn authenticate(req: &Request, bearer: &Bearer) -> ApiResult<Principal> {
         return Err(ApiError::new(
             ErrorCode::AccountDisabled,
             "this account is disabled",
+        ));
+    }
+    if claims
+        .sid
+        .as_deref()
+        .is_some_and(|sid| user.session_ended(sid))
+    {
+        return Err(ApiError::new(
+            ErrorCode::TokenInvalid,
+            "this login was ended (logout, password change or a revoked session); log in again",
         ));
     }
     let role = user.role_in(&claims.tid).ok_or_else(|| {

@@ -426,7 +426,9 @@ impl TenantApi {
         if !p.role.may_assign(current.role) {
             return Err(ApiError::forbidden("only an owner can remove an owner"));
         }
-        let removed = platform::remove_member(db, &tid, &uid).await;
+        let removed =
+            platform::remove_member(db, &tid, &uid, state.settings.ended_session_memory_secs())
+                .await;
         state.principals.forget(&uid);
         if !removed.map_err(last_owner)? {
             return Err(ApiError::not_found("member"));

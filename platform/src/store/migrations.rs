@@ -137,6 +137,17 @@ DEFINE INDEX IF NOT EXISTS share_link_token ON share_link FIELDS token_hash UNIQ
 DEFINE INDEX IF NOT EXISTS share_link_tenant ON share_link FIELDS tenant_id;
 "#,
     },
+    Migration {
+        version: 5,
+        name: "ended_sessions",
+        sql: r#"
+-- Logins ended within the last access-token lifetime, so their unexpired access tokens
+-- are refused (the principal loads them with the user row).
+DEFINE FIELD IF NOT EXISTS ended_sessions ON user TYPE option<array<object>>;
+DEFINE FIELD IF NOT EXISTS ended_sessions.*.family ON user TYPE string;
+DEFINE FIELD IF NOT EXISTS ended_sessions.*.at ON user TYPE datetime;
+"#,
+    },
 ];
 
 /// Per-tenant tables. Issue-by-issue capabilities append their own migrations here.

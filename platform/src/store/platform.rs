@@ -26,6 +26,10 @@ pub struct UserRow {
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Logins (refresh-token families) ended within the last access-token lifetime: their
+    /// access tokens are refused although unexpired (see [`END_SESSIONS`]).
+    #[serde(default)]
+    pub ended_sessions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -93,7 +97,34 @@ pub struct AuthEventRow {
     pub created_at: DateTime<Utc>,
 }
 
-const USER_FIELDS: &str = "record::id(id) AS id, email, password_hash, display_name, timezone, is_staff, disabled, created_at, updated_at";
+const USER_FIELDS: &str = "record::id(id) AS id, email, password_hash, display_name, timezone, is_staff, disabled, created_at, updated_at, (ended_sessions ?? []).family AS ended_sessions";
+
+/// Revokes the refresh tokens `$cond` selects (a statement fragment over `refresh_token`)
+/// and remembers their families on user `$uid` for `$keep` (a duration: the longest an
+/// access token lives), so access tokens of those logins stop working now rather than
+/// at expiry. Older entries are dropped as new ones come, which keeps the list as short
+/// as the number of logins a user ends in one access-token lifetime.
+const END_SESSIONS: &str = "LET $ended = array::distinct((UPDATE refresh_token SET revoked_at = time::now() WHERE {cond} AND revoked_at = NONE RETURN family).family);
+     IF array::len($ended) > 0 {
+         UPDATE type::record('user', $uid) SET ended_sessions = array::concat(
+             array::filter(ended_sessions ?? [], |$s| $s.at > time::now() - <duration>$keep),
+             array::map($ended, |$f| { family: $f, at: time::now() }));
+     };";
+
+/// SurrealQL for [`Role::may_assign`]: whether role `actor` may grant role `target` (both
+/// expressions). Kept beside the Rust rule so the two can't drift (see the test below).
+fn may_grant(actor: &str, target: &str) -> String {
+    format!("({actor} = 'owner' OR ({actor} = 'admin' AND {target} != 'owner'))")
+}
+
+fn end_sessions(cond: &str) -> String {
+    END_SESSIONS.replace("{cond}", cond)
+}
+
+/// `$keep` for [`END_SESSIONS`]: how long an ended login must be remembered.
+fn keep(secs: u64) -> String {
+    format!("{secs}s")
+}
 const INVITE_FIELDS: &str = "record::id(id) AS id, tenant_id, role, email, created_by, created_at, expires_at, used_at, used_by, revoked_at";
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -279,17 +310,24 @@ pub async fn set_role(
     user_id: &str,
     role: Role,
 ) -> StoreResult<Option<MembershipRow>> {
-    let mut rows = db
-        .query_retrying(
+    let sql = format!(
             "BEGIN TRANSACTION;
              UPDATE type::record('tenant', $tid) SET updated_at = time::now();
              LET $m = (SELECT * FROM membership WHERE tenant_id = $tid AND user_id = $uid LIMIT 1)[0];
-             IF $m = NONE { THROW 'AR:not_found' };
+             IF $m = NONE {{ THROW 'AR:not_found' }};
              LET $owners = count(SELECT * FROM membership WHERE tenant_id = $tid AND role = 'owner');
-             IF $m.role = 'owner' AND $role != 'owner' AND $owners <= 1 { THROW 'AR:last_owner' };
+             IF $m.role = 'owner' AND $role != 'owner' AND $owners <= 1 {{ THROW 'AR:last_owner' }};
              UPDATE membership SET role = $role WHERE tenant_id = $tid AND user_id = $uid;
+             UPDATE invitation SET revoked_at = time::now()
+                 WHERE tenant_id = $tid AND created_by = $uid AND used_at = NONE AND revoked_at = NONE
+                   AND {MAY_NOT_GRANT};
              SELECT user_id, tenant_id, role, created_at FROM membership WHERE tenant_id = $tid AND user_id = $uid;
              COMMIT TRANSACTION;",
+            MAY_NOT_GRANT = format!("!{}", may_grant("$role", "role")),
+        );
+    let mut rows = db
+        .query_retrying(
+            &sql,
             json!({"tid": tenant_id, "uid": user_id, "role": role.as_str()}),
         )
         .await;
@@ -300,20 +338,33 @@ pub async fn set_role(
     }
 }
 
-/// Removes a member (same last-owner rule). Returns false when no such member.
-pub async fn remove_member(db: &Db, tenant_id: &str, user_id: &str) -> StoreResult<bool> {
-    let res = db
-        .query_retrying(
+/// Removes a member (same last-owner rule): their logins into the tenant end and the
+/// unused invitations they created there are revoked (a removed admin must not come
+/// back through an invitation minted beforehand). Returns false when no such member.
+/// `remember_secs`: see [`END_SESSIONS`].
+pub async fn remove_member(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    remember_secs: u64,
+) -> StoreResult<bool> {
+    let sql = format!(
             "BEGIN TRANSACTION;
              UPDATE type::record('tenant', $tid) SET updated_at = time::now();
              LET $m = (SELECT * FROM membership WHERE tenant_id = $tid AND user_id = $uid LIMIT 1)[0];
-             IF $m = NONE { THROW 'AR:not_found' };
+             IF $m = NONE {{ THROW 'AR:not_found' }};
              LET $owners = count(SELECT * FROM membership WHERE tenant_id = $tid AND role = 'owner');
-             IF $m.role = 'owner' AND $owners <= 1 { THROW 'AR:last_owner' };
+             IF $m.role = 'owner' AND $owners <= 1 {{ THROW 'AR:last_owner' }};
              DELETE membership WHERE tenant_id = $tid AND user_id = $uid;
-             UPDATE refresh_token SET revoked_at = time::now() WHERE user_id = $uid AND tenant_id = $tid AND revoked_at = NONE;
+             {end}
+             UPDATE invitation SET revoked_at = time::now() WHERE tenant_id = $tid AND created_by = $uid AND used_at = NONE AND revoked_at = NONE;
              COMMIT TRANSACTION;",
-            json!({"tid": tenant_id, "uid": user_id}),
+            end = end_sessions("user_id = $uid AND tenant_id = $tid"),
+        );
+    let res = db
+        .query_retrying(
+            &sql,
+            json!({"tid": tenant_id, "uid": user_id, "keep": keep(remember_secs)}),
         )
         .await;
     match res {
@@ -397,6 +448,10 @@ pub struct SignupOutcome {
     pub role: Role,
 }
 
+/// `created_by` of invitations the operator makes with the CLI (`afterresume admin
+/// invite`): trusted as they are, there being no user whose rights could change.
+pub const OPERATOR: &str = "cli";
+
 /// Fields of a signup.
 pub struct Signup<'a> {
     pub passkey_hash: &'a str,
@@ -414,23 +469,35 @@ pub struct Signup<'a> {
 pub async fn signup(db: &Db, s: &Signup<'_>) -> StoreResult<SignupOutcome> {
     let uid = new_id();
     let new_tid = new_id();
-    let mut rows = db
-        .query_retrying(
+    // The invitation is only as good as its creator is now: still enabled and, unless
+    // staff, still allowed to grant its role in its tenant (revocation at removal and
+    // demotion covers the common path; this covers every other one, e.g. a disabled
+    // creator or a change made by another process).
+    let sql = format!(
             "BEGIN TRANSACTION;
              LET $inv = (SELECT * FROM invitation WHERE passkey_hash = $ph LIMIT 1)[0];
-             IF $inv = NONE { THROW 'AR:passkey_unknown' };
-             IF $inv.used_at != NONE { THROW 'AR:passkey_used' };
-             IF $inv.revoked_at != NONE { THROW 'AR:passkey_revoked' };
-             IF $inv.expires_at < time::now() { THROW 'AR:passkey_expired' };
-             IF (SELECT * FROM user WHERE email = $email LIMIT 1)[0] != NONE { THROW 'AR:email_taken' };
+             IF $inv = NONE {{ THROW 'AR:passkey_unknown' }};
+             IF $inv.used_at != NONE {{ THROW 'AR:passkey_used' }};
+             IF $inv.revoked_at != NONE {{ THROW 'AR:passkey_revoked' }};
+             IF $inv.expires_at < time::now() {{ THROW 'AR:passkey_expired' }};
+             IF $inv.email != NONE AND $inv.email != $email {{ THROW 'AR:passkey_email' }};
+             LET $creator = (SELECT is_staff, disabled FROM type::record('user', $inv.created_by))[0];
+             LET $granted_by = (SELECT VALUE role FROM membership WHERE tenant_id = $inv.tenant_id AND user_id = $inv.created_by LIMIT 1)[0];
+             IF $inv.created_by != $operator AND ($creator = NONE OR $creator.disabled OR !($creator.is_staff OR ($inv.tenant_id != NONE AND {may}))) {{ THROW 'AR:passkey_creator' }};
+             IF (SELECT * FROM user WHERE email = $email LIMIT 1)[0] != NONE {{ THROW 'AR:email_taken' }};
              UPDATE $inv.id SET used_at = time::now(), used_by = $uid;
              LET $tid = $inv.tenant_id ?? $new_tid;
-             IF $inv.tenant_id = NONE { CREATE type::record('tenant', $new_tid) CONTENT { name: $tname } };
-             CREATE type::record('user', $uid) CONTENT { email: $email, password_hash: $ph2, display_name: $name, timezone: $tz };
-             CREATE membership CONTENT { user_id: $uid, tenant_id: $tid, role: $inv.role };
-             RETURN { user_id: $uid, tenant_id: $tid, role: $inv.role };
+             IF $inv.tenant_id = NONE {{ CREATE type::record('tenant', $new_tid) CONTENT {{ name: $tname }} }};
+             CREATE type::record('user', $uid) CONTENT {{ email: $email, password_hash: $ph2, display_name: $name, timezone: $tz }};
+             CREATE membership CONTENT {{ user_id: $uid, tenant_id: $tid, role: $inv.role }};
+             RETURN {{ user_id: $uid, tenant_id: $tid, role: $inv.role }};
              COMMIT TRANSACTION;",
-            json!({"ph": s.passkey_hash, "email": s.email, "uid": uid, "new_tid": new_tid, "tname": s.tenant_name,
+            may = may_grant("$granted_by", "$inv.role"),
+        );
+    let mut rows = db
+        .query_retrying(
+            &sql,
+            json!({"operator": OPERATOR, "ph": s.passkey_hash, "email": s.email, "uid": uid, "new_tid": new_tid, "tname": s.tenant_name,
                    "ph2": s.password_hash, "name": s.display_name, "tz": s.timezone}),
         )
         .await?;
@@ -467,35 +534,59 @@ pub async fn refresh_by_hash(db: &Db, hash: &str) -> StoreResult<Option<RefreshR
     .first(0)
 }
 
-/// Marks a refresh token used, only if it still is unused and unrevoked.
-/// Returns false when another request got there first (which is reuse).
-pub async fn consume_refresh(db: &Db, id: &str) -> StoreResult<bool> {
+/// A refresh token's successor: what [`rotate_refresh`] creates.
+pub struct Successor<'a> {
+    pub hash: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Marks refresh token `row` used and creates its successor in the same family, in one
+/// transaction, only if `row` still is unused and unrevoked. Returns false when another
+/// request got there first (its successor then exists: both were written together).
+pub async fn rotate_refresh(db: &Db, row: &RefreshRow, next: &Successor<'_>) -> StoreResult<bool> {
     let res = db
         .query(
-            "UPDATE refresh_token SET used_at = time::now() WHERE id = type::record('refresh_token', $id) AND used_at = NONE AND revoked_at = NONE RETURN AFTER;",
-            json!({"id": id}),
+            "BEGIN TRANSACTION;
+             LET $used = UPDATE type::record('refresh_token', $id) SET used_at = time::now()
+                 WHERE used_at = NONE AND revoked_at = NONE RETURN AFTER;
+             IF array::len($used) = 1 {
+                 CREATE type::record('refresh_token', $nid) CONTENT { token_hash: $h, family: $f, user_id: $uid, tenant_id: $tid, expires_at: <datetime>$exp };
+             };
+             RETURN array::len($used) = 1;
+             COMMIT TRANSACTION;",
+            json!({"id": row.id, "nid": new_id(), "h": next.hash, "f": row.family, "uid": row.user_id,
+                   "tid": row.tenant_id, "exp": ts(next.expires_at)}),
         )
         .await;
     match res {
-        Ok(mut rows) => Ok(!rows.take::<serde_json::Value>(0)?.is_empty()),
+        Ok(mut rows) => Ok(rows.last::<bool>()?.into_iter().next().unwrap_or(false)),
+        // A concurrent rotation of the same token committed first.
         Err(StoreError::Conflict(_)) => Ok(false),
         Err(e) => Err(e),
     }
 }
 
-pub async fn revoke_family(db: &Db, family: &str) -> StoreResult<()> {
+/// Ends one login of `user_id`: its refresh tokens are revoked and its access tokens
+/// refused from now on. `remember_secs`: see [`END_SESSIONS`].
+pub async fn end_family(
+    db: &Db,
+    user_id: &str,
+    family: &str,
+    remember_secs: u64,
+) -> StoreResult<()> {
     db.query_retrying(
-        "UPDATE refresh_token SET revoked_at = time::now() WHERE family = $f AND revoked_at = NONE;",
-        json!({"f": family}),
+        &end_sessions("family = $f"),
+        json!({"f": family, "uid": user_id, "keep": keep(remember_secs)}),
     )
     .await
     .map(|_| ())
 }
 
-pub async fn revoke_user_sessions(db: &Db, user_id: &str) -> StoreResult<()> {
+/// Ends every login of `user_id` (password change, disable).
+pub async fn end_user_sessions(db: &Db, user_id: &str, remember_secs: u64) -> StoreResult<()> {
     db.query_retrying(
-        "UPDATE refresh_token SET revoked_at = time::now() WHERE user_id = $uid AND revoked_at = NONE;",
-        json!({"uid": user_id}),
+        &end_sessions("user_id = $uid"),
+        json!({"uid": user_id, "keep": keep(remember_secs)}),
     )
     .await
     .map(|_| ())
@@ -582,6 +673,14 @@ impl StoreErrorExt for StoreError {
             Some("passkey_revoked") => {
                 ApiError::new(ErrorCode::PasskeyRevoked, "this invitation was revoked")
             }
+            Some("passkey_creator") => ApiError::new(
+                ErrorCode::PasskeyRevoked,
+                "this invitation no longer holds: whoever created it may no longer grant its role",
+            ),
+            Some("passkey_email") => ApiError::new(
+                ErrorCode::PasskeyEmailMismatch,
+                "this invitation is for another e-mail address; sign up with the address it was sent to",
+            ),
             Some("passkey_expired") => {
                 ApiError::new(ErrorCode::PasskeyExpired, "this invitation has expired")
             }
@@ -602,5 +701,99 @@ impl StoreErrorExt for StoreError {
                 other => ApiError::internal(other),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn the_surrealql_grant_rule_is_the_rust_one() {
+        let store = Store::memory().await.unwrap();
+        let sql = format!("RETURN {};", may_grant("$actor", "$target"));
+        let roles = [Role::Owner, Role::Admin, Role::Member, Role::ReadOnly];
+        for actor in roles {
+            for target in roles {
+                let mut rows = store
+                    .platform()
+                    .query(
+                        &sql,
+                        json!({"actor": actor.as_str(), "target": target.as_str()}),
+                    )
+                    .await
+                    .unwrap();
+                let got: Option<bool> = rows.first(0).unwrap();
+                assert_eq!(
+                    got,
+                    Some(actor.may_assign(target)),
+                    "{actor:?} → {target:?}"
+                );
+            }
+        }
+    }
+
+    async fn user(db: &Db, email: &str) -> String {
+        create_user(
+            db,
+            &NewUser {
+                email,
+                password_hash: "x",
+                display_name: "U",
+                timezone: "UTC",
+                is_staff: false,
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn rotation_happens_once_and_ended_logins_are_remembered_briefly() {
+        let store = Store::memory().await.unwrap();
+        let db = store.platform();
+        let uid = user(db, "a@example.test").await;
+        let exp = Utc::now() + chrono::Duration::hours(1);
+        for (hash, family) in [("h1", "f1"), ("h2", "f2")] {
+            insert_refresh(db, hash, family, &uid, "t", exp)
+                .await
+                .unwrap();
+        }
+        let row = refresh_by_hash(db, "h1").await.unwrap().unwrap();
+        let next = Successor {
+            hash: "h1-next",
+            expires_at: exp,
+        };
+        assert!(rotate_refresh(db, &row, &next).await.unwrap());
+        assert!(!rotate_refresh(db, &row, &next).await.unwrap(), "once only");
+        let successor = refresh_by_hash(db, "h1-next").await.unwrap().unwrap();
+        assert_eq!(successor.family, "f1");
+        assert!(successor.used_at.is_none());
+
+        end_family(db, &uid, "f1", 900).await.unwrap();
+        let u = user_by_id(db, &uid).await.unwrap().unwrap();
+        assert_eq!(u.ended_sessions, vec!["f1".to_string()]);
+        assert!(refresh_by_hash(db, "h1-next")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some());
+        assert!(refresh_by_hash(db, "h2")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none());
+        // Ending an already ended login adds nothing.
+        end_family(db, &uid, "f1", 900).await.unwrap();
+        let u = user_by_id(db, &uid).await.unwrap().unwrap();
+        assert_eq!(u.ended_sessions, vec!["f1".to_string()]);
+        // Entries older than the memory go when the next one comes.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        end_user_sessions(db, &uid, 1).await.unwrap();
+        let u = user_by_id(db, &uid).await.unwrap().unwrap();
+        assert_eq!(u.ended_sessions, vec!["f2".to_string()]);
     }
 }

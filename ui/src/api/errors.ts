@@ -35,6 +35,7 @@ export const ERROR_MESSAGES: Record<ErrorCode, string> = {
   passkey_used: 'This invitation passkey has already been used.',
   passkey_expired: 'This invitation passkey has expired.',
   passkey_revoked: 'This invitation passkey has been revoked.',
+  passkey_email_mismatch: 'This invitation is for a different e-mail address.',
   payload_too_large: 'That is too large to upload.',
   request_timeout: 'The upload stalled. Check your connection and try again.',
   unsupported_media_type: 'That file type is not supported.',
