@@ -9,7 +9,10 @@ use crate::config::Settings;
 use crate::connections::Connections;
 use crate::error::ApiError;
 use crate::metrics::metrics;
-use crate::models::{AlreadyLoading, Loaded, ModelSpec, Registry, Task};
+use crate::models::{
+    default_backend, default_context, AlreadyLoading, BackendKind, Family, FileSource, Loaded,
+    ModelSpec, Registry, Task, TooManyModels,
+};
 use crate::openai::{self, ChatRequest, CompletionRequest, EmbeddingRequest, SamplingFields};
 use base64::Engine as _;
 use futures::Stream;
@@ -34,6 +37,8 @@ pub struct AppState {
     pub registry: Registry,
     pub vllm: Option<Vllm>,
     pub auth_secret: Option<String>,
+    /// The secret of tokens on /admin/*: LLM_ADMIN_SECRET, else `auth_secret`.
+    pub admin_secret: Option<String>,
     /// Start-up loads that failed (model -> error), reported by /readyz.
     pub failed_loads: Mutex<Vec<(String, String)>>,
     /// Start-up models not loaded yet.
@@ -54,9 +59,9 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
         .at("/v1/chat/completions", post(chat_completions))
         .at("/v1/completions", post(completions))
         .at("/v1/embeddings", post(embeddings))
-        .at("/admin/models", get(admin_models))
-        .at("/admin/models/load", post(admin_load))
-        .at("/admin/models/unload", post(admin_unload))
+        .at("/admin/models", admin_only(get(admin_models)))
+        .at("/admin/models/load", admin_only(post(admin_load)))
+        .at("/admin/models/unload", admin_only(post(admin_unload)))
         .data(state)
         .catch_error(|_: NotFoundError| async {
             ApiError::not_found("not_found", "no such endpoint").into_response()
@@ -76,9 +81,35 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
         })
 }
 
-/// Correlation id, service token, and a last line of defence that turns any error
-/// poem raised into the OpenAI shape.
-async fn guard<E: Endpoint>(state: &AppState, ep: Arc<E>, req: Request) -> poem::Result<Response> {
+/// Marks a request whose token `guard` checked with the admin secret (or that needed
+/// none: auth off and no LLM_ADMIN_SECRET).
+#[derive(Clone, Copy)]
+struct AdminAuthChecked;
+
+/// An admin endpoint: answers only requests `guard` authenticated as admin ones. The
+/// guard already picks the admin secret by path; this makes the routes fail closed
+/// should a path ever reach them without passing that check.
+fn admin_only<E: Endpoint + 'static>(ep: E) -> impl Endpoint {
+    ep.around(|ep, req: Request| async move {
+        if req.extensions().get::<AdminAuthChecked>().is_none() {
+            tracing::warn!("admin route reached without the admin check");
+            return Ok(ApiError::unauthorized(
+                "service_token_invalid",
+                "X-Service-Token was not checked with the admin secret",
+            )
+            .into_response());
+        }
+        ep.call(req).await.map(IntoResponse::into_response)
+    })
+}
+
+/// Correlation id, service token (signed with the admin secret on /admin/*), and a
+/// last line of defence that turns any error poem raised into the OpenAI shape.
+async fn guard<E: Endpoint>(
+    state: &AppState,
+    ep: Arc<E>,
+    mut req: Request,
+) -> poem::Result<Response> {
     let cid = req
         .headers()
         .get("x-correlation-id")
@@ -90,8 +121,14 @@ async fn guard<E: Endpoint>(state: &AppState, ep: Arc<E>, req: Request) -> poem:
     let span =
         tracing::info_span!("request", correlation_id = %cid, method = %req.method(), path = %path);
     // Instrumented (not `span.enter()`), so the span follows the future across threads.
+    let admin = auth::is_admin(&path);
     let mut resp = async {
-        if let (false, Some(secret)) = (auth::is_public(&path), &state.auth_secret) {
+        let secret = if admin {
+            &state.admin_secret
+        } else {
+            &state.auth_secret
+        };
+        if let (false, Some(secret)) = (auth::is_public(&path), secret) {
             let token = req
                 .headers()
                 .get("x-service-token")
@@ -100,6 +137,9 @@ async fn guard<E: Endpoint>(state: &AppState, ep: Arc<E>, req: Request) -> poem:
                 tracing::warn!(code = e.code, "service token rejected");
                 return e.into_response();
             }
+        }
+        if admin {
+            req.extensions_mut().insert(AdminAuthChecked);
         }
         call(ep, req).await
     }
@@ -926,46 +966,169 @@ fn admin_models(Data(state): Data<&Arc<AppState>>) -> Result<Json<Value>, ApiErr
             rows.push(json!({"name": l.info().name, "backend": l.info().backend, "loaded": true, "in_manifest": false}));
         }
     }
-    Ok(Json(json!({ "models": rows })))
+    Ok(Json(json!({
+        "models": rows,
+        "max_loaded_models": state.registry.max_loaded_models(),
+    })))
 }
 
-#[derive(serde::Deserialize)]
+/// The body of `POST /admin/models/load`: the model, and the manifest fields a request
+/// may set for this load. Unknown fields are refused, not ignored: a misspelt field
+/// (`context_lenght`) would otherwise load with the manifest's value unnoticed, and a
+/// free-form map let a request set anything the manifest can, `sha256` included. A
+/// `null` is the same as leaving the field out, so it can't erase a manifest value.
+/// Not here: `name` (that is `model`) and `autoload` (start-up only).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LoadBody {
     model: String,
-    #[serde(flatten)]
-    overrides: serde_json::Map<String, Value>,
+    backend: Option<BackendKind>,
+    task: Option<Task>,
+    family: Option<Family>,
+    file: Option<String>,
+    /// Only for a model outside the manifest: a manifest model's file is checked
+    /// against the manifest's sha256, which a request can't replace.
+    sha256: Option<String>,
+    context_length: Option<usize>,
+    dimensions: Option<usize>,
+}
+
+/// Largest `dimensions` a load request may give a fake embedding model.
+const MAX_FAKE_DIMENSIONS: usize = 16384;
+
+/// Parses a load request. Errors keep the sidecar's shape: an unknown field is
+/// `unknown_field` with the field as `param`; a bad value is `invalid_model_spec`.
+fn parse_load_body(bytes: &[u8]) -> Result<LoadBody, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::invalid(
+                "invalid_json",
+                format!("request body is not valid JSON: {inner}"),
+            );
+        }
+        let msg = inner.to_string();
+        // serde's wording for `deny_unknown_fields`: "unknown field `x`, expected ...".
+        let unknown = msg
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field.to_string());
+        let (code, param, message) = match unknown {
+            Some(field) => (
+                "unknown_field",
+                Some(field),
+                format!("a load request can't set this field: {msg}"),
+            ),
+            None if path == "." => ("invalid_request", None, format!("invalid request: {msg}")),
+            None => (
+                "invalid_model_spec",
+                Some(path.clone()),
+                format!("invalid value for `{path}`: {msg}"),
+            ),
+        };
+        let mut err = ApiError::invalid(code, message);
+        err.param = param;
+        err
+    })
 }
 
 /// Resolves the spec of a load request: the manifest entry (re-read now, so entries
 /// added while running can be loaded) with the request's fields on top; a model not in
-/// the manifest must bring `task`, `family` and `file`.
-fn load_spec(state: &AppState, body: LoadBody) -> Result<ModelSpec, ApiError> {
+/// the manifest must bring `task` and `family` (and `file`, unless served by the fake
+/// backend). Also says who chose the file: with LLM_VERIFY_SHA256 on, a file the
+/// request named loads only when a sha256 pins it.
+fn load_spec(state: &AppState, body: LoadBody) -> Result<(ModelSpec, FileSource), ApiError> {
+    if let Some(n) = body.context_length {
+        state
+            .registry
+            .check_context_length(n)
+            .map_err(|e| ApiError::invalid_param("context_length", e))?;
+    }
+    // Each embedding of a fake model is allocated at this size, so it is bounded like
+    // context_length (no real embedding model comes near it).
+    if body
+        .dimensions
+        .is_some_and(|d| d == 0 || d > MAX_FAKE_DIMENSIONS)
+    {
+        return Err(ApiError::invalid_param(
+            "dimensions",
+            format!("`dimensions` must be within 1..={MAX_FAKE_DIMENSIONS}"),
+        ));
+    }
+    if let Some(h) = &body.sha256 {
+        if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::invalid_param(
+                "sha256",
+                "`sha256` must be 64 hex digits",
+            ));
+        }
+    }
     let manifest = state
         .registry
         .manifest()
         .map_err(|e| ApiError::invalid("manifest_invalid", format!("{e:#}")))?;
-    let mut spec = match manifest.get(&body.model) {
-        Some(s) => serde_json::to_value(s).map_err(ApiError::internal)?,
-        None => json!({ "name": body.model }),
-    };
-    for (k, v) in body.overrides {
-        if k != "name" {
-            spec[k] = v;
-        }
-    }
-    serde_json::from_value(spec).map_err(|e| {
-        if manifest.get(&body.model).is_none() {
-            ApiError::not_found(
+    let Some(listed) = manifest.get(&body.model) else {
+        let (Some(task), Some(family)) = (body.task, body.family) else {
+            return Err(ApiError::not_found(
                 "model_not_found",
                 format!(
-                    "model `{}` is not in the manifest; give task, family and file ({e})",
+                    "model `{}` is not in the manifest; give task and family (and file, \
+                     with sha256 while LLM_VERIFY_SHA256 is on)",
                     body.model
                 ),
-            )
-        } else {
-            ApiError::invalid("invalid_model_spec", format!("invalid model fields: {e}"))
-        }
-    })
+            ));
+        };
+        let spec = ModelSpec {
+            name: body.model,
+            backend: body.backend.unwrap_or_else(default_backend),
+            task,
+            family,
+            file: body.file,
+            sha256: body.sha256,
+            context_length: body.context_length.unwrap_or_else(default_context),
+            autoload: false,
+            dimensions: body.dimensions,
+        };
+        return Ok((spec, FileSource::Request));
+    };
+    if body.sha256.is_some() {
+        return Err(ApiError::invalid_param(
+            "sha256",
+            format!(
+                "`{}` is in the manifest: its file is checked against the manifest's sha256, \
+                 which a load request can't set",
+                body.model
+            ),
+        ));
+    }
+    let mut spec = listed.clone();
+    // Another file than the manifest's is the request's choice; it is still checked
+    // against the manifest's sha256 (so only the same bytes under another name pass).
+    let source = match &body.file {
+        Some(f) if spec.file.as_deref() != Some(f.as_str()) => FileSource::Request,
+        _ => FileSource::Manifest,
+    };
+    if let Some(v) = body.backend {
+        spec.backend = v;
+    }
+    if let Some(v) = body.task {
+        spec.task = v;
+    }
+    if let Some(v) = body.family {
+        spec.family = v;
+    }
+    if let Some(v) = body.file {
+        spec.file = Some(v);
+    }
+    if let Some(v) = body.context_length {
+        spec.context_length = v;
+    }
+    if let Some(v) = body.dimensions {
+        spec.dimensions = Some(v);
+    }
+    Ok((spec, source))
 }
 
 #[handler]
@@ -974,11 +1137,11 @@ async fn admin_load(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let bytes = read_body(body).await?;
-    let body: LoadBody = openai::parse_body(&bytes)?;
-    let spec = load_spec(state, body)?;
+    let body = parse_load_body(&bytes)?;
+    let (spec, source) = load_spec(state, body)?;
     let st = state.clone();
     let s2 = spec.clone();
-    let result = tokio::task::spawn_blocking(move || st.registry.load(&s2))
+    let result = tokio::task::spawn_blocking(move || st.registry.load_from(&s2, source))
         .await
         .map_err(|e| ApiError::internal(format!("load task failed: {e}")))?;
     match result {
@@ -989,6 +1152,12 @@ async fn admin_load(
             StatusCode::CONFLICT,
             "invalid_request_error",
             "model_loading",
+            e.to_string(),
+        )),
+        Err(e) if e.downcast_ref::<TooManyModels>().is_some() => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_request_error",
+            "model_limit_reached",
             e.to_string(),
         )),
         Err(e) => {
@@ -1023,5 +1192,49 @@ async fn admin_unload(
             "model_not_loaded",
             format!("model `{}` is not loaded", body.model),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_bodies_take_only_their_fields() {
+        let b = parse_load_body(
+            br#"{"model": "m", "task": "chat", "family": "llama", "file": "f.gguf",
+                 "backend": "fake", "context_length": 2048, "dimensions": 8}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (b.model.as_str(), b.task, b.context_length),
+            ("m", Some(Task::Chat), Some(2048))
+        );
+        for field in ["name", "autoload", "context_lenght", "install"] {
+            let body = format!(r#"{{"model": "m", "{field}": 1}}"#);
+            let e = parse_load_body(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                (e.status, e.code, e.param.as_deref()),
+                (StatusCode::BAD_REQUEST, "unknown_field", Some(field)),
+                "{field}"
+            );
+            assert!(e.message.contains(&format!("`{field}`")), "{}", e.message);
+        }
+        let e = parse_load_body(br#"{"model": "m", "task": "sing"}"#).unwrap_err();
+        assert_eq!(
+            (e.code, e.param.as_deref()),
+            ("invalid_model_spec", Some("task"))
+        );
+        assert_eq!(
+            parse_load_body(br#"{"task": "chat"}"#).unwrap_err().code,
+            "invalid_request"
+        );
+        assert_eq!(parse_load_body(b"{").unwrap_err().code, "invalid_json");
+        // null is "not given", for every field.
+        let b = parse_load_body(
+            br#"{"model": "m", "sha256": null, "file": null, "context_length": null}"#,
+        )
+        .unwrap();
+        assert!(b.sha256.is_none() && b.file.is_none() && b.context_length.is_none());
     }
 }

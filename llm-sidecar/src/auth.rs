@@ -17,6 +17,14 @@ pub fn is_public(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
+/// Paths of the operator routes, checked with the admin secret (LLM_ADMIN_SECRET)
+/// instead of the service secret. poem routes on the raw request path (no decoding or
+/// dot-segment removal), so this prefix covers every path that can reach an admin
+/// handler; the handlers check that this was applied as well (see `api::admin_only`).
+pub fn is_admin(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
 fn mac(secret: &str) -> HmacSha256 {
     // HMAC accepts keys of any length, so this never fails.
     <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!())
@@ -67,6 +75,21 @@ pub fn verify(secret: &str, token: Option<&str>, now: i64) -> Result<(), ApiErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admin_paths() {
+        for p in ["/admin", "/admin/models", "/admin/models/load", "/admin/"] {
+            assert!(is_admin(p), "{p}");
+        }
+        for p in [
+            "/administrator",
+            "/v1/models",
+            "/v1/admin/models",
+            "/healthz",
+        ] {
+            assert!(!is_admin(p), "{p}");
+        }
+    }
 
     #[test]
     fn accepts_fresh_rejects_expired_bad_and_malformed() {

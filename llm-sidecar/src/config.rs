@@ -91,15 +91,31 @@ pub struct Settings {
     /// `max_tokens` when a request gives none.
     #[arg(long, env = "LLM_DEFAULT_MAX_TOKENS", default_value_t = 1024)]
     pub default_max_tokens: u32,
-    /// Check each model file's sha256 against the manifest before loading it.
+    /// Check each model file's sha256 against the manifest before loading it. A file
+    /// named by a load request (a model outside the manifest, or a `file` override)
+    /// must then be pinned by a sha256, or the load is refused.
     #[arg(long, env = "LLM_VERIFY_SHA256", default_value_t = true, action = clap::ArgAction::Set,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub verify_sha256: bool,
+    /// Largest `context_length` a model may have (manifest or load request). It sizes
+    /// how far each sequence's KV cache may grow, so it bounds the memory one admin
+    /// request can commit the sidecar to.
+    #[arg(long, env = "LLM_MAX_CONTEXT_LENGTH", default_value_t = 32768)]
+    pub max_context_length: usize,
+    /// Most models loaded at once, counting those being loaded; a load beyond it is
+    /// refused (409) until one is unloaded. Reloading a loaded model doesn't count.
+    #[arg(long, env = "LLM_MAX_LOADED_MODELS", default_value_t = 4)]
+    pub max_loaded_models: usize,
     /// HMAC secret of X-Service-Token (falls back to SECRET_KEY).
     #[arg(long, env = "SERVICE_TO_SERVICE_SECRET", hide_env_values = true)]
     pub service_secret: Option<String>,
     #[arg(long, env = "SECRET_KEY", hide_env_values = true, hide = true)]
     pub secret_key: Option<String>,
+    /// HMAC secret of X-Service-Token on /admin/* (falls back to the service secret).
+    /// When set, service tokens no longer open the admin routes, and the admin routes
+    /// stay closed even with SKIP_SERVICE_AUTH.
+    #[arg(long, env = "LLM_ADMIN_SECRET", hide_env_values = true)]
+    pub admin_secret: Option<String>,
     /// Accept requests without X-Service-Token.
     #[arg(long, env = "SKIP_SERVICE_AUTH", default_value_t = false, action = clap::ArgAction::Set,
           value_parser = clap::builder::BoolishValueParser::new())]
@@ -130,6 +146,18 @@ impl Settings {
                          authenticated, or SKIP_SERVICE_AUTH=true to accept any caller"
                     .into(),
             ),
+        }
+    }
+
+    /// The secret tokens on /admin/* are checked with: LLM_ADMIN_SECRET, else the
+    /// service secret; `None` only with SKIP_SERVICE_AUTH and no LLM_ADMIN_SECRET. An
+    /// admin secret set explicitly is enforced even under SKIP_SERVICE_AUTH: skipping
+    /// service auth is a development convenience, and silently ignoring a secret the
+    /// operator configured would leave model loading open without anyone noticing.
+    pub fn admin_auth_secret(&self) -> Result<Option<String>, String> {
+        match self.admin_secret.clone().filter(|s| !s.is_empty()) {
+            Some(s) => Ok(Some(s)),
+            None => self.auth_secret(),
         }
     }
 
@@ -165,6 +193,12 @@ impl Settings {
         if self.threads == Some(0) {
             return Err("LLM_THREADS must be at least 1".into());
         }
+        if self.max_context_length == 0 {
+            return Err("LLM_MAX_CONTEXT_LENGTH must be at least 1".into());
+        }
+        if self.max_loaded_models == 0 {
+            return Err("LLM_MAX_LOADED_MODELS must be at least 1".into());
+        }
         if self.request_timeout_secs.is_nan() || self.request_timeout_secs <= 0.0 {
             return Err("LLM_REQUEST_TIMEOUT_SECS must be positive".into());
         }
@@ -175,6 +209,51 @@ impl Settings {
                 ));
             }
         }
-        self.auth_secret().map(|_| ())
+        self.auth_secret()?;
+        self.admin_auth_secret().map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str]) -> Settings {
+        Settings::parse_from(std::iter::once("llm-sidecar").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_admin_secret_falls_back_to_the_service_secret() {
+        let s = settings(&["--service-secret", "svc"]);
+        assert_eq!(s.admin_auth_secret().unwrap().as_deref(), Some("svc"));
+        let s = settings(&["--service-secret", "svc", "--admin-secret", "adm"]);
+        assert_eq!(s.auth_secret().unwrap().as_deref(), Some("svc"));
+        assert_eq!(s.admin_auth_secret().unwrap().as_deref(), Some("adm"));
+        // An empty value is unset, as for the service secret.
+        let s = settings(&["--service-secret", "svc", "--admin-secret", ""]);
+        assert_eq!(s.admin_auth_secret().unwrap().as_deref(), Some("svc"));
+        // SKIP_SERVICE_AUTH opens the service routes, not an admin secret's routes.
+        let s = settings(&["--skip-service-auth", "true", "--admin-secret", "adm"]);
+        assert_eq!(s.auth_secret().unwrap(), None);
+        assert_eq!(s.admin_auth_secret().unwrap().as_deref(), Some("adm"));
+        let s = settings(&["--skip-service-auth", "true"]);
+        assert_eq!(s.admin_auth_secret().unwrap(), None);
+    }
+
+    #[test]
+    fn the_limits_must_be_positive() {
+        let ok = ["--service-secret", "svc"];
+        assert!(settings(&ok).validate().is_ok());
+        assert_eq!(
+            (
+                settings(&ok).max_context_length,
+                settings(&ok).max_loaded_models
+            ),
+            (32768, 4)
+        );
+        let s = settings(&["--service-secret", "svc", "--max-context-length", "0"]);
+        assert!(s.validate().unwrap_err().contains("LLM_MAX_CONTEXT_LENGTH"));
+        let s = settings(&["--service-secret", "svc", "--max-loaded-models", "0"]);
+        assert!(s.validate().unwrap_err().contains("LLM_MAX_LOADED_MODELS"));
     }
 }

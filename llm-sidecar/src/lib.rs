@@ -29,6 +29,17 @@ use std::sync::{Arc, Mutex};
 pub fn state(settings: Settings) -> anyhow::Result<Arc<AppState>> {
     settings.validate().map_err(anyhow::Error::msg)?;
     let auth_secret = settings.auth_secret().map_err(anyhow::Error::msg)?;
+    let admin_secret = settings.admin_auth_secret().map_err(anyhow::Error::msg)?;
+    if settings
+        .admin_secret
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+        && admin_secret == auth_secret
+    {
+        tracing::warn!(
+            "LLM_ADMIN_SECRET equals the service secret: service tokens still open /admin/*"
+        );
+    }
     let vllm = match settings.vllm_url() {
         Some(url) => Some(backend::vllm::Vllm::new(
             url,
@@ -41,6 +52,7 @@ pub fn state(settings: Settings) -> anyhow::Result<Arc<AppState>> {
         settings,
         vllm,
         auth_secret,
+        admin_secret,
         failed_loads: Mutex::new(Vec::new()),
         startup_pending: Mutex::new(Vec::new()),
         connections: Arc::new(connections::Connections::default()),
@@ -65,8 +77,11 @@ pub fn load_startup_models(state: &Arc<AppState>) -> anyhow::Result<()> {
             .map(|m| m.name.clone())
             .collect(),
     };
-    let mut specs = Vec::new();
+    let mut specs: Vec<models::ModelSpec> = Vec::new();
     for name in names {
+        if specs.iter().any(|s| s.name == name) {
+            continue;
+        }
         match manifest.get(&name) {
             Some(s) => specs.push(s.clone()),
             None => anyhow::bail!(
@@ -74,6 +89,20 @@ pub fn load_startup_models(state: &Arc<AppState>) -> anyhow::Result<()> {
                 state.settings.manifest_path().display()
             ),
         }
+    }
+    // A configuration that can't be served is an error at start, not a model that
+    // quietly fails to load later.
+    let max = state.registry.max_loaded_models();
+    if specs.len() > max {
+        anyhow::bail!(
+            "{} models are to load at start-up ({}), more than LLM_MAX_LOADED_MODELS={max}",
+            specs.len(),
+            specs
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     // Mark them as pending now, so /readyz is 503 from the first request on.
     if let Ok(mut p) = state.startup_pending.lock() {

@@ -37,11 +37,13 @@ pub enum Family {
     Bert,
 }
 
-fn default_backend() -> BackendKind {
+/// `backend` when neither the manifest nor a load request gives one.
+pub fn default_backend() -> BackendKind {
     BackendKind::Candle
 }
 
-fn default_context() -> usize {
+/// `context_length` when neither the manifest nor a load request gives one.
+pub fn default_context() -> usize {
     4096
 }
 
@@ -121,9 +123,43 @@ pub struct Registry {
     manifest_path: PathBuf,
     mode: BackendMode,
     verify_sha256: bool,
+    max_context_length: usize,
+    max_loaded_models: usize,
     sched: SchedulerConfig,
     loaded: RwLock<HashMap<String, Loaded>>,
+    /// Models being loaded. A name stays here until it is in `loaded` (or its load
+    /// failed), so a model always counts against LLM_MAX_LOADED_MODELS in one of them.
     loading: Mutex<HashSet<String>>,
+}
+
+/// Who chose the file a spec names, which decides whether it may be read without a
+/// sha256 to check it against (with LLM_VERIFY_SHA256 on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileSource {
+    /// The manifest's author: a file without a sha256 there is loaded unchecked, as it
+    /// always was (the operator chose not to pin it).
+    Manifest,
+    /// A load request (a model outside the manifest, or a `file` override): the file
+    /// is only read when a sha256 pins it, so whoever holds the admin token can't have
+    /// arbitrary bytes in the models directory parsed as weights.
+    Request,
+}
+
+/// Removes a name from `loading` however its load ends (error or panic included), so
+/// a failed load never keeps a slot of LLM_MAX_LOADED_MODELS.
+struct LoadingSlot<'a> {
+    loading: &'a Mutex<HashSet<String>>,
+    name: &'a str,
+}
+
+impl Drop for LoadingSlot<'_> {
+    fn drop(&mut self) {
+        let mut l = match self.loading.lock() {
+            Ok(l) => l,
+            Err(p) => p.into_inner(),
+        };
+        l.remove(self.name);
+    }
 }
 
 /// Resolves `file` inside the models directory; absolute paths and `..` are refused so
@@ -171,7 +207,7 @@ fn verify_sha256(path: &Path, expected: &str) -> Result<()> {
     let actual = sha256_file(path)?;
     if !actual.eq_ignore_ascii_case(expected) {
         bail!(
-            "{}: sha256 is {actual}, the manifest says {expected}",
+            "sha256 mismatch: {} has {actual}, expected {expected}",
             path.display()
         );
     }
@@ -187,6 +223,8 @@ impl Registry {
             manifest_path: settings.manifest_path(),
             mode: settings.backend,
             verify_sha256: settings.verify_sha256,
+            max_context_length: settings.max_context_length,
+            max_loaded_models: settings.max_loaded_models,
             sched: SchedulerConfig {
                 max_batch: settings.max_batch,
                 queue_capacity: settings.queue_capacity,
@@ -242,34 +280,79 @@ impl Registry {
         }
     }
 
-    /// Loads (or reloads) a model and swaps it in. Blocking.
+    /// LLM_MAX_LOADED_MODELS.
+    pub fn max_loaded_models(&self) -> usize {
+        self.max_loaded_models
+    }
+
+    /// Checks a context length against LLM_MAX_CONTEXT_LENGTH (and that it is at
+    /// least 1: a model that can't hold one token can't answer anything).
+    pub fn check_context_length(&self, n: usize) -> Result<(), String> {
+        if n == 0 || n > self.max_context_length {
+            return Err(format!(
+                "context_length {n} is outside 1..={} (LLM_MAX_CONTEXT_LENGTH)",
+                self.max_context_length
+            ));
+        }
+        Ok(())
+    }
+
+    /// Loads (or reloads) a model of the manifest and swaps it in. Blocking.
     pub fn load(&self, spec: &ModelSpec) -> Result<ModelInfo> {
-        {
+        self.load_from(spec, FileSource::Manifest)
+    }
+
+    /// Loads (or reloads) a model and swaps it in, `source` saying who chose its file.
+    /// Blocking. Refused when LLM_MAX_LOADED_MODELS models are loaded or loading and
+    /// this is a new one; a reload of a loaded model takes no new slot.
+    pub fn load_from(&self, spec: &ModelSpec, source: FileSource) -> Result<ModelInfo> {
+        self.check_context_length(spec.context_length)
+            .map_err(|e| anyhow::anyhow!("model `{}`: {e}", spec.name))?;
+        let _slot = {
             let mut loading = self
                 .loading
                 .lock()
                 .map_err(|_| anyhow::anyhow!("registry poisoned"))?;
-            if !loading.insert(spec.name.clone()) {
+            if loading.contains(&spec.name) {
                 bail!(AlreadyLoading(spec.name.clone()));
             }
-        }
-        let result = self.build(spec);
-        if let Ok(mut loading) = self.loading.lock() {
-            loading.remove(&spec.name);
-        }
-        let loaded = result?;
+            // Counted under the `loading` lock (taken before `loaded` here, and never
+            // the other way round), so concurrent loads can't all see a free slot.
+            let loaded = self
+                .loaded
+                .read()
+                .map_err(|_| anyhow::anyhow!("registry poisoned"))?;
+            if !loaded.contains_key(&spec.name) {
+                let in_use =
+                    loaded.len() + loading.iter().filter(|n| !loaded.contains_key(*n)).count();
+                if in_use >= self.max_loaded_models {
+                    bail!(TooManyModels {
+                        model: spec.name.clone(),
+                        max: self.max_loaded_models,
+                    });
+                }
+            }
+            loading.insert(spec.name.clone());
+            LoadingSlot {
+                loading: &self.loading,
+                name: &spec.name,
+            }
+        };
+        let loaded = self.build(spec, source)?;
         let info = loaded.info().clone();
         let mut map = self
             .loaded
             .write()
             .map_err(|_| anyhow::anyhow!("registry poisoned"))?;
         // The previous model (if any) is dropped when its last in-flight request ends.
+        // Inserted before `_slot` leaves `loading`, so the model is never in neither.
         map.insert(spec.name.clone(), loaded);
+        drop(map);
         tracing::info!(model = %spec.name, backend = info.backend, "model ready");
         Ok(info)
     }
 
-    fn build(&self, spec: &ModelSpec) -> Result<Loaded> {
+    fn build(&self, spec: &ModelSpec, source: FileSource) -> Result<Loaded> {
         let backend = if self.mode == BackendMode::Fake {
             BackendKind::Fake
         } else {
@@ -287,6 +370,11 @@ impl Registry {
                 ))),
             });
         }
+        // Before any file is looked at: a spec that can't work reads nothing.
+        match (spec.task, spec.family) {
+            (Task::Chat, Family::Llama) | (Task::Embedding, Family::Bert) => {}
+            (task, family) => bail!("a {family:?} model can't serve the {task:?} task"),
+        }
         let file = spec
             .file
             .as_deref()
@@ -296,8 +384,15 @@ impl Registry {
             bail!("{} is missing (run scripts/models.sh)", path.display());
         }
         if self.verify_sha256 {
-            if let Some(expected) = &spec.sha256 {
-                verify_sha256(&path, expected)?;
+            match (&spec.sha256, source) {
+                (Some(expected), _) => verify_sha256(&path, expected)?,
+                (None, FileSource::Request) => bail!(
+                    "model `{}`: `{file}` was named by the request and no sha256 pins it; \
+                     give `sha256` (for a model outside the manifest) or list the model \
+                     in the manifest with one (LLM_VERIFY_SHA256 is on)",
+                    spec.name
+                ),
+                (None, FileSource::Manifest) => {}
             }
         }
         Ok(match (spec.task, spec.family) {
@@ -346,6 +441,26 @@ impl std::fmt::Display for AlreadyLoading {
 
 impl std::error::Error for AlreadyLoading {}
 
+/// A load of a new model while LLM_MAX_LOADED_MODELS are loaded or loading.
+#[derive(Debug)]
+pub struct TooManyModels {
+    pub model: String,
+    pub max: usize,
+}
+
+impl std::fmt::Display for TooManyModels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "can't load `{}`: {} models are loaded or loading, the most \
+             LLM_MAX_LOADED_MODELS allows; unload one first",
+            self.model, self.max
+        )
+    }
+}
+
+impl std::error::Error for TooManyModels {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +493,105 @@ mod tests {
         for bad in ["/etc/passwd", "../x.gguf", "a/../../x", "./x"] {
             assert!(resolve_file(dir, bad).is_err(), "{bad}");
         }
+    }
+
+    fn registry(dir: &Path, args: &[&str]) -> Registry {
+        use clap::Parser;
+        let dir = dir.to_str().unwrap();
+        let base = [
+            "llm-sidecar",
+            "--skip-service-auth=true",
+            "--models-dir",
+            dir,
+        ];
+        Registry::new(&Settings::parse_from(base.iter().chain(args)))
+    }
+
+    fn fake_spec(name: &str) -> ModelSpec {
+        ModelSpec {
+            name: name.into(),
+            backend: BackendKind::Fake,
+            task: Task::Chat,
+            family: Family::Llama,
+            file: None,
+            sha256: None,
+            context_length: 512,
+            autoload: false,
+            dimensions: None,
+        }
+    }
+
+    #[test]
+    fn concurrent_loads_stay_within_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = registry(dir.path(), &["--max-loaded-models", "3"]);
+        let barrier = std::sync::Barrier::new(12);
+        let results: Vec<Result<ModelInfo>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..12)
+                .map(|i| {
+                    let (reg, barrier) = (&reg, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        reg.load(&fake_spec(&format!("m{i}")))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 3);
+        for e in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(e.downcast_ref::<TooManyModels>().is_some(), "{e:#}");
+        }
+        assert_eq!(reg.list().len(), 3);
+        assert!(reg.loading().is_empty());
+        // A reload of a loaded model takes no new slot; a new one still has none.
+        let loaded = reg.list()[0].info().name.clone();
+        reg.load(&fake_spec(&loaded)).unwrap();
+        assert!(reg.load(&fake_spec("another")).is_err());
+        // A failed load gives its slot back.
+        assert!(reg.unload(&loaded));
+        let mut bad = fake_spec("bad");
+        bad.backend = BackendKind::Candle;
+        assert!(reg.load(&bad).is_err());
+        assert!(reg.loading().is_empty());
+        reg.load(&fake_spec("another")).unwrap();
+    }
+
+    #[test]
+    fn context_length_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = registry(dir.path(), &["--max-context-length", "1024"]);
+        let mut s = fake_spec("m");
+        s.context_length = 1025;
+        let e = reg.load(&s).unwrap_err().to_string();
+        assert!(e.contains("LLM_MAX_CONTEXT_LENGTH"), "{e}");
+        s.context_length = 0;
+        assert!(reg.load(&s).is_err());
+        s.context_length = 1024;
+        assert_eq!(reg.load(&s).unwrap().context_length, 1024);
+    }
+
+    #[test]
+    fn a_file_the_request_named_needs_a_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("w.gguf"), b"not weights").unwrap();
+        let reg = registry(dir.path(), &[]);
+        let mut s = fake_spec("m");
+        s.backend = BackendKind::Candle;
+        s.file = Some("w.gguf".into());
+        let e = format!("{:#}", reg.load_from(&s, FileSource::Request).unwrap_err());
+        assert!(e.contains("no sha256 pins it"), "{e}");
+        s.sha256 = Some("0".repeat(64));
+        let e = format!("{:#}", reg.load_from(&s, FileSource::Request).unwrap_err());
+        assert!(e.contains("sha256 mismatch"), "{e}");
+        // With LLM_VERIFY_SHA256 off, the file is read (and here fails as weights).
+        let reg = registry(dir.path(), &["--verify-sha256", "false"]);
+        s.sha256 = None;
+        let e = format!("{:#}", reg.load_from(&s, FileSource::Request).unwrap_err());
+        // (Not "no `sha256` in the text": candle errors carry a backtrace under
+        // RUST_BACKTRACE, which names this test.)
+        assert!(e.contains("reading GGUF"), "{e}");
     }
 
     #[test]

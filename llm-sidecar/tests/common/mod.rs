@@ -54,11 +54,16 @@ pub fn gguf_path() -> PathBuf {
 }
 
 pub fn token() -> String {
+    token_for(SECRET)
+}
+
+/// A fresh token signed with `secret`.
+pub fn token_for(secret: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    llm_sidecar::auth::sign(SECRET, now)
+    llm_sidecar::auth::sign(secret, now)
 }
 
 /// A child process killed on drop, its output kept for failure messages.
@@ -221,6 +226,30 @@ impl Sidecar {
         let v =
             serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
         (status, headers, v)
+    }
+
+    /// GET (`body` None) or POST JSON with the given token (None: no header); returns
+    /// status and JSON body.
+    pub async fn call_with(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.url);
+        let mut req = match body {
+            Some(b) => self.http.post(url).json(b),
+            None => self.http.get(url),
+        };
+        if let Some(t) = token {
+            req = req.header("x-service-token", t);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let v =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        (status, v)
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
