@@ -147,6 +147,7 @@ class AfterResume:
             AUTH_RATE_LIMIT_PER_MINUTE="1000000",
             WORKLOG_ENTRIES_PER_HOUR="0",
             LLM_TOKENS_PER_MONTH="0",
+            JOB_TENANT_MAX_QUEUED="100000000",
         )
         self.cli("admin", "create-staff", "--email", "staff@bench.test", "--password", PASSWORD,
                  "--name", "Staff")

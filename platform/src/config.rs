@@ -124,7 +124,13 @@ pub struct StripeConfig {
 #[derive(Debug, Clone)]
 pub struct JobSettings {
     pub workers: usize,
+    /// Workers that only lease the platform's interactive jobs (reward evaluation), in
+    /// addition to `workers`: they start while long jobs hold every other worker.
+    pub interactive_workers: usize,
     pub tenant_concurrency: usize,
+    /// Queued jobs one workspace may hold through member requests (`POST /api/jobs`, the
+    /// AI endpoints, imports); one more answers 429 `quota_exceeded`.
+    pub tenant_max_queued: usize,
     pub max_attempts: u32,
     pub visibility_timeout_secs: u64,
     pub backoff_base_ms: u64,
@@ -294,6 +300,8 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("SEARCH_INDEX_BYTES", false),
     ("JOB_WORKERS", false),
     ("JOB_TENANT_CONCURRENCY", false),
+    ("JOB_INTERACTIVE_WORKERS", false),
+    ("JOB_TENANT_MAX_QUEUED", false),
     ("JOB_MAX_ATTEMPTS", false),
     ("JOB_VISIBILITY_TIMEOUT_SECS", false),
     ("JOB_BACKOFF_BASE_MS", false),
@@ -571,7 +579,9 @@ impl Settings {
 
         let jobs = JobSettings {
             workers: r.number("JOB_WORKERS", 4usize, 1),
+            interactive_workers: r.number("JOB_INTERACTIVE_WORKERS", 1usize, 0),
             tenant_concurrency: r.number("JOB_TENANT_CONCURRENCY", 2usize, 1),
+            tenant_max_queued: r.number("JOB_TENANT_MAX_QUEUED", 1000usize, 1),
             max_attempts: r.number("JOB_MAX_ATTEMPTS", 3u32, 1),
             visibility_timeout_secs: r.number("JOB_VISIBILITY_TIMEOUT_SECS", 60u64, 1),
             backoff_base_ms: r.number("JOB_BACKOFF_BASE_MS", 2000u64, 1),

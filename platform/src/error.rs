@@ -400,6 +400,17 @@ impl ApiResponse for ApiError {
     }
 }
 
+impl From<crate::jobs::queue::QueueError> for ApiError {
+    fn from(e: crate::jobs::queue::QueueError) -> Self {
+        use crate::jobs::queue::QueueError;
+        match e {
+            QueueError::TenantFull(_) => ApiError::new(ErrorCode::QuotaExceeded, e.to_string()),
+            QueueError::NotFound => ApiError::not_found("job"),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {

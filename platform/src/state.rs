@@ -351,7 +351,8 @@ impl AppState {
                 settings.auth_failures_per_minute,
             ),
             events: events.clone(),
-            jobs: Jobs::new(queue, events, settings.jobs.max_attempts),
+            jobs: Jobs::new(queue, events, settings.jobs.max_attempts)
+                .with_member_max_queued(settings.jobs.tenant_max_queued),
             workflows: Registry::builtin(),
             artifacts,
             llm,

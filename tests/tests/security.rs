@@ -741,3 +741,138 @@ async fn concurrent_refreshes_without_grace_rotate_once_and_count_as_reuse() {
         );
     }
 }
+
+/// Enqueues `n` jobs for `s` from 16 clients at once; the statuses, in no order.
+async fn flood(
+    app: &common::App,
+    s: &common::Session,
+    n: usize,
+    body: serde_json::Value,
+) -> Vec<u16> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let client = |_| async {
+        let mut statuses = Vec::new();
+        while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+            statuses.push(
+                app.post("/api/jobs", Some(&s.token), body.clone())
+                    .await
+                    .status
+                    .as_u16(),
+            );
+        }
+        statuses
+    };
+    futures::future::join_all((0..16).map(client))
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_flood_of_long_jobs_does_not_delay_another_workspaces_reward() {
+    let app = spawn_app(&[("JOB_WORKERS", "2"), ("JOB_TENANT_CONCURRENCY", "1")]).await;
+    let flooder = app.new_owner("flooder@example.test").await;
+    let second = app.new_owner("second-flooder@example.test").await;
+    let quiet = app.new_owner("quiet@example.test").await;
+
+    // Members can't jump the queue or ask for long waits.
+    let r = app
+        .post(
+            "/api/jobs",
+            Some(&flooder.token),
+            serde_json::json!({"kind": "diagnostics.echo", "priority": 6}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (403, "forbidden"),
+        "{}",
+        r.body
+    );
+    let r = app
+        .post(
+            "/api/jobs",
+            Some(&flooder.token),
+            serde_json::json!({"kind": "diagnostics.echo", "payload": {"sleep_ms": 30001}}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (400, "validation_failed"),
+        "{}",
+        r.body
+    );
+
+    // 5,000 long jobs from one workspace: the first 1,000 (JOB_TENANT_MAX_QUEUED) queue,
+    // the rest are refused with the limit in the message.
+    let long = serde_json::json!({"kind": "diagnostics.echo", "payload": {"sleep_ms": 30000}});
+    let started = Instant::now();
+    let statuses = flood(&app, &flooder, 5000, long.clone()).await;
+    let accepted = statuses.iter().filter(|s| **s == 202).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    eprintln!(
+        "flood: {accepted} accepted, {refused} refused in {:?}",
+        started.elapsed()
+    );
+    // Queued, not running, jobs count: the one the flooder's worker took meanwhile
+    // (JOB_TENANT_CONCURRENCY=1) freed a place.
+    assert_eq!(accepted + refused, 5000);
+    assert!((1000..=1001).contains(&accepted), "{accepted} accepted");
+    let r = app
+        .post("/api/jobs", Some(&flooder.token), long.clone())
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (429, "quota_exceeded"));
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1000"),
+        "{}",
+        r.body
+    );
+    // A second workspace floods too: between them they hold both general workers.
+    let statuses = flood(&app, &second, 1000, long).await;
+    assert!(statuses.iter().all(|s| *s == 202));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    // The quiet workspace logs an entry; its reward evaluation starts within 2 s.
+    let logged = chrono::Utc::now();
+    let r = app
+        .post(
+            "/api/worklogs",
+            Some(&quiet.token),
+            serde_json::json!({"content": "Shipped the fair queue."}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    let started_at = loop {
+        let r = app
+            .get("/api/jobs?kind=gamification.reward_evaluate", &quiet.token)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        if let Some(at) = r.body["items"][0]["started_at"].as_str() {
+            break chrono::DateTime::parse_from_rfc3339(at)
+                .unwrap()
+                .with_timezone(&chrono::Utc);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reward evaluation never started: {}",
+            r.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let waited = (started_at - logged).num_milliseconds();
+    eprintln!(
+        "the quiet workspace's reward evaluation started {waited} ms after its entry was sent"
+    );
+    assert!(waited < 2000, "waited {waited} ms");
+    // Both floods are still there (nothing was dropped to make room).
+    let r = app
+        .get("/api/jobs?status=queued&limit=1", &flooder.token)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body["items"].as_array().unwrap().is_empty());
+}

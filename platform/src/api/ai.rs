@@ -55,7 +55,7 @@ async fn start_job(
     payload: serde_json::Value,
     key: Option<String>,
 ) -> ApiResult<JobAccepted> {
-    let mut opts: EnqueueOptions = state.jobs.options();
+    let mut opts: EnqueueOptions = state.jobs.member_options();
     opts.idempotency_key = key;
     opts.created_by = Some(p.user_id.clone());
     // AI work is slower than bookkeeping: a generous per-attempt timeout.
@@ -64,7 +64,7 @@ async fn start_job(
         .jobs
         .enqueue(&p.tenant_id(), kind, payload, opts)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     JobAccepted::from_outcome(state, outcome)
 }
 

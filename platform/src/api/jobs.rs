@@ -19,11 +19,13 @@ use super::security::{Authenticated, Principal, Writer};
 use super::text::Text;
 use super::Tag;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::jobs::queue::{now_ms, Enqueued, Job, JobFilter, JobState, QueueError};
+use crate::jobs::queue::{
+    now_ms, Enqueued, Job, JobFilter, JobState, QueueError, MEMBER_MAX_PRIORITY,
+};
 use crate::observability::events::{kind, Event};
 use crate::state::AppState;
 use crate::store::events::{EventFilter, EventRow};
-use crate::workflows::Enqueue;
+use crate::workflows::{Caller, Enqueue};
 
 /// A finished workflow step.
 #[derive(Object)]
@@ -179,8 +181,9 @@ pub struct EnqueueJob {
     /// Run no earlier than this (at most 30 days ahead).
     #[oai(nullable)]
     pub run_at: Option<DateTime<Utc>>,
-    /// 0 (lowest) to 9 (highest); default 5.
-    #[oai(validator(maximum(value = "9")))]
+    /// 0 (lowest) to 5 (highest) for members, default 5; staff may use up to 8 (9 is the
+    /// platform's own lane for jobs a user is waiting on).
+    #[oai(validator(maximum(value = "8")))]
     #[oai(nullable)]
     pub priority: Option<u8>,
 }
@@ -330,24 +333,33 @@ impl JobsApi {
                 ))
             })?;
         let payload = body.payload.unwrap_or_else(|| serde_json::json!({}));
+        let caller = Caller {
+            staff: auth.0.is_staff,
+        };
         if let Some(validate) = workflow.validate {
-            validate(&payload).map_err(ApiError::validation)?;
+            validate(&payload, caller).map_err(ApiError::validation)?;
+        }
+        let priority = body.priority.unwrap_or(MEMBER_MAX_PRIORITY);
+        if priority > MEMBER_MAX_PRIORITY && !caller.staff {
+            return Err(ApiError::forbidden(format!(
+                "priorities above {MEMBER_MAX_PRIORITY} are for staff"
+            )));
         }
         let now = now_ms();
         let run_at = body.run_at.map(|t| t.timestamp_millis());
         if run_at.is_some_and(|t| t > now + 30 * 86_400_000) {
             return Err(ApiError::validation("run_at must be at most 30 days ahead"));
         }
-        let mut opts = state.jobs.options();
+        let mut opts = state.jobs.member_options();
         opts.idempotency_key = body.idempotency_key.map(Text::into_string);
         opts.run_at = run_at.map(|t| t.max(now));
-        opts.priority = body.priority.unwrap_or(5);
+        opts.priority = priority;
         opts.created_by = Some(auth.0.user_id.clone());
         let outcome = state
             .jobs
             .enqueue(&auth.0.tenant_id(), workflow.kind, payload, opts)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::from)?;
         Ok(AcceptedResult::Accepted(Json(JobAccepted::from_outcome(
             &state, outcome,
         )?)))

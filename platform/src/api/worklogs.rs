@@ -345,6 +345,8 @@ fn may_edit(p: &Principal, e: &EntryRow) -> ApiResult<()> {
 /// Queues the reward evaluation of an entry version (idempotent per version).
 async fn reward(state: &AppState, p: &Principal, e: &EntryRow) {
     let mut opts = state.jobs.options();
+    // A user is waiting to see the reward: the interactive lane.
+    opts.priority = crate::jobs::queue::INTERACTIVE_PRIORITY;
     opts.idempotency_key = Some(format!("entry:{}:v{}", e.id, e.version));
     opts.created_by = Some(p.user_id.clone());
     let payload =

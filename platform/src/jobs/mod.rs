@@ -24,6 +24,8 @@ pub struct Jobs {
     queue: Queue,
     events: Events,
     max_attempts: u32,
+    /// `EnqueueOptions::max_queued` of [`Jobs::member_options`].
+    member_max_queued: usize,
 }
 
 impl Jobs {
@@ -33,6 +35,22 @@ impl Jobs {
             queue,
             events,
             max_attempts,
+            member_max_queued: usize::MAX,
+        }
+    }
+
+    /// Caps the queued jobs a tenant may hold through [`Jobs::member_options`].
+    pub fn with_member_max_queued(mut self, cap: usize) -> Self {
+        self.member_max_queued = cap;
+        self
+    }
+
+    /// [`Jobs::options`] for a job a member asked for: counted against the tenant's
+    /// queued-job cap (`JOB_TENANT_MAX_QUEUED`).
+    pub fn member_options(&self) -> EnqueueOptions {
+        EnqueueOptions {
+            max_queued: Some(self.member_max_queued),
+            ..self.options()
         }
     }
 
@@ -102,6 +120,7 @@ impl runner::RunnerConfig {
     pub fn from_settings(s: &crate::config::JobSettings) -> Self {
         Self {
             workers: s.workers,
+            interactive_workers: s.interactive_workers,
             shutdown_grace: std::time::Duration::from_secs(s.shutdown_grace_secs),
             ..Self::default()
         }

@@ -40,10 +40,19 @@
 //!
 //! # Order and quotas
 //!
-//! The next job is the one with the highest priority, then the earliest due time, then
-//! the lowest id (UUIDv7, so FIFO), among the due jobs of tenants under their
-//! concurrency quota. Each tenant's ready set is ordered that way, so leasing looks at
-//! the head of each tenant's set (a few entries per priority band), not at every job.
+//! The next job comes from the highest priority band that has a due job among tenants
+//! under their concurrency quota; among the tenants with such a job, turns go
+//! round-robin (the tenant after the one served last), and within a tenant the earliest
+//! due time, then the lowest id (UUIDv7, so FIFO) goes first. So a tenant with 5,000
+//! queued jobs gets one turn like a tenant with one. Each tenant's ready set is ordered
+//! by (priority, due, id), so leasing looks at the head of each tenant's set (a few
+//! entries per priority band), not at every job.
+//!
+//! Members may use priorities up to [`MEMBER_MAX_PRIORITY`]; [`INTERACTIVE_PRIORITY`] is
+//! kept for the platform's own short jobs a user is waiting to see (reward
+//! evaluation), which dedicated workers lease (`Queue::lease_from`), so they start even
+//! while long jobs hold every other worker. A tenant may hold at most
+//! `EnqueueOptions::max_queued` queued jobs through the enqueues that set it.
 //!
 //! Fencing: each lease gets a fresh random token. Completing, failing or heartbeating
 //! with a token that is no longer the job's (the lease expired and the job was leased
@@ -66,6 +75,13 @@ pub const CLAIM_SCAN: usize = 2000;
 /// How long written-but-unflushed data (completions, leases) may wait for a flush when
 /// nobody is waiting for one.
 pub const IDLE_FLUSH: Duration = Duration::from_millis(100);
+
+/// The highest priority members may give a job.
+pub const MEMBER_MAX_PRIORITY: u8 = 5;
+
+/// The priority of the platform's short jobs a user waits to see (reward evaluation);
+/// above what staff may set, leased first and by the interactive workers.
+pub const INTERACTIVE_PRIORITY: u8 = 9;
 
 /// The tenant name of platform-wide jobs (metrics, sweeps).
 pub const SYSTEM_TENANT: &str = "system";
@@ -182,6 +198,9 @@ pub struct EnqueueOptions {
     pub timeout: Duration,
     pub correlation_id: Option<String>,
     pub created_by: Option<String>,
+    /// Refuse ([`QueueError::TenantFull`]) when the tenant has this many queued jobs
+    /// (scheduled ones included); `None` for the platform's own jobs.
+    pub max_queued: Option<usize>,
 }
 
 impl Default for EnqueueOptions {
@@ -194,6 +213,7 @@ impl Default for EnqueueOptions {
             timeout: Duration::from_secs(300),
             correlation_id: None,
             created_by: None,
+            max_queued: None,
         }
     }
 }
@@ -252,6 +272,11 @@ pub enum QueueError {
     InvalidState(JobState),
     #[error("storage: {0}")]
     Storage(String),
+    /// The tenant already has `EnqueueOptions::max_queued` queued jobs.
+    #[error(
+        "this workspace already has {0} queued jobs, the most it may have; wait for some to finish"
+    )]
+    TenantFull(usize),
 }
 
 impl From<sled::Error> for QueueError {
@@ -564,6 +589,8 @@ struct Mem {
     /// Interned kind names.
     kinds: HashMap<String, Arc<str>>,
     seq: u64,
+    /// The tenant the last lease served (round-robin turns start after it).
+    last_served: Option<Arc<str>>,
 }
 
 impl Mem {
@@ -1189,8 +1216,15 @@ impl Queue {
         }
     }
 
-    /// Adds a job unless its idempotency key names a live one (memory lock held).
-    fn add(&self, m: &mut Mem, job: Job, now: i64) -> QueueResult<Enqueued> {
+    /// Adds a job unless its idempotency key names a live one (memory lock held), and
+    /// unless its tenant already holds `max_queued` queued jobs.
+    fn add(
+        &self,
+        m: &mut Mem,
+        job: Job,
+        now: i64,
+        max_queued: Option<usize>,
+    ) -> QueueResult<Enqueued> {
         let window = ms(self.inner.config.idempotency_window);
         if let Some(k) = &job.idempotency_key {
             let key = idem_key(&job.tenant, &job.kind, k);
@@ -1199,6 +1233,15 @@ impl Queue {
                 if now - created < window && m.summaries.contains_key(existing) {
                     return Ok(Enqueued::Existing(*existing));
                 }
+            }
+        }
+        if let Some(cap) = max_queued {
+            if m.tenants
+                .get(job.tenant.as_str())
+                .map_or(0, |t| t.ready.len())
+                >= cap
+            {
+                return Err(QueueError::TenantFull(cap));
             }
         }
         let id = job.id;
@@ -1220,7 +1263,7 @@ impl Queue {
         let job = Self::new_job(tenant, kind, payload, &opts, now);
         let outcome = {
             let mut m = self.mem();
-            self.add(&mut m, job, now)?
+            self.add(&mut m, job, now, opts.max_queued)?
         };
         // Also for an existing job: its creator may not have seen its flush finish yet.
         self.durable().await?;
@@ -1230,31 +1273,53 @@ impl Queue {
         Ok(outcome)
     }
 
-    /// Adds several jobs with one durable write; returns their outcomes in order.
+    /// Adds several jobs with one durable write; returns their outcomes in order. A job
+    /// refused for its tenant's `max_queued` stops the batch with that error; the jobs
+    /// before it stay queued.
     pub async fn enqueue_many(&self, jobs: Vec<NewJob>) -> QueueResult<Vec<Enqueued>> {
         let now = now_ms();
-        let outcomes = {
+        let (outcomes, refused) = {
             let mut m = self.mem();
             let mut out = Vec::with_capacity(jobs.len());
+            let mut refused = None;
             for j in jobs {
                 let job = Self::new_job(&j.tenant, &j.kind, j.payload, &j.options, now);
-                out.push(self.add(&mut m, job, now)?);
+                match self.add(&mut m, job, now, j.options.max_queued) {
+                    Ok(o) => out.push(o),
+                    Err(e) => {
+                        refused = Some(e);
+                        break;
+                    }
+                }
             }
-            out
+            (out, refused)
         };
         self.durable().await?;
         if outcomes.iter().any(|o| matches!(o, Enqueued::Created(_))) {
             self.notify.notify_waiters();
         }
-        Ok(outcomes)
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(outcomes),
+        }
     }
 
-    /// Leases the next due job whose tenant is under its concurrency quota.
+    /// Leases the next due job whose tenant is under its concurrency quota (see the
+    /// module docs for the order).
     pub async fn lease(&self) -> QueueResult<Option<Lease>> {
+        self.lease_from(0).await
+    }
+
+    /// [`Queue::lease`] among jobs of priority `min_priority` and above.
+    pub async fn lease_from(&self, min_priority: u8) -> QueueResult<Option<Lease>> {
         let now = now_ms();
         let quota = self.inner.config.tenant_concurrency;
         let mut m = self.mem();
-        let mut best: Option<(ReadyKey, Arc<str>)> = None;
+        // In the best band: the first tenant after the one served last, else (wrapping
+        // around) the first one.
+        let mut band: Option<u8> = None;
+        let mut next: Option<(ReadyKey, Arc<str>)> = None;
+        let mut first: Option<(ReadyKey, Arc<str>)> = None;
         for name in &m.ready_tenants {
             let Some(t) = m.tenants.get(name) else {
                 continue;
@@ -1262,16 +1327,30 @@ impl Queue {
             if t.running >= quota {
                 continue;
             }
-            if let Some(k) = t.best_due(now) {
-                if best.as_ref().is_none_or(|(b, _)| k < *b) {
-                    best = Some((k, name.clone()));
-                }
+            let Some(k) = t.best_due(now) else {
+                continue;
+            };
+            let p = k.0 .0;
+            if p < min_priority || band.is_some_and(|b| p < b) {
+                continue;
+            }
+            if band.is_none_or(|b| p > b) {
+                band = Some(p);
+                next = None;
+                first = None;
+            }
+            if first.is_none() {
+                first = Some((k, name.clone()));
+            }
+            if next.is_none() && m.last_served.as_ref().is_none_or(|last| name > last) {
+                next = Some((k, name.clone()));
             }
         }
-        let Some((key, tenant)) = best else {
+        let Some((key, tenant)) = next.or(first) else {
             return Ok(None);
         };
         m.remove_ready(&tenant, &key);
+        m.last_served = Some(tenant);
         let id = key.2;
         let Some(mut job) = m.live.get(&id).map(|l| l.job.clone()) else {
             return Err(QueueError::Storage(format!(
@@ -2119,6 +2198,67 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn tenants_take_turns_within_a_priority_and_the_top_band_goes_first() {
+        let config = QueueConfig {
+            tenant_concurrency: 100,
+            ..fast()
+        };
+        let q = Queue::temporary(config).unwrap();
+        for _ in 0..50 {
+            put(&q, "a-flood", EnqueueOptions::default()).await;
+        }
+        for t in ["b", "c"] {
+            put(&q, t, EnqueueOptions::default()).await;
+        }
+        let urgent = EnqueueOptions {
+            priority: INTERACTIVE_PRIORITY,
+            ..Default::default()
+        };
+        let reward = put(&q, "d", urgent).await;
+        assert_eq!(lease_now(&q).await.job.id, reward, "the top band first");
+        // Only the interactive lane is left to lease from: nothing there now.
+        assert!(q.lease_from(INTERACTIVE_PRIORITY).await.unwrap().is_none());
+        let mut order = Vec::new();
+        for _ in 0..5 {
+            order.push(lease_now(&q).await.job.tenant);
+        }
+        assert_eq!(order, ["a-flood", "b", "c", "a-flood", "a-flood"]);
+    }
+
+    #[tokio::test]
+    async fn a_tenant_holds_at_most_max_queued_jobs() {
+        let q = Queue::temporary(fast()).unwrap();
+        let capped = EnqueueOptions {
+            max_queued: Some(3),
+            ..Default::default()
+        };
+        for _ in 0..3 {
+            q.enqueue("t", "x", json!({}), capped.clone())
+                .await
+                .unwrap();
+        }
+        let refused = q.enqueue("t", "x", json!({}), capped.clone()).await;
+        assert!(
+            matches!(refused, Err(QueueError::TenantFull(3))),
+            "{refused:?}"
+        );
+        // A running job is no longer queued: it frees a place.
+        let _running = lease_now(&q).await;
+        q.enqueue("t", "x", json!({}), capped.clone())
+            .await
+            .unwrap();
+        assert!(q
+            .enqueue("t", "x", json!({}), capped.clone())
+            .await
+            .is_err());
+        // Another tenant, and the platform's own uncapped jobs, are not affected.
+        q.enqueue("u", "x", json!({}), capped).await.unwrap();
+        q.enqueue("t", "x", json!({}), EnqueueOptions::default())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
     async fn tenant_quota_does_not_starve_others() {
         let q = Queue::temporary(fast()).unwrap(); // 2 per tenant
         for _ in 0..5 {
@@ -2132,8 +2272,8 @@ mod tests {
         let tenants: Vec<_> = leases.iter().map(|l| l.job.tenant.as_str()).collect();
         assert_eq!(
             tenants,
-            vec!["busy", "busy", "quiet"],
-            "busy stops at its quota; quiet still runs"
+            vec!["busy", "quiet", "busy"],
+            "turns go round-robin; busy stops at its quota; quiet still runs"
         );
         // Finishing one of busy's jobs frees a slot for the next.
         let first = &leases[0];
@@ -2522,8 +2662,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(q.active_counts("t"), (5, 0));
-        // `max` bounds the claim.
+        // `max` bounds the claim. (Round-robin serves t2's job before t's next one.)
+        assert_eq!(lease_now(&q).await.job.tenant, "t2");
         let next = lease_now(&q).await;
+        assert_eq!(next.job.tenant, "t");
         assert_eq!(q.claim_more(&next.job, 1, |_| true).unwrap().len(), 1);
     }
 }

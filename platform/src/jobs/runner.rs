@@ -74,6 +74,8 @@ pub trait Handler: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
     pub workers: usize,
+    /// Extra workers that lease only jobs of `queue::INTERACTIVE_PRIORITY`.
+    pub interactive_workers: usize,
     /// How long shutdown waits for running jobs before releasing them.
     pub shutdown_grace: Duration,
     /// Fallback poll when no wake-up arrives (scheduled jobs becoming due).
@@ -86,6 +88,7 @@ impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
             workers: 4,
+            interactive_workers: 1,
             shutdown_grace: Duration::from_secs(30),
             poll: Duration::from_millis(250),
             scheduler_tick: Duration::from_secs(5),
@@ -141,10 +144,18 @@ pub fn start(
         stop: CancellationToken::new(),
         abort: CancellationToken::new(),
     };
-    let workers = (0..shared.config.workers.max(1))
-        .map(|n| {
+    let general = (0..shared.config.workers.max(1)).map(|n| (n, 0));
+    let interactive = (0..shared.config.interactive_workers).map(|n| {
+        (
+            shared.config.workers.max(1) + n,
+            super::queue::INTERACTIVE_PRIORITY,
+        )
+    });
+    let workers = general
+        .chain(interactive)
+        .map(|(n, min_priority)| {
             let s = shared.clone();
-            tokio::spawn(async move { s.worker(n).await })
+            tokio::spawn(async move { s.worker(n, min_priority).await })
         })
         .collect();
     let mut background = vec![
@@ -198,14 +209,15 @@ impl RunnerHandle {
 }
 
 impl Shared {
-    async fn worker(&self, n: usize) {
-        tracing::debug!(worker = n, "job worker started");
+    /// Leases and runs jobs of priority `min_priority` and above until stopped.
+    async fn worker(&self, n: usize, min_priority: u8) {
+        tracing::debug!(worker = n, min_priority, "job worker started");
         while !self.stop.is_cancelled() {
             // Register for the wake-up before looking, so an enqueue in between isn't missed.
             let notified = self.queue.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            match self.queue.lease().await {
+            match self.queue.lease_from(min_priority).await {
                 Ok(Some(lease)) => self.run(lease).await,
                 Ok(None) => {
                     tokio::select! {

@@ -14,12 +14,16 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Enqueue, Step, StepCtx, Timeline, Workflow};
+use super::{Caller, Enqueue, Step, StepCtx, Timeline, Workflow};
 use crate::jobs::runner::JobError;
 use crate::observability::events::kind;
 
-/// Longest wait a diagnostic job may ask for.
+/// Longest wait a diagnostic job may ask for (staff).
 pub const MAX_SLEEP_MS: u64 = 60_000;
+
+/// Longest wait a member's diagnostic job may ask for: long enough to watch and cancel
+/// a running job, short enough that a flood of them frees workers soon.
+pub const MEMBER_MAX_SLEEP_MS: u64 = 30_000;
 
 /// The payload of `diagnostics.echo`.
 #[derive(Debug, Clone, Deserialize)]
@@ -40,7 +44,17 @@ pub struct EchoPayload {
 }
 
 impl EchoPayload {
-    /// Checks the payload before it is enqueued.
+    /// Checks the payload before `caller` enqueues it.
+    pub fn validate_for(&self, caller: Caller) -> Result<(), String> {
+        if !caller.staff && self.sleep_ms > MEMBER_MAX_SLEEP_MS {
+            return Err(format!(
+                "sleep_ms must be at most {MEMBER_MAX_SLEEP_MS} (staff may ask for up to {MAX_SLEEP_MS})"
+            ));
+        }
+        self.validate()
+    }
+
+    /// Checks the payload (whoever enqueued it).
     pub fn validate(&self) -> Result<(), String> {
         if self.message.chars().count() > 1000 {
             return Err("message must be at most 1,000 characters".into());
@@ -62,7 +76,7 @@ pub fn noop() -> Workflow {
         description:
             "Does nothing, through the whole job pipeline (queue, runner, one step, Events)",
         enqueue: Enqueue::Members,
-        validate: Some(|v| match v.as_object() {
+        validate: Some(|v, _| match v.as_object() {
             Some(o) if o.is_empty() => Ok(()),
             _ => Err("diagnostics.noop takes an empty payload: {}".into()),
         }),
@@ -77,10 +91,10 @@ pub fn echo() -> Workflow {
         kind: "diagnostics.echo",
         description: "Checks the job pipeline: waits, optionally fails, records one effect row",
         enqueue: Enqueue::Members,
-        validate: Some(|v| {
+        validate: Some(|v, caller| {
             let p: EchoPayload =
                 serde_json::from_value(v.clone()).map_err(|e| format!("invalid payload: {e}"))?;
-            p.validate()
+            p.validate_for(caller)
         }),
         timeline: Timeline::Steps,
         steps: vec![

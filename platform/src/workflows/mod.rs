@@ -33,8 +33,15 @@ use crate::store::{TenantDb, TenantId};
 pub type StepFn =
     Arc<dyn Fn(StepCtx) -> BoxFuture<'static, Result<serde_json::Value, JobError>> + Send + Sync>;
 
+/// Who asks for a job, as far as payload checks care.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    /// Platform staff may ask for more (e.g. longer diagnostic waits).
+    pub staff: bool,
+}
+
 /// Checks a job payload before it is enqueued; the error is shown to the caller.
-pub type PayloadCheck = fn(&serde_json::Value) -> Result<(), String>;
+pub type PayloadCheck = fn(&serde_json::Value, Caller) -> Result<(), String>;
 
 /// One named unit of a workflow.
 #[derive(Clone)]

@@ -65,6 +65,8 @@ impl HeldReward {
         author_id: &str,
     ) -> Self {
         let mut opts = state.jobs.options();
+        // A user is waiting to see the reward: the interactive lane.
+        opts.priority = crate::jobs::queue::INTERACTIVE_PRIORITY;
         opts.idempotency_key = Some(format!("entry:{entry_id}:v{version}"));
         opts.created_by = Some(created_by.to_string());
         opts.run_at = Some(crate::jobs::queue::now_ms() + HOLD.as_millis() as i64);

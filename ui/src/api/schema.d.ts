@@ -1594,7 +1594,8 @@ export interface components {
             run_at?: string | null;
             /**
              * Format: uint8
-             * @description 0 (lowest) to 9 (highest); default 5.
+             * @description 0 (lowest) to 5 (highest) for members, default 5; staff may use up to 8 (9 is the
+             *     platform's own lane for jobs a user is waiting on).
              */
             priority?: number | null;
         };
@@ -1658,7 +1659,7 @@ export interface components {
          * @description Stable error codes; the UI translates these, so never rename one.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "validation_failed" | "invalid_json" | "invalid_parameter" | "unauthorized" | "invalid_credentials" | "token_expired" | "token_invalid" | "refresh_invalid" | "refresh_expired" | "refresh_reused" | "account_disabled" | "csrf_failed" | "service_token_missing" | "service_token_invalid" | "service_token_expired" | "forbidden" | "ip_not_allowed" | "not_found" | "method_not_allowed" | "conflict" | "email_taken" | "last_owner" | "passkey_unknown" | "passkey_used" | "passkey_expired" | "passkey_revoked" | "payload_too_large" | "request_timeout" | "unsupported_media_type" | "rate_limited" | "quota_exceeded" | "maintenance" | "unavailable" | "internal";
+        ErrorCode: "bad_request" | "validation_failed" | "invalid_json" | "invalid_parameter" | "unauthorized" | "invalid_credentials" | "token_expired" | "token_invalid" | "refresh_invalid" | "refresh_expired" | "refresh_reused" | "account_disabled" | "csrf_failed" | "service_token_missing" | "service_token_invalid" | "service_token_expired" | "forbidden" | "ip_not_allowed" | "not_found" | "method_not_allowed" | "conflict" | "email_taken" | "last_owner" | "passkey_unknown" | "passkey_used" | "passkey_expired" | "passkey_revoked" | "passkey_email_mismatch" | "payload_too_large" | "request_timeout" | "unsupported_media_type" | "rate_limited" | "quota_exceeded" | "maintenance" | "unavailable" | "internal";
         /**
          * ErrorDetail
          * @description What went wrong, for machines (`code`) and people (`message`).
