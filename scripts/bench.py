@@ -148,6 +148,7 @@ class AfterResume:
             WORKLOG_ENTRIES_PER_HOUR="0",
             LLM_TOKENS_PER_MONTH="0",
             JOB_TENANT_MAX_QUEUED="100000000",
+            IMPORT_ROWS_PER_DAY="0",
         )
         self.cli("admin", "create-staff", "--email", "staff@bench.test", "--password", PASSWORD,
                  "--name", "Staff")

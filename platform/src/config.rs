@@ -151,8 +151,18 @@ pub struct Quotas {
     pub tenant_storage_bytes: u64,
     /// Largest import file, in bytes.
     pub import_max_bytes: usize,
+    /// Most rows one import may hold.
+    pub import_max_rows: usize,
+    /// Entries one user may import per 24 hours (0 = unlimited); imports don't count
+    /// against `entries_per_hour`, which is about today's logging.
+    pub import_rows_per_day: u64,
+    /// Attachment uploads one user may have in progress at once.
+    pub uploads_per_user: usize,
     /// LLM tokens one tenant may use per calendar month (0 = unlimited).
     pub llm_tokens_per_month: u64,
+    /// Tokens each queued or running AI job holds against that quota, so parallel jobs
+    /// can't start beyond it.
+    pub llm_tokens_reserved_per_job: u64,
 }
 
 /// Every runtime setting of the platform.
@@ -314,6 +324,10 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("ATTACHMENT_MAX_BYTES", false),
     ("TENANT_STORAGE_QUOTA_BYTES", false),
     ("IMPORT_MAX_BYTES", false),
+    ("IMPORT_MAX_ROWS", false),
+    ("IMPORT_ROWS_PER_DAY", false),
+    ("UPLOADS_PER_USER", false),
+    ("LLM_TOKENS_RESERVED_PER_JOB", false),
     ("LLM_TOKENS_PER_MONTH", false),
 ];
 
@@ -606,6 +620,10 @@ impl Settings {
             attachment_max_bytes: r.number("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024u64, 1024),
             tenant_storage_bytes: r.number("TENANT_STORAGE_QUOTA_BYTES", 1024 * 1024 * 1024u64, 0),
             import_max_bytes: r.number("IMPORT_MAX_BYTES", 5 * 1024 * 1024usize, 1024),
+            import_max_rows: r.number("IMPORT_MAX_ROWS", 5000usize, 1),
+            import_rows_per_day: r.number("IMPORT_ROWS_PER_DAY", 20_000u64, 0),
+            uploads_per_user: r.number("UPLOADS_PER_USER", 2usize, 1),
+            llm_tokens_reserved_per_job: r.number("LLM_TOKENS_RESERVED_PER_JOB", 8192u64, 0),
             llm_tokens_per_month: r.number("LLM_TOKENS_PER_MONTH", 2_000_000u64, 0),
         };
         let metrics_bind = r.src.get("METRICS_BIND");

@@ -261,44 +261,55 @@ pub struct AppState {
     /// the same time whether or not the account exists.
     pub dummy_hash: String,
     /// Open event streams per user and per workspace.
-    pub streams: Arc<StreamSlots>,
+    pub streams: Arc<Slots>,
+    /// Uploads and imports in progress by user (`UPLOADS_PER_USER`, one import at a time).
+    pub uploads: Arc<Slots>,
+    /// Attachment bytes reserved by uploads in progress, by tenant: the storage quota
+    /// holds under concurrent uploads.
+    pub storage: Arc<Reservations>,
     /// The last readiness probe and when it ran (see `api::health`).
     pub readiness: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<Probe>>)>>,
 }
 
-/// Counts of open long-lived streams by key (`user:…`, `tenant:…`).
+/// Counts of things in progress by key (`user:…`, `tenant:…`): open event streams,
+/// uploads.
 #[derive(Default)]
-pub struct StreamSlots {
+pub struct Slots {
     open: std::sync::Mutex<std::collections::HashMap<String, usize>>,
 }
 
-/// One open stream's slots; dropping it frees them.
-pub struct StreamSlot {
-    slots: Arc<StreamSlots>,
+/// One holder's slots; dropping it frees them.
+pub struct Slot {
+    slots: Arc<Slots>,
     keys: Vec<String>,
 }
 
-impl StreamSlots {
-    /// Takes one slot under each `(key, limit)`, or none (and says which was full).
-    pub fn acquire(self: &Arc<Self>, limits: &[(String, usize)]) -> Result<StreamSlot, String> {
+impl Slots {
+    /// Takes one slot under each `(key, limit)`, or none (and says which was full, as
+    /// "<key> already has <limit> <what>").
+    pub fn acquire(
+        self: &Arc<Self>,
+        limits: &[(String, usize)],
+        what: &str,
+    ) -> Result<Slot, String> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((key, limit)) = limits
             .iter()
             .find(|(k, limit)| open.get(k).copied().unwrap_or(0) >= *limit)
         {
-            return Err(format!("{key} already has {limit} open event streams"));
+            return Err(format!("{key} already has {limit} {what}"));
         }
         for (k, _) in limits {
             *open.entry(k.clone()).or_insert(0) += 1;
         }
-        Ok(StreamSlot {
+        Ok(Slot {
             slots: self.clone(),
             keys: limits.iter().map(|(k, _)| k.clone()).collect(),
         })
     }
 }
 
-impl Drop for StreamSlot {
+impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
         for k in &self.keys {
@@ -307,6 +318,57 @@ impl Drop for StreamSlot {
                 if *n == 0 {
                     open.remove(k);
                 }
+            }
+        }
+    }
+}
+
+/// Amounts (bytes) reserved by key until their holders finish.
+#[derive(Default)]
+pub struct Reservations {
+    held: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+}
+
+/// A reservation; dropping it returns the amount.
+pub struct Reservation {
+    owner: Arc<Reservations>,
+    key: String,
+    amount: u64,
+}
+
+impl Reservations {
+    /// Reserves up to `want` of what `room` leaves under `key` once the other holders'
+    /// reservations are taken off; `None` when nothing is left.
+    pub fn reserve(self: &Arc<Self>, key: &str, room: u64, want: u64) -> Option<Reservation> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let taken = held.get(key).copied().unwrap_or(0);
+        let amount = want.min(room.saturating_sub(taken));
+        if amount == 0 {
+            return None;
+        }
+        *held.entry(key.to_string()).or_insert(0) += amount;
+        Some(Reservation {
+            owner: self.clone(),
+            key: key.to_string(),
+            amount,
+        })
+    }
+}
+
+impl Reservation {
+    /// The amount reserved.
+    pub fn amount(&self) -> u64 {
+        self.amount
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut held = self.owner.held.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = held.get_mut(&self.key) {
+            *n = n.saturating_sub(self.amount);
+            if *n == 0 {
+                held.remove(&self.key);
             }
         }
     }
@@ -360,7 +422,9 @@ impl AppState {
             store,
             dummy_hash,
             readiness: tokio::sync::Mutex::new(None),
-            streams: Arc::new(StreamSlots::default()),
+            streams: Arc::new(Slots::default()),
+            uploads: Arc::new(Slots::default()),
+            storage: Arc::new(Reservations::default()),
         }))
     }
 }

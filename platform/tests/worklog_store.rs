@@ -211,10 +211,20 @@ async fn import_keys_prevent_duplicates() {
         .await
         .unwrap()
         .is_none());
-    let found = repo::existing_import_keys(&db, &["key-1".into(), "key-2".into()])
+    let found = repo::existing_import_keys(&db, "v", &["key-1".into(), "key-2".into()], &[])
         .await
         .unwrap();
     assert_eq!(found, vec!["key-1".to_string()]);
+    // A bare (unscoped) key counts only for the author who stored it.
+    let legacy = ["key-1".to_string()];
+    let mine = repo::existing_import_keys(&db, "u", &[], &legacy)
+        .await
+        .unwrap();
+    assert_eq!(mine, vec!["key-1".to_string()]);
+    let theirs = repo::existing_import_keys(&db, "v", &[], &legacy)
+        .await
+        .unwrap();
+    assert!(theirs.is_empty());
 }
 
 // Pages with totals carried by the cursor, over days shared by many entries, with

@@ -259,6 +259,8 @@ async fn main() {
         ("RUST_LOG", "error"),
         ("AUTH_RATE_LIMIT_PER_MINUTE", "100000"),
         ("API_RATE_LIMIT_PER_MINUTE", "10000000"),
+        // The search corpus is imported by one user, past the daily import quota.
+        ("IMPORT_ROWS_PER_DAY", "0"),
         // The phases outlast the default 15-minute access token.
         ("ACCESS_TOKEN_TTL_SECS", "7200"),
     ];

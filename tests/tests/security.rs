@@ -876,3 +876,293 @@ async fn a_flood_of_long_jobs_does_not_delay_another_workspaces_reward() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(!r.body["items"].as_array().unwrap().is_empty());
 }
+
+/// `n` JSON import rows, numbered from `from`.
+fn rows(from: usize, n: usize) -> String {
+    let rows: Vec<_> = (from..from + n)
+        .map(|i| serde_json::json!({"date": "2026-01-05", "title": format!("Row {i}"), "content": format!("Imported row {i}")}))
+        .collect();
+    serde_json::to_string(&rows).unwrap()
+}
+
+async fn import_json(app: &common::App, s: &common::Session, body: String) -> common::Resp {
+    let r = app
+        .http
+        .post(format!("{}/api/worklogs/import?format=json", app.base))
+        .bearer_auth(&s.token)
+        .header("content-type", "text/plain")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    common::App::read(r).await
+}
+
+#[tokio::test]
+async fn imports_are_bounded_and_scoped_to_their_author() {
+    let app = spawn_app(&[
+        ("IMPORT_MAX_ROWS", "50"),
+        ("IMPORT_ROWS_PER_DAY", "60"),
+        ("WORKLOG_ENTRIES_PER_HOUR", "5"),
+    ])
+    .await;
+    let owner = app.new_owner("importer@example.test").await;
+    let colleague = app
+        .add_member(&owner, "colleague@example.test", "member")
+        .await;
+
+    let r = import_json(&app, &owner, rows(0, 51)).await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, "validation_failed"));
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 50 rows"),
+        "{}",
+        r.body
+    );
+
+    let file = rows(0, 40);
+    let r = import_json(&app, &owner, file.clone()).await;
+    assert_eq!(
+        (r.status.as_u16(), &r.body["created"]),
+        (200, &serde_json::json!(40)),
+        "{}",
+        r.body
+    );
+    // The same file from a colleague is their work, not a duplicate of the owner's.
+    let r = import_json(&app, &colleague, file.clone()).await;
+    assert_eq!(
+        (r.status.as_u16(), &r.body["created"]),
+        (200, &serde_json::json!(40)),
+        "{}",
+        r.body
+    );
+    // Re-importing it is idempotent and costs no quota.
+    let r = import_json(&app, &owner, file).await;
+    assert_eq!(
+        (&r.body["created"], &r.body["duplicates"]),
+        (&serde_json::json!(0), &serde_json::json!(40)),
+        "{}",
+        r.body
+    );
+    // 40 + 30 new rows pass the 60 a day.
+    let r = import_json(&app, &owner, rows(100, 30)).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (429, "quota_exceeded"),
+        "{}",
+        r.body
+    );
+    let r = import_json(&app, &owner, rows(100, 20)).await;
+    assert_eq!(
+        (r.status.as_u16(), &r.body["created"]),
+        (200, &serde_json::json!(20)),
+        "{}",
+        r.body
+    );
+    // Imported rows don't use up today's logging quota.
+    let r = app
+        .post(
+            "/api/worklogs",
+            Some(&owner.token),
+            serde_json::json!({"content": "Logged by hand."}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn concurrent_uploads_cannot_overshoot_the_storage_quota() {
+    let app = spawn_app(&[
+        ("TENANT_STORAGE_QUOTA_BYTES", "300000"),
+        ("ATTACHMENT_MAX_BYTES", "100000"),
+        ("UPLOADS_PER_USER", "8"),
+    ])
+    .await;
+    let owner = app.new_owner("uploader@example.test").await;
+    let r = app
+        .post(
+            "/api/worklogs",
+            Some(&owner.token),
+            serde_json::json!({"content": "Evidence inside."}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let entry = r.body["id"].as_str().unwrap().to_string();
+    let upload = || {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![b'a'; 90_000]).file_name("notes.txt"),
+        );
+        app.http
+            .post(format!("{}/api/worklogs/{entry}/attachments", app.base))
+            .bearer_auth(&owner.token)
+            .multipart(form)
+            .send()
+    };
+    let statuses: Vec<u16> = futures::future::join_all((0..8).map(|_| upload()))
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    let stored = statuses.iter().filter(|s| **s == 201).count();
+    eprintln!("8 concurrent 90 kB uploads into 300 kB: {statuses:?}");
+    assert!(stored >= 1, "{statuses:?}");
+    assert!(
+        stored * 90_000 <= 300_000,
+        "the quota was overshot: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 413),
+        "{statuses:?}"
+    );
+    let r = app
+        .get(&format!("/api/worklogs/{entry}/attachments"), &owner.token)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), stored);
+    let bytes: u64 = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["size"].as_u64().unwrap())
+        .sum();
+    assert!(bytes <= 300_000, "{bytes} bytes stored");
+}
+
+#[tokio::test]
+async fn uploads_in_progress_are_capped_per_user() {
+    let app = spawn_app(&[("UPLOADS_PER_USER", "1")]).await;
+    let owner = app.new_owner("slow-uploader@example.test").await;
+    let r = app
+        .post(
+            "/api/worklogs",
+            Some(&owner.token),
+            serde_json::json!({"content": "Evidence inside."}),
+        )
+        .await;
+    let entry = r.body["id"].as_str().unwrap().to_string();
+    let url = format!("{}/api/worklogs/{entry}/attachments", app.base);
+    // A multipart body that trickles in over two seconds.
+    let boundary = "slowboundary";
+    let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n");
+    let tail = format!("\r\n--{boundary}--\r\n");
+    let chunks = futures::stream::iter(
+        std::iter::once(head.into_bytes())
+            .chain((0..20).map(|_| vec![b'x'; 100]))
+            .chain(std::iter::once(tail.into_bytes())),
+    )
+    .then(|c| async move {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        Ok::<_, std::io::Error>(c)
+    });
+    let slow = app
+        .http
+        .post(&url)
+        .bearer_auth(&owner.token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send();
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"quick".to_vec()).file_name("b.txt"),
+        );
+        app.http
+            .post(&url)
+            .bearer_auth(&owner.token)
+            .multipart(form)
+            .send()
+            .await
+    };
+    let (slow, second) = tokio::join!(slow, second);
+    let second = common::App::read(second.unwrap()).await;
+    assert_eq!(
+        (second.status.as_u16(), second.code()),
+        (429, "rate_limited"),
+        "{}",
+        second.body
+    );
+    assert_eq!(slow.unwrap().status(), 201);
+}
+
+#[tokio::test]
+async fn analysing_a_colleagues_entry_needs_edit_rights() {
+    let app = spawn_app(&[]).await;
+    let owner = app.new_owner("analyse-owner@example.test").await;
+    let author = app
+        .add_member(&owner, "author@example.test", "member")
+        .await;
+    let other = app.add_member(&owner, "other@example.test", "member").await;
+    let r = app
+        .post(
+            "/api/worklogs",
+            Some(&author.token),
+            serde_json::json!({"content": "Mine to analyse."}),
+        )
+        .await;
+    let entry = r.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/worklogs/{entry}/analyze");
+    let r = app
+        .post(&path, Some(&other.token), serde_json::json!({}))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (403, "forbidden"),
+        "{}",
+        r.body
+    );
+    for s in [&author, &owner] {
+        let r = app.post(&path, Some(&s.token), serde_json::json!({})).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn parallel_ai_jobs_cannot_overshoot_the_token_quota() {
+    // One worker, kept busy, so the AI jobs stay queued while they are counted.
+    let app = spawn_app(&[
+        ("JOB_WORKERS", "1"),
+        ("JOB_INTERACTIVE_WORKERS", "0"),
+        ("LLM_TOKENS_PER_MONTH", "20000"),
+        ("LLM_TOKENS_RESERVED_PER_JOB", "8192"),
+    ])
+    .await;
+    let busy = app.new_owner("busy-worker@example.test").await;
+    let r = app
+        .post(
+            "/api/jobs",
+            Some(&busy.token),
+            serde_json::json!({"kind": "diagnostics.echo", "payload": {"sleep_ms": 30000}}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let owner = app.new_owner("ai-quota@example.test").await;
+    let calls = (0..8).map(|_| async {
+        let r = app
+            .post(
+                "/api/skills/extract",
+                Some(&owner.token),
+                serde_json::json!({}),
+            )
+            .await;
+        (r.status.as_u16(), r.code().to_string())
+    });
+    let answers = futures::future::join_all(calls).await;
+    // 20,000 tokens left, 8,192 held per job: three jobs may be in flight.
+    let accepted = answers.iter().filter(|(s, _)| *s == 202).count();
+    assert_eq!(accepted, 3, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(s, c)| *s == 202 || (*s == 429 && c == "quota_exceeded")),
+        "{answers:?}"
+    );
+}

@@ -20,7 +20,7 @@ use super::Tag;
 use crate::agents;
 use crate::documents::{self as docs, CssMode, ReportMeta};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::jobs::queue::EnqueueOptions;
+use crate::jobs::queue::{EnqueueOptions, QueueError};
 use crate::state::AppState;
 use crate::store::{documents as store, platform, skills, worklogs, TenantDb, TenantId};
 
@@ -29,22 +29,33 @@ pub const DOCUMENT_CSS_PATH: &str = "/assets/documents.css";
 
 // ------------------------------------------------------------------ helpers
 
-/// Refuses AI work when the tenant's monthly LLM tokens are used up.
-async fn ensure_llm_quota(state: &AppState, db: &TenantDb) -> ApiResult<()> {
-    let quota = state.settings.quotas.llm_tokens_per_month;
+/// Refuses AI work when the tenant's monthly LLM tokens are used up. Otherwise returns
+/// how many AI jobs the tenant may have in flight: each holds
+/// `LLM_TOKENS_RESERVED_PER_JOB` of what is left, so parallel jobs can't all start on
+/// the same remainder (`None`: no quota).
+async fn ensure_llm_quota(state: &AppState, db: &TenantDb) -> ApiResult<Option<usize>> {
+    let q = &state.settings.quotas;
+    let quota = q.llm_tokens_per_month;
     if quota == 0 {
-        return Ok(());
+        return Ok(None);
     }
     let (used, _) = crate::llm::usage_this_month(db).await?;
     if used >= quota {
-        let mut e = ApiError::new(
-            ErrorCode::QuotaExceeded,
-            format!("your workspace has used its {quota} LLM tokens for this month"),
-        );
-        e.retry_after = Some(3600);
-        return Err(e);
+        return Err(llm_quota_error(format!(
+            "your workspace has used its {quota} LLM tokens for this month"
+        )));
     }
-    Ok(())
+    let left = quota - used;
+    Ok(match q.llm_tokens_reserved_per_job {
+        0 => None,
+        per_job => Some(usize::try_from(left.div_ceil(per_job)).unwrap_or(usize::MAX)),
+    })
+}
+
+fn llm_quota_error(message: String) -> ApiError {
+    let mut e = ApiError::new(ErrorCode::QuotaExceeded, message);
+    e.retry_after = Some(3600);
+    e
 }
 
 /// Enqueues an AI job for `p` and answers with it.
@@ -54,8 +65,10 @@ async fn start_job(
     kind: &str,
     payload: serde_json::Value,
     key: Option<String>,
+    in_flight: Option<usize>,
 ) -> ApiResult<JobAccepted> {
     let mut opts: EnqueueOptions = state.jobs.member_options();
+    opts.max_active_of = in_flight.map(|cap| (crate::workflows::ai::KINDS, cap));
     opts.idempotency_key = key;
     opts.created_by = Some(p.user_id.clone());
     // AI work is slower than bookkeeping: a generous per-attempt timeout.
@@ -64,7 +77,12 @@ async fn start_job(
         .jobs
         .enqueue(&p.tenant_id(), kind, payload, opts)
         .await
-        .map_err(ApiError::from)?;
+        .map_err(|e| match e {
+            QueueError::TooManyActive(n) => llm_quota_error(format!(
+                "your workspace's {n} AI jobs in flight hold the rest of this month's LLM tokens; wait for them to finish"
+            )),
+            e => ApiError::from(e),
+        })?;
     JobAccepted::from_outcome(state, outcome)
 }
 
@@ -723,11 +741,13 @@ impl AiApi {
         let entry = worklogs::get(&db, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("entry"))?;
-        ensure_llm_quota(&state, &db).await?;
+        // The analysis is written onto the entry: the same right as editing it.
+        p.may_edit_content_of(&entry.author_id)?;
+        let in_flight = ensure_llm_quota(&state, &db).await?;
         let payload = serde_json::json!({"entry_id": entry.id, "version": entry.version});
         let key = Some(format!("analyze:{}:v{}", entry.id, entry.version));
         Ok(Accepted::Accepted(Json(
-            start_job(&state, p, "worklog.analyze", payload, key).await?,
+            start_job(&state, p, "worklog.analyze", payload, key, in_flight).await?,
         )))
     }
 
@@ -754,10 +774,10 @@ impl AiApi {
             }
         }
         let db = p.tenant_db(&state).await?;
-        ensure_llm_quota(&state, &db).await?;
+        let in_flight = ensure_llm_quota(&state, &db).await?;
         let payload = serde_json::json!({"user_id": p.user_id, "from": from, "to": to});
         Ok(Accepted::Accepted(Json(
-            start_job(&state, p, "skills.extract", payload, None).await?,
+            start_job(&state, p, "skills.extract", payload, None, in_flight).await?,
         )))
     }
 
@@ -968,7 +988,7 @@ impl AiApi {
             return Err(ApiError::validation("a report covers at most 366 days"));
         }
         let db = p.tenant_db(&state).await?;
-        ensure_llm_quota(&state, &db).await?;
+        let in_flight = ensure_llm_quota(&state, &db).await?;
         let id = platform::new_id();
         let (from_s, to_s) = (from.to_string(), to.to_string());
         let audience = b
@@ -1002,6 +1022,7 @@ impl AiApi {
             "report.generate",
             payload,
             Some(format!("report:{id}")),
+            in_flight,
         )
         .await?;
         store::set_report_job(&db, &id, &job.id).await?;
@@ -1182,10 +1203,10 @@ impl AiApi {
     async fn refresh(&self, state: Data<&Arc<AppState>>, auth: Writer) -> ApiResult<Accepted> {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;
-        ensure_llm_quota(&state, &db).await?;
+        let in_flight = ensure_llm_quota(&state, &db).await?;
         let payload = serde_json::json!({"user_id": p.user_id});
         Ok(Accepted::Accepted(Json(
-            start_job(&state, p, "resume.refresh", payload, None).await?,
+            start_job(&state, p, "resume.refresh", payload, None, in_flight).await?,
         )))
     }
 

@@ -495,13 +495,16 @@ impl JobsApi {
         let s = &state.settings;
         let slot = state
             .streams
-            .acquire(&[
-                (format!("user {}", p.user_id), s.event_streams_per_user),
-                (
-                    format!("workspace {}", job.tenant),
-                    s.event_streams_per_tenant,
-                ),
-            ])
+            .acquire(
+                &[
+                    (format!("user {}", p.user_id), s.event_streams_per_user),
+                    (
+                        format!("workspace {}", job.tenant),
+                        s.event_streams_per_tenant,
+                    ),
+                ],
+                "open event streams",
+            )
             .map_err(|why| {
                 let mut e = ApiError::new(
                     ErrorCode::RateLimited,
@@ -622,7 +625,7 @@ pub fn live_job_events(
     state: Arc<AppState>,
     tenant: String,
     job: Uuid,
-    slot: Option<crate::state::StreamSlot>,
+    slot: Option<crate::state::Slot>,
 ) -> BoxStream<'static, EventOut> {
     let (tx, rx) = tokio::sync::mpsc::channel::<EventOut>(256);
     let mut live = state.events.subscribe();

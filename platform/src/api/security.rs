@@ -46,6 +46,18 @@ impl Principal {
     pub fn tenant_id(&self) -> String {
         self.tenant.to_string()
     }
+
+    /// Whether this principal may change (or have the AI rework) content written by
+    /// `author_id`: their own, or anyone's as admin or owner.
+    pub fn may_edit_content_of(&self, author_id: &str) -> ApiResult<()> {
+        if self.role.can_manage_members() || author_id == self.user_id {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "members can change only their own entries",
+            ))
+        }
+    }
 }
 
 fn state_of(req: &Request) -> ApiResult<Arc<AppState>> {

@@ -333,13 +333,7 @@ async fn entry_of(db: &TenantDb, id: &str) -> ApiResult<EntryRow> {
 
 /// Members change only their own entries; admins and owners any in the tenant.
 fn may_edit(p: &Principal, e: &EntryRow) -> ApiResult<()> {
-    if p.role.can_manage_members() || e.author_id == p.user_id {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "members can change only their own entries",
-        ))
-    }
+    p.may_edit_content_of(&e.author_id)
 }
 
 /// Queues the reward evaluation of an entry version (idempotent per version).
@@ -675,13 +669,33 @@ impl WorklogsApi {
             }]);
             err
         })?;
+        let quotas = &state.settings.quotas;
+        if rows.len() > quotas.import_max_rows {
+            return Err(ApiError::validation(format!(
+                "an import takes at most {} rows and this file has {}; split it",
+                quotas.import_max_rows,
+                rows.len()
+            )));
+        }
+        // One import per user at a time, so the daily quota below can't be raced.
+        let _slot = state
+            .uploads
+            .acquire(
+                &[(format!("user {} (import)", p.user_id), 1)],
+                "import running",
+            )
+            .map_err(|m| ApiError::new(ErrorCode::RateLimited, m))?;
         let dry_run = dry_run.0.unwrap_or(false);
         let db = p.tenant_db(&state).await?;
         let mut errors = Vec::new();
         let mut valid = Vec::new();
         for row in &rows {
             match &row.result {
-                Ok(v) => valid.push((row.row, v, worklog::import_key(v))),
+                Ok(v) => {
+                    let content = worklog::import_key(v);
+                    let key = worklog::author_import_key(&p.user_id, &content);
+                    valid.push((row.row, v, key, content));
+                }
                 Err(errs) => errors.extend(errs.iter().map(|e| ImportIssue {
                     row: row.row as u64,
                     line: row.line.map(|l| l as u64),
@@ -691,19 +705,43 @@ impl WorklogsApi {
                 })),
             }
         }
-        let keys: Vec<String> = valid.iter().map(|(_, _, k)| k.clone()).collect();
         let mut existing = std::collections::HashSet::new();
-        for chunk in keys.chunks(500) {
-            existing.extend(repo::existing_import_keys(&db, chunk).await?);
+        for chunk in valid.chunks(500) {
+            let keys: Vec<String> = chunk.iter().map(|(_, _, k, _)| k.clone()).collect();
+            let legacy: Vec<String> = chunk.iter().map(|(_, _, _, c)| c.clone()).collect();
+            existing.extend(repo::existing_import_keys(&db, &p.user_id, &keys, &legacy).await?);
+        }
+        if !dry_run && quotas.import_rows_per_day > 0 {
+            let mut seen = std::collections::HashSet::new();
+            let new = valid
+                .iter()
+                .filter(|(_, _, k, c)| {
+                    !existing.contains(k) && !existing.contains(c) && seen.insert(k.clone())
+                })
+                .count() as u64;
+            let since = Utc::now() - chrono::Duration::days(1);
+            let done = repo::imported_since(&db, &p.user_id, since).await?;
+            let quota = quotas.import_rows_per_day;
+            if done + new > quota {
+                let mut e = ApiError::new(
+                    ErrorCode::QuotaExceeded,
+                    format!(
+                        "you can import at most {quota} entries a day; {done} were imported in the last 24 hours and this file has {new} new ones"
+                    ),
+                );
+                e.retry_after = Some(3600);
+                return Err(e);
+            }
         }
         let mut created = 0;
         let mut duplicates = 0;
         let mut seen = std::collections::HashSet::new();
         let mut preview = Vec::new();
         let mut batch: Vec<(String, EntryFields, String)> = Vec::new();
-        for (row, v, key) in &valid {
+        for (row, v, key, content) in &valid {
             // A row repeated inside the same file is a duplicate too.
-            let duplicate = existing.contains(key) || !seen.insert(key.clone());
+            let duplicate =
+                existing.contains(key) || existing.contains(content) || !seen.insert(key.clone());
             if duplicate {
                 duplicates += 1;
             } else if !dry_run {
@@ -868,18 +906,30 @@ impl WorklogsApi {
         let entry = entry_of(&db, &id).await?;
         may_edit(p, &entry)?;
         let q = &state.settings.quotas;
+        let _slot = state
+            .uploads
+            .acquire(
+                &[(format!("user {}", p.user_id), q.uploads_per_user)],
+                "uploads in progress",
+            )
+            .map_err(|m| ApiError::new(ErrorCode::RateLimited, m))?;
         let used = repo::storage_used(&db).await?;
         let room = q.tenant_storage_bytes.saturating_sub(used);
-        if room == 0 {
+        // Reserved before a byte is written, and held until the attachment row counts
+        // in `used`: concurrent uploads share the room instead of each seeing all of it.
+        let Some(reserved) = state
+            .storage
+            .reserve(&p.tenant_id(), room, q.attachment_max_bytes)
+        else {
             return Err(ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!(
-                    "your workspace has used its {} bytes of storage; delete attachments to make room",
+                    "your workspace has used its {} bytes of storage (uploads in progress included); delete attachments to make room",
                     q.tenant_storage_bytes
                 ),
             ));
-        }
-        let limit = q.attachment_max_bytes.min(room);
+        };
+        let limit = reserved.amount();
         let mut multipart = body.0;
         let field = loop {
             match multipart.next_field().await {
@@ -960,6 +1010,7 @@ impl WorklogsApi {
             }
         };
         let (attachment, entry) = added;
+        drop(reserved);
         reward(&state, p, &entry).await;
         Ok(CreatedAttachment::Created(Json(attachment.into())))
     }

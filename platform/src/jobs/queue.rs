@@ -201,6 +201,9 @@ pub struct EnqueueOptions {
     /// Refuse ([`QueueError::TenantFull`]) when the tenant has this many queued jobs
     /// (scheduled ones included); `None` for the platform's own jobs.
     pub max_queued: Option<usize>,
+    /// Refuse ([`QueueError::TooManyActive`]) when the tenant has this many queued or
+    /// running jobs of these kinds (e.g. AI jobs holding LLM tokens).
+    pub max_active_of: Option<(&'static [&'static str], usize)>,
 }
 
 impl Default for EnqueueOptions {
@@ -214,6 +217,7 @@ impl Default for EnqueueOptions {
             correlation_id: None,
             created_by: None,
             max_queued: None,
+            max_active_of: None,
         }
     }
 }
@@ -277,6 +281,9 @@ pub enum QueueError {
         "this workspace already has {0} queued jobs, the most it may have; wait for some to finish"
     )]
     TenantFull(usize),
+    /// The tenant already has `EnqueueOptions::max_active_of` such jobs in flight.
+    #[error("this workspace already has {0} such jobs queued or running")]
+    TooManyActive(usize),
 }
 
 impl From<sled::Error> for QueueError {
@@ -1218,13 +1225,7 @@ impl Queue {
 
     /// Adds a job unless its idempotency key names a live one (memory lock held), and
     /// unless its tenant already holds `max_queued` queued jobs.
-    fn add(
-        &self,
-        m: &mut Mem,
-        job: Job,
-        now: i64,
-        max_queued: Option<usize>,
-    ) -> QueueResult<Enqueued> {
+    fn add(&self, m: &mut Mem, job: Job, now: i64, opts: &EnqueueOptions) -> QueueResult<Enqueued> {
         let window = ms(self.inner.config.idempotency_window);
         if let Some(k) = &job.idempotency_key {
             let key = idem_key(&job.tenant, &job.kind, k);
@@ -1235,13 +1236,28 @@ impl Queue {
                 }
             }
         }
-        if let Some(cap) = max_queued {
+        if let Some(cap) = opts.max_queued {
             if m.tenants
                 .get(job.tenant.as_str())
                 .map_or(0, |t| t.ready.len())
                 >= cap
             {
                 return Err(QueueError::TenantFull(cap));
+            }
+        }
+        if let Some((kinds, cap)) = opts.max_active_of {
+            // Every live job is held in memory; AI enqueues are rare next to leases.
+            let active = m
+                .live
+                .values()
+                .filter(|l| {
+                    !l.job.state.is_terminal()
+                        && l.job.tenant == job.tenant
+                        && kinds.contains(&l.job.kind.as_str())
+                })
+                .count();
+            if active >= cap {
+                return Err(QueueError::TooManyActive(cap));
             }
         }
         let id = job.id;
@@ -1263,7 +1279,7 @@ impl Queue {
         let job = Self::new_job(tenant, kind, payload, &opts, now);
         let outcome = {
             let mut m = self.mem();
-            self.add(&mut m, job, now, opts.max_queued)?
+            self.add(&mut m, job, now, &opts)?
         };
         // Also for an existing job: its creator may not have seen its flush finish yet.
         self.durable().await?;
@@ -1284,7 +1300,7 @@ impl Queue {
             let mut refused = None;
             for j in jobs {
                 let job = Self::new_job(&j.tenant, &j.kind, j.payload, &j.options, now);
-                match self.add(&mut m, job, now, j.options.max_queued) {
+                match self.add(&mut m, job, now, &j.options) {
                     Ok(o) => out.push(o),
                     Err(e) => {
                         refused = Some(e);

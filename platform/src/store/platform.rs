@@ -320,10 +320,10 @@ pub async fn set_role(
              UPDATE membership SET role = $role WHERE tenant_id = $tid AND user_id = $uid;
              UPDATE invitation SET revoked_at = time::now()
                  WHERE tenant_id = $tid AND created_by = $uid AND used_at = NONE AND revoked_at = NONE
-                   AND {MAY_NOT_GRANT};
+                   AND !{MAY_GRANT};
              SELECT user_id, tenant_id, role, created_at FROM membership WHERE tenant_id = $tid AND user_id = $uid;
              COMMIT TRANSACTION;",
-            MAY_NOT_GRANT = format!("!{}", may_grant("$role", "role")),
+            MAY_GRANT = may_grant("$role", "role"),
         );
     let mut rows = db
         .query_retrying(

@@ -879,7 +879,7 @@ pub async fn nth_newest_created(
     }
     Ok(db
         .query(
-            "SELECT created_at FROM worklog WHERE author_id = $author
+            "SELECT created_at FROM worklog WHERE author_id = $author AND import_key = NONE
              ORDER BY created_at DESC LIMIT 1 START $skip;",
             json!({"author": author_id, "skip": n.saturating_sub(1)}),
         )
@@ -889,13 +889,41 @@ pub async fn nth_newest_created(
 }
 
 /// Which of `keys` already exist (imports skip them).
-pub async fn existing_import_keys(db: &TenantDb, keys: &[String]) -> StoreResult<Vec<String>> {
-    db.query(
-        "SELECT VALUE import_key FROM worklog WHERE import_key IN $keys;",
-        json!({"keys": keys}),
-    )
-    .await?
-    .take(0)
+/// Which of `keys` (author-scoped import keys) are stored, and which of `legacy` (bare
+/// content keys of entries imported before keys were scoped) `author` stored.
+pub async fn existing_import_keys(
+    db: &TenantDb,
+    author: &str,
+    keys: &[String],
+    legacy: &[String],
+) -> StoreResult<Vec<String>> {
+    // Two statements, each an index lookup (an OR would scan the table).
+    let mut rows = db
+        .query(
+            "SELECT VALUE import_key FROM worklog WHERE import_key IN $keys;
+             SELECT VALUE import_key FROM worklog WHERE import_key IN $legacy AND author_id = $author;",
+            json!({"keys": keys, "legacy": legacy, "author": author}),
+        )
+        .await?;
+    let mut found: Vec<String> = rows.take(0)?;
+    found.extend(rows.take::<String>(1)?);
+    Ok(found)
+}
+
+/// Entries `author` imported since `since`.
+pub async fn imported_since(db: &TenantDb, author: &str, since: DateTime<Utc>) -> StoreResult<u64> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: u64,
+    }
+    Ok(db
+        .query(
+            "SELECT count() AS n FROM worklog WHERE author_id = $author AND created_at > <datetime>$since AND import_key != NONE GROUP ALL;",
+            json!({"author": author, "since": since.to_rfc3339()}),
+        )
+        .await?
+        .first::<Row>(0)?
+        .map_or(0, |r| r.n))
 }
 
 /// Stores the result of `worklog.analyze` on the entry version it analysed.
@@ -964,8 +992,10 @@ pub async fn add_attachment(
          RETURN {{ attachment: $att, entry: $entry_row }};
          COMMIT TRANSACTION;"
     );
+    // Concurrent uploads to one entry all bump its version: a conflict is retried, the
+    // attachment's object being written already.
     let res = db
-        .query(
+        .query_retrying(
             &sql,
             json!({"id": a.id, "entry": a.entry_id, "author": a.author_id, "filename": a.filename,
                    "ct": a.content_type, "size": a.size, "sha": a.sha256, "key": a.storage_key}),

@@ -20,6 +20,14 @@ use crate::llm::{CallContext, LlmError};
 use crate::store::worklogs::{self, EntryRow, ListFilter};
 use crate::store::{documents, platform, skills, TenantDb};
 
+/// The kinds of the AI workflows: the jobs that hold LLM tokens while in flight.
+pub const KINDS: &[&str] = &[
+    "worklog.analyze",
+    "skills.extract",
+    "report.generate",
+    "resume.refresh",
+];
+
 fn db_err(e: impl std::fmt::Display) -> JobError {
     JobError::retryable(format!("database: {e}"))
 }

@@ -456,6 +456,17 @@ fn parse_csv(text: &str, today: NaiveDate) -> Result<Vec<ImportRow>, ImportError
 /// matching, so a re-import after the change would duplicate once).
 const IMPORT_KEY_VERSION: &[u8] = b"afterresume-worklog-import-key/v1\n";
 
+/// The import key stored on an entry: [`import_key`] of its content, scoped to its
+/// author, so two members importing the same file each get their entries (entries
+/// stored before keys were scoped carry the bare content key).
+pub fn author_import_key(author_id: &str, content_key: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"afterresume-worklog-import-key/author/v1\n");
+    put(&mut hasher, Some(author_id));
+    put(&mut hasher, Some(content_key));
+    hex::encode(hasher.finalize())
+}
+
 /// A stable de-duplication key: lower-case hex SHA-256 over a canonical form of the entry.
 ///
 /// Canonical form, each value length-prefixed so no separator can be forged:

@@ -36,8 +36,8 @@ pub use entry::{apply_patch, derive_title, validate, EntryDraft, EntryPatch, Val
 pub use error::{codes, FieldError};
 pub use export::{export_all, ExportEntry, ExportError, ExportFormat, Exporter};
 pub use import::{
-    import_key, parse_import, plan_import, ImportError, ImportFormat, ImportPlan, ImportRow,
-    UnknownFormat,
+    author_import_key, import_key, parse_import, plan_import, ImportError, ImportFormat,
+    ImportPlan, ImportRow, UnknownFormat,
 };
 pub use sniff::{
     content_disposition, download_filename, safe_filename, sniff, AllowedType, Rejected, Sniffed,
