@@ -324,9 +324,15 @@ impl Drop for Slot {
 }
 
 /// Amounts (bytes) reserved by key until their holders finish.
+///
+/// A holder reads what is used, reserves, and later records what it used and drops its
+/// reservation. Both happen under the key's [`Reservations::turn`], so a reader sees
+/// either the reservation or the recorded use, never neither (which would let two
+/// uploads share the same room).
 #[derive(Default)]
 pub struct Reservations {
     held: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    turns: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// A reservation; dropping it returns the amount.
@@ -337,6 +343,14 @@ pub struct Reservation {
 }
 
 impl Reservations {
+    /// The lock that orders reading the use of `key` with recording it.
+    pub fn turn(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+        // Drop the turns nobody holds, so keys don't accumulate.
+        turns.retain(|_, t| Arc::strong_count(t) > 1);
+        turns.entry(key.to_string()).or_default().clone()
+    }
+
     /// Reserves up to `want` of what `room` leaves under `key` once the other holders'
     /// reservations are taken off; `None` when nothing is left.
     pub fn reserve(self: &Arc<Self>, key: &str, room: u64, want: u64) -> Option<Reservation> {

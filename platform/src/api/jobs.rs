@@ -407,10 +407,12 @@ impl JobsApi {
             state: status.0,
             kind: kind.0.filter(|k| !k.is_empty()),
         };
+        let tenant = auth.0.tenant_id();
         let jobs = state
             .jobs
             .queue()
-            .list(&auth.0.tenant_id(), &filter, cursor, limit as usize + 1)
+            .off_thread(move |q| q.list(&tenant, &filter, cursor, limit as usize + 1))
+            .await
             .map_err(ApiError::internal)?;
         let (jobs, next_cursor) = pagination::split(jobs, limit, |j| j.id.to_string());
         Ok(Json(JobPage {

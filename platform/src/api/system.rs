@@ -129,10 +129,12 @@ impl SystemApi {
         let offset = offset.0.unwrap_or(0);
         let tenant = tenant_id.0.filter(|t| !t.is_empty());
         let kind = kind.0.filter(|k| !k.is_empty());
+        let scanned = tenant.clone();
         let mut jobs: Vec<_> = state
             .jobs
             .queue()
-            .scan(tenant.as_deref())
+            .off_thread(move |q| q.scan(scanned.as_deref()))
+            .await
             .map_err(ApiError::internal)?
             .into_iter()
             .filter(|j| status.0.is_none_or(|s| s == j.state))
@@ -281,7 +283,8 @@ impl SystemApi {
             })
             .collect();
         let recent_failures = q
-            .scan(None)
+            .off_thread(|q| q.scan(None))
+            .await
             .map_err(ApiError::internal)?
             .into_iter()
             .filter(|j| j.state == JobState::Failed)

@@ -913,14 +913,17 @@ impl WorklogsApi {
                 "uploads in progress",
             )
             .map_err(|m| ApiError::new(ErrorCode::RateLimited, m))?;
-        let used = repo::storage_used(&db).await?;
-        let room = q.tenant_storage_bytes.saturating_sub(used);
         // Reserved before a byte is written, and held until the attachment row counts
         // in `used`: concurrent uploads share the room instead of each seeing all of it.
-        let Some(reserved) = state
-            .storage
-            .reserve(&p.tenant_id(), room, q.attachment_max_bytes)
-        else {
+        let tenant = p.tenant_id();
+        let turn = state.storage.turn(&tenant);
+        let reserved = {
+            let _turn = turn.lock().await;
+            let used = repo::storage_used(&db).await?;
+            let room = q.tenant_storage_bytes.saturating_sub(used);
+            state.storage.reserve(&tenant, room, q.attachment_max_bytes)
+        };
+        let Some(reserved) = reserved else {
             return Err(ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!(
@@ -997,7 +1000,12 @@ impl WorklogsApi {
             sha256: &stored.sha256,
             storage_key: &key,
         };
-        let added = match repo::add_attachment(&db, &new).await {
+        let added = {
+            let _turn = turn.lock().await;
+            let added = repo::add_attachment(&db, &new).await;
+            added
+        };
+        let added = match added {
             Ok(Some(added)) => added,
             other => {
                 // Nothing may point at the object, so it must not outlive this request.

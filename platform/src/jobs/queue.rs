@@ -38,6 +38,11 @@
 //!
 //! With [`FlushPolicy::PerOperation`] every durable write is flushed on its own.
 //!
+//! So no sled write or flush runs on an async worker: leasing, heartbeats and
+//! completions touch only memory and the writer's channel. Reads that may go to sled
+//! (finished jobs, listings, scans) are run on a blocking thread by the API through
+//! [`Queue::off_thread`].
+//!
 //! # Order and quotas
 //!
 //! The next job comes from the highest priority band that has a due job among tenants
@@ -1156,6 +1161,18 @@ impl Queue {
             Ok(Err(e)) => Err(QueueError::Storage(e)),
             Err(_) => Err(QueueError::Storage("the queue writer has stopped".into())),
         }
+    }
+
+    /// Runs `read` (listing, scanning: work that reads sled for finished jobs) on a
+    /// blocking thread, so a slow read never holds up an async worker.
+    pub async fn off_thread<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Queue) -> QueueResult<T> + Send + 'static,
+    ) -> QueueResult<T> {
+        let q = self.clone();
+        tokio::task::spawn_blocking(move || read(&q))
+            .await
+            .map_err(|e| QueueError::Storage(format!("queue read task failed: {e}")))?
     }
 
     /// Reads a job.
