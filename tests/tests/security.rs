@@ -981,15 +981,7 @@ async fn concurrent_uploads_cannot_overshoot_the_storage_quota() {
     ])
     .await;
     let owner = app.new_owner("uploader@example.test").await;
-    let r = app
-        .post(
-            "/api/worklogs",
-            Some(&owner.token),
-            serde_json::json!({"content": "Evidence inside."}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let entry = r.body["id"].as_str().unwrap().to_string();
+    let entry = app.new_entry(&owner, "Evidence inside.").await;
     let upload = || {
         let form = reqwest::multipart::Form::new().part(
             "file",
@@ -1035,14 +1027,7 @@ async fn concurrent_uploads_cannot_overshoot_the_storage_quota() {
 async fn uploads_in_progress_are_capped_per_user() {
     let app = spawn_app(&[("UPLOADS_PER_USER", "1")]).await;
     let owner = app.new_owner("slow-uploader@example.test").await;
-    let r = app
-        .post(
-            "/api/worklogs",
-            Some(&owner.token),
-            serde_json::json!({"content": "Evidence inside."}),
-        )
-        .await;
-    let entry = r.body["id"].as_str().unwrap().to_string();
+    let entry = app.new_entry(&owner, "Evidence inside.").await;
     let url = format!("{}/api/worklogs/{entry}/attachments", app.base);
     // A multipart body that trickles in over two seconds.
     let boundary = "slowboundary";
@@ -1099,14 +1084,7 @@ async fn analysing_a_colleagues_entry_needs_edit_rights() {
         .add_member(&owner, "author@example.test", "member")
         .await;
     let other = app.add_member(&owner, "other@example.test", "member").await;
-    let r = app
-        .post(
-            "/api/worklogs",
-            Some(&author.token),
-            serde_json::json!({"content": "Mine to analyse."}),
-        )
-        .await;
-    let entry = r.body["id"].as_str().unwrap().to_string();
+    let entry = app.new_entry(&author, "Mine to analyse.").await;
     let path = format!("/api/worklogs/{entry}/analyze");
     let r = app
         .post(&path, Some(&other.token), serde_json::json!({}))

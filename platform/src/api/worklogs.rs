@@ -338,22 +338,16 @@ fn may_edit(p: &Principal, e: &EntryRow) -> ApiResult<()> {
 
 /// Queues the reward evaluation of an entry version (idempotent per version).
 async fn reward(state: &AppState, p: &Principal, e: &EntryRow) {
-    let mut opts = state.jobs.options();
-    // A user is waiting to see the reward: the interactive lane.
-    opts.priority = crate::jobs::queue::INTERACTIVE_PRIORITY;
-    opts.idempotency_key = Some(format!("entry:{}:v{}", e.id, e.version));
-    opts.created_by = Some(p.user_id.clone());
-    let payload =
-        serde_json::json!({"entry_id": e.id, "version": e.version, "user_id": e.author_id});
-    if let Err(err) = state
-        .jobs
-        .enqueue(
-            &p.tenant_id(),
-            "gamification.reward_evaluate",
-            payload,
-            opts,
-        )
-        .await
+    if let Err(err) = crate::workflows::rewards::queue_evaluation(
+        state,
+        &p.tenant_id(),
+        &p.user_id,
+        &e.id,
+        e.version,
+        &e.author_id,
+        None,
+    )
+    .await
     {
         // The entry is saved; a missed reward is logged, never a failed request.
         tracing::error!(error = %err, entry_id = %e.id, "reward evaluation not queued");
@@ -711,14 +705,16 @@ impl WorklogsApi {
             let legacy: Vec<String> = chunk.iter().map(|(_, _, _, c)| c.clone()).collect();
             existing.extend(repo::existing_import_keys(&db, &p.user_id, &keys, &legacy).await?);
         }
+        // Stored already (under either key), or repeated earlier in the same file.
+        let mut seen = std::collections::HashSet::new();
+        let duplicate_rows: Vec<bool> = valid
+            .iter()
+            .map(|(_, _, key, content)| {
+                existing.contains(key) || existing.contains(content) || !seen.insert(key.clone())
+            })
+            .collect();
         if !dry_run && quotas.import_rows_per_day > 0 {
-            let mut seen = std::collections::HashSet::new();
-            let new = valid
-                .iter()
-                .filter(|(_, _, k, c)| {
-                    !existing.contains(k) && !existing.contains(c) && seen.insert(k.clone())
-                })
-                .count() as u64;
+            let new = duplicate_rows.iter().filter(|d| !**d).count() as u64;
             let since = Utc::now() - chrono::Duration::days(1);
             let done = repo::imported_since(&db, &p.user_id, since).await?;
             let quota = quotas.import_rows_per_day;
@@ -735,13 +731,9 @@ impl WorklogsApi {
         }
         let mut created = 0;
         let mut duplicates = 0;
-        let mut seen = std::collections::HashSet::new();
         let mut preview = Vec::new();
         let mut batch: Vec<(String, EntryFields, String)> = Vec::new();
-        for (row, v, key, content) in &valid {
-            // A row repeated inside the same file is a duplicate too.
-            let duplicate =
-                existing.contains(key) || existing.contains(content) || !seen.insert(key.clone());
+        for ((row, v, key, _), &duplicate) in valid.iter().zip(&duplicate_rows) {
             if duplicate {
                 duplicates += 1;
             } else if !dry_run {

@@ -53,6 +53,31 @@ pub struct HeldReward {
     job: Option<uuid::Uuid>,
 }
 
+/// Queues the evaluation of version `version` of `entry_id` by `author_id`, due at
+/// `run_at` (now when `None`); idempotent per entry version. The one place that knows
+/// the job's kind, key, payload and lane.
+pub async fn queue_evaluation(
+    state: &crate::state::AppState,
+    tenant: &str,
+    created_by: &str,
+    entry_id: &str,
+    version: u32,
+    author_id: &str,
+    run_at: Option<i64>,
+) -> crate::jobs::queue::QueueResult<crate::jobs::queue::Enqueued> {
+    let mut opts = state.jobs.options();
+    // A user is waiting to see the reward: the interactive lane.
+    opts.priority = crate::jobs::queue::INTERACTIVE_PRIORITY;
+    opts.idempotency_key = Some(format!("entry:{entry_id}:v{version}"));
+    opts.created_by = Some(created_by.to_string());
+    opts.run_at = run_at;
+    let payload = json!({"entry_id": entry_id, "version": version, "user_id": author_id});
+    state
+        .jobs
+        .enqueue(tenant, "gamification.reward_evaluate", payload, opts)
+        .await
+}
+
 impl HeldReward {
     /// Queues the evaluation of version `version` of `entry_id` by `author_id`, held.
     /// A queue failure is logged, never a failed request (the entry matters more).
@@ -64,17 +89,17 @@ impl HeldReward {
         version: u32,
         author_id: &str,
     ) -> Self {
-        let mut opts = state.jobs.options();
-        // A user is waiting to see the reward: the interactive lane.
-        opts.priority = crate::jobs::queue::INTERACTIVE_PRIORITY;
-        opts.idempotency_key = Some(format!("entry:{entry_id}:v{version}"));
-        opts.created_by = Some(created_by.to_string());
-        opts.run_at = Some(crate::jobs::queue::now_ms() + HOLD.as_millis() as i64);
-        let payload = json!({"entry_id": entry_id, "version": version, "user_id": author_id});
-        match state
-            .jobs
-            .enqueue(tenant, "gamification.reward_evaluate", payload, opts)
-            .await
+        let held_until = crate::jobs::queue::now_ms() + HOLD.as_millis() as i64;
+        match queue_evaluation(
+            state,
+            tenant,
+            created_by,
+            entry_id,
+            version,
+            author_id,
+            Some(held_until),
+        )
+        .await
         {
             Ok(crate::jobs::queue::Enqueued::Created(id)) => Self { job: Some(id) },
             Ok(crate::jobs::queue::Enqueued::Existing(_)) => Self { job: None },

@@ -334,6 +334,15 @@ impl App {
         self.session_from(&r, email).await
     }
 
+    /// Creates a work-log entry as `s`; its id.
+    pub async fn new_entry(&self, s: &Session, content: &str) -> String {
+        let r = self
+            .post("/api/worklogs", Some(&s.token), json!({"content": content}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
     /// POST to a cookie endpoint with a same-origin Origin and the CSRF header.
     pub async fn cookie_post(&self, path: &str, refresh: &str) -> Resp {
         let r = self
