@@ -663,11 +663,15 @@ async fn a_removed_or_demoted_admin_cannot_come_back_through_an_invitation() {
 }
 
 /// POSTs `refresh` to the refresh endpoint from `n` clients at once; (status, new
-/// refresh cookie) of each.
-async fn refresh_at_once(app: &common::App, refresh: &str, n: usize) -> Vec<(u16, Option<String>)> {
+/// refresh cookie, error code) of each.
+async fn refresh_at_once(
+    app: &common::App,
+    refresh: &str,
+    n: usize,
+) -> Vec<(u16, Option<String>, String)> {
     let calls = (0..n).map(|_| async {
         let r = app.cookie_post("/api/auth/token/refresh", refresh).await;
-        (r.status.as_u16(), r.refresh_cookie())
+        (r.status.as_u16(), r.refresh_cookie(), r.code().to_string())
     });
     futures::future::join_all(calls).await
 }
@@ -682,11 +686,11 @@ async fn two_tabs_refreshing_at_once_share_one_successor() {
     for round in 0..20 {
         let answers = refresh_at_once(&app, &current, 8).await;
         assert!(
-            answers.iter().all(|(s, _)| *s == 200),
+            answers.iter().all(|(s, _, _)| *s == 200),
             "round {round}: {answers:?}"
         );
         let successors: std::collections::BTreeSet<_> =
-            answers.iter().map(|(_, c)| c.clone().unwrap()).collect();
+            answers.iter().map(|(_, c, _)| c.clone().unwrap()).collect();
         assert_eq!(successors.len(), 1, "round {round}: one successor");
         current = successors.into_iter().next().unwrap();
         history.push(current.clone());
@@ -720,14 +724,14 @@ async fn concurrent_refreshes_without_grace_rotate_once_and_count_as_reuse() {
         let r = app.login(email, common::PASSWORD).await;
         let s = app.session_from(&r, email).await;
         let answers = refresh_at_once(&app, &s.refresh, 8).await;
-        let won: Vec<_> = answers.iter().filter(|(st, _)| *st == 200).collect();
+        let won: Vec<_> = answers.iter().filter(|(st, _, _)| *st == 200).collect();
         assert_eq!(
             won.len(),
             1,
             "round {round}: exactly one rotation: {answers:?}"
         );
         assert!(
-            answers.iter().all(|(st, _)| *st == 200 || *st == 401),
+            answers.iter().all(|(st, _, _)| *st == 200 || *st == 401),
             "round {round}: {answers:?}"
         );
         // The others were reuse, which ended the login: the winner's successor too.

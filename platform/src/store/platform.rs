@@ -543,9 +543,14 @@ pub struct Successor<'a> {
 /// Marks refresh token `row` used and creates its successor in the same family, in one
 /// transaction, only if `row` still is unused and unrevoked. Returns false when another
 /// request got there first (its successor then exists: both were written together).
+///
+/// A conflict is retried rather than read as "another request won": the winner's commit
+/// may not be visible yet to a read that starts right after the conflict, which would
+/// then see the token unused and take the concurrent tab for a replayed copy. A retried
+/// transaction either sees the winner's write (false) or wins itself.
 pub async fn rotate_refresh(db: &Db, row: &RefreshRow, next: &Successor<'_>) -> StoreResult<bool> {
-    let res = db
-        .query(
+    let mut rows = db
+        .query_retrying(
             "BEGIN TRANSACTION;
              LET $used = UPDATE type::record('refresh_token', $id) SET used_at = time::now()
                  WHERE used_at = NONE AND revoked_at = NONE RETURN AFTER;
@@ -557,13 +562,8 @@ pub async fn rotate_refresh(db: &Db, row: &RefreshRow, next: &Successor<'_>) -> 
             json!({"id": row.id, "nid": new_id(), "h": next.hash, "f": row.family, "uid": row.user_id,
                    "tid": row.tenant_id, "exp": ts(next.expires_at)}),
         )
-        .await;
-    match res {
-        Ok(mut rows) => Ok(rows.last::<bool>()?.into_iter().next().unwrap_or(false)),
-        // A concurrent rotation of the same token committed first.
-        Err(StoreError::Conflict(_)) => Ok(false),
-        Err(e) => Err(e),
-    }
+        .await?;
+    Ok(rows.last::<bool>()?.into_iter().next().unwrap_or(false))
 }
 
 /// Ends one login of `user_id`: its refresh tokens are revoked and its access tokens
