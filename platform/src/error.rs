@@ -112,7 +112,7 @@ impl ErrorCode {
         match self {
             BadRequest => "The request is malformed in a way no other code names.",
             ValidationFailed => {
-                "A value breaks a rule; `details` lists each field with its own code."
+                "The request fits the document but a value breaks a rule; `details` lists each field with its own code."
             }
             InvalidJson => "The body is not JSON, has a wrong type or misses a required field.",
             InvalidParameter => "A path or query parameter is malformed (a date, a cursor, an id).",
@@ -163,9 +163,11 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         use ErrorCode::*;
         match self {
-            BadRequest | ValidationFailed | InvalidJson | InvalidParameter => {
-                StatusCode::BAD_REQUEST
-            }
+            BadRequest | InvalidJson | InvalidParameter => StatusCode::BAD_REQUEST,
+            // Well-formed by the document, refused by a rule: 422, so that a 400 always
+            // means the request disagrees with the document (the contract check in CI
+            // relies on that split).
+            ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
             Unauthorized | InvalidCredentials | TokenExpired | TokenInvalid | RefreshInvalid
             | RefreshExpired | RefreshReused | ServiceTokenMissing | ServiceTokenInvalid
             | ServiceTokenExpired => StatusCode::UNAUTHORIZED,
@@ -352,9 +354,15 @@ impl poem::error::ResponseError for ApiError {
 #[derive(ApiResponse)]
 #[allow(dead_code)]
 enum ErrorResponses {
-    /// Malformed input: bad JSON, wrong types, failed validation.
+    /// The request disagrees with this document: not JSON, a wrong type, a missing
+    /// required field, a malformed parameter.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
+    /// The request fits the document, but a value breaks a rule (`validation_failed`,
+    /// with `details` per field): a bound, a date in range, `from` not after `to`, an
+    /// expiry in the future.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
     /// Missing, invalid or expired credentials.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),

@@ -223,7 +223,7 @@ def main():
     invalid = step(
         "create a blank entry: a typed validation error",
         worklog_create.sync_detailed(client=owner, body=CreateEntry(content="   ")),
-        400,
+        422,
         ErrorBody,
     )
     assert invalid.error.code == ErrorCode.VALIDATION_FAILED

@@ -257,7 +257,7 @@ async fn passkeys_are_single_use_with_distinct_errors() {
         let r = app.post("/api/auth/signup", None, body).await;
         assert_eq!(
             (r.status.as_u16(), r.code()),
-            (400, "validation_failed"),
+            (422, "validation_failed"),
             "{what}: {}",
             r.body
         );
@@ -361,7 +361,7 @@ async fn disabled_users_lose_access_everywhere() {
             json!({}),
         )
         .await;
-    assert_eq!(me.status, 400);
+    assert_eq!((me.status.as_u16(), me.code()), (422, "validation_failed"));
     let missing = app
         .post(
             &format!("/api/admin/users/{}/disable", uuid::Uuid::now_v7()),
@@ -399,7 +399,7 @@ async fn password_change_and_profile() {
         .await;
     assert_eq!(
         (weak.status.as_u16(), weak.code()),
-        (400, "validation_failed")
+        (422, "validation_failed")
     );
     let ok = app
         .post(
@@ -450,6 +450,6 @@ async fn password_change_and_profile() {
         .await;
     assert_eq!(
         (bad.status.as_u16(), bad.code()),
-        (400, "validation_failed")
+        (422, "validation_failed")
     );
 }

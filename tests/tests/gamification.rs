@@ -321,11 +321,21 @@ async fn staff_grants_revokes_metrics_and_rules() {
             json!({"tenant_id": s.tenant_id, "user_id": s.user_id, "amount": 0, "reason": "zero"}),
         )
         .await;
-    assert_eq!(r.status, 400);
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (422, "validation_failed"),
+        "{}",
+        r.body
+    );
     let r = app
         .post("/api/admin/gamification/revoke", Some(&staff.token), json!({"tenant_id": s.tenant_id, "user_id": s.user_id, "badge": "king", "reason": "no such"}))
         .await;
-    assert_eq!(r.status, 400);
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (422, "validation_failed"),
+        "{}",
+        r.body
+    );
     // Members can't use the admin endpoints.
     for (m, path) in [
         (Method::GET, "/api/admin/gamification/metrics"),
@@ -380,7 +390,12 @@ async fn staff_grants_revokes_metrics_and_rules() {
             Some(config),
         )
         .await;
-    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (422, "validation_failed"),
+        "{}",
+        r.body
+    );
     let r = app.get("/api/gamification/summary", &s.token).await;
     assert_eq!(
         (

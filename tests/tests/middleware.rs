@@ -383,7 +383,7 @@ async fn malformed_input_gets_specific_4xx() {
             json!({"role": "member", "expires_in_hours": 0}),
         )
         .await;
-    assert_error(&r, 400, "validation_failed", "expires_in_hours 0");
+    assert_error(&r, 422, "validation_failed", "expires_in_hours 0");
     let r = app
         .post(
             "/api/invitations",
@@ -391,7 +391,7 @@ async fn malformed_input_gets_specific_4xx() {
             json!({"role": "member", "expires_in_hours": 721}),
         )
         .await;
-    assert_error(&r, 400, "validation_failed", "expires_in_hours 721");
+    assert_error(&r, 422, "validation_failed", "expires_in_hours 721");
 
     // None of these changed anything.
     let r = app.get("/api/me", &member.token).await;

@@ -803,7 +803,7 @@ async fn a_flood_of_long_jobs_does_not_delay_another_workspaces_reward() {
         .await;
     assert_eq!(
         (r.status.as_u16(), r.code()),
-        (400, "validation_failed"),
+        (422, "validation_failed"),
         "{}",
         r.body
     );
@@ -916,7 +916,7 @@ async fn imports_are_bounded_and_scoped_to_their_author() {
         .await;
 
     let r = import_json(&app, &owner, rows(0, 51)).await;
-    assert_eq!((r.status.as_u16(), r.code()), (400, "validation_failed"));
+    assert_eq!((r.status.as_u16(), r.code()), (422, "validation_failed"));
     assert!(
         r.body["error"]["message"]
             .as_str()

@@ -1,6 +1,6 @@
 //! `/api/admin/*`: platform staff only (and `ADMIN_IP_ALLOWLIST`).
 
-use super::schema::{Between, Documented, Limit};
+use super::schema::{Between, Documented, IdOrEmpty, Limit};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -102,11 +102,12 @@ impl AdminApi {
         /// Matches e-mail or display name (case-insensitive substring).
         q: Query<Option<String>>,
         /// The `next_cursor` of the previous page; omit for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<IdOrEmpty>>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<AdminUserPage>> {
-        let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
+        let (limit, cursor) =
+            pagination::page(limit.0.map(Limit::into_inner), cursor.0.map(|c| c.0))?;
         let q = q.0.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let rows = platform::list_users(
             state.store.platform(),
@@ -181,7 +182,7 @@ impl AdminApi {
         /// Only events before this moment (RFC 3339).
         until: Query<Option<DateTime<Utc>>>,
         /// The `next_cursor` of the previous page; omit for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<IdOrEmpty>>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<AuthEventPage>> {
@@ -193,7 +194,7 @@ impl AdminApi {
                 user_id.0.map(|u| u.to_string()),
                 since.0,
                 until.0,
-                cursor.0,
+                cursor.0.map(|c| c.0),
                 limit.0.map(Limit::into_inner),
             )
             .await?,

@@ -3,7 +3,7 @@
 //! Everything AI runs as a job: the endpoints that start work answer 202 with the job.
 
 use super::download::{File, ReportTypes, ResumeTypes};
-use super::schema::{DateText, Day, Limit};
+use super::schema::{AnyObject, DateText, Day, Id, IdOrEmpty, Limit};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -733,7 +733,7 @@ impl AiApi {
         state: Data<&Arc<AppState>>,
         auth: Writer,
         /// The entry's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<Accepted> {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;
@@ -834,7 +834,7 @@ impl AiApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         /// The skill's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<Json<SkillOut>> {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;
@@ -869,7 +869,7 @@ impl AiApi {
         state: Data<&Arc<AppState>>,
         auth: Writer,
         /// The skill's id.
-        id: Path<String>,
+        id: Path<Id>,
         body: Json<UpdateSkill>,
     ) -> ApiResult<Json<SkillOut>> {
         let p = &auth.0;
@@ -951,7 +951,7 @@ impl AiApi {
         state: Data<&Arc<AppState>>,
         auth: Writer,
         /// The skill's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<NoContent> {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;
@@ -1049,12 +1049,13 @@ impl AiApi {
         /// Only your own reports (default: every report you may see).
         mine: Query<Option<bool>>,
         /// The `next_cursor` of the previous page; omit for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<IdOrEmpty>>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<ReportPage>> {
         let p = &auth.0;
-        let (limit, cursor) = super::pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
+        let (limit, cursor) =
+            super::pagination::page(limit.0.map(Limit::into_inner), cursor.0.map(|c| c.0))?;
         let db = p.tenant_db(&state).await?;
         let author = mine.0.unwrap_or(false).then_some(p.user_id.as_str());
         let rows = store::reports(&db, author, cursor.as_deref(), limit + 1).await?;
@@ -1077,7 +1078,7 @@ impl AiApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         /// The report's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<Json<ReportOut>> {
         let db = auth.0.tenant_db(&state).await?;
         let r = report_of(&db, &id).await?;
@@ -1112,7 +1113,7 @@ impl AiApi {
         state: Data<&Arc<AppState>>,
         auth: Writer,
         /// The report's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<NoContent> {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;
@@ -1134,7 +1135,7 @@ impl AiApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         /// The report's id.
-        id: Path<String>,
+        id: Path<Id>,
         /// `md` (default), `html` or `pdf`.
         format: Query<Option<ReportFormat>>,
     ) -> ApiResult<File<ReportTypes>> {
@@ -1179,7 +1180,7 @@ impl AiApi {
         state: Data<&Arc<AppState>>,
         auth: Writer,
         /// The report's id.
-        id: Path<String>,
+        id: Path<Id>,
         body: Json<CreateShare>,
     ) -> ApiResult<ShareCreated> {
         let p = &auth.0;
@@ -1249,9 +1250,12 @@ impl AiApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: Writer,
-        body: Json<serde_json::Value>,
+        /// A JSON Resume fragment: an object of top-level sections (`basics`, `work`,
+        /// ...); `null` removes a section's manual edit.
+        body: Json<AnyObject>,
     ) -> ApiResult<Json<ResumeOut>> {
         let p = &auth.0;
+        let body = Json(body.0.into_inner());
         if !body.0.is_object() {
             return Err(ApiError::validation(
                 "the body must be a JSON object (a JSON Resume fragment)",
@@ -1403,7 +1407,7 @@ impl AiApi {
         state: Data<&Arc<AppState>>,
         auth: Writer,
         /// The share link's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<NoContent> {
         let p = &auth.0;
         valid_id(&id, "share link")?;

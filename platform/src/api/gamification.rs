@@ -1,7 +1,7 @@
 //! `/api/gamification/*` (your streak, XP, badges, challenges, quiet mode) and
 //! `/api/admin/gamification/*` (staff: metrics, manual grants and revokes, the rules).
 
-use super::schema::{Between, Day, Documented, Limit};
+use super::schema::{AnyObject, Between, Day, Documented, IdOrEmpty, Limit};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -468,12 +468,13 @@ impl GamificationApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         /// The `next_cursor` of the previous page; omit for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<IdOrEmpty>>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<LedgerPage>> {
         let p = &auth.0;
-        let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
+        let (limit, cursor) =
+            pagination::page(limit.0.map(Limit::into_inner), cursor.0.map(|c| c.0))?;
         let db = p.tenant_db(&state).await?;
         let rows = repo::ledger(&db, &p.user_id, cursor.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
@@ -806,11 +807,12 @@ impl GamificationApi {
         state: Data<&Arc<AppState>>,
         client: ClientInfo,
         auth: Staff,
-        body: Json<serde_json::Value>,
+        /// A whole reward config, as `GET` returns it.
+        body: Json<AnyObject>,
     ) -> ApiResult<Json<ConfigVersion>> {
         let db = state.store.platform();
         let current = repo::active_config(db).await?.config;
-        let mut config: RewardConfig = serde_json::from_value(body.0)
+        let mut config: RewardConfig = serde_json::from_value(body.0.into_inner())
             .map_err(|e| ApiError::validation(format!("invalid reward config: {e}")))?;
         config.version = current.version + 1;
         let problems = config.problems();

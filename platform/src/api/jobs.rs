@@ -1,6 +1,6 @@
 //! `/api/jobs`, `/api/events`: your workspace's jobs, their live progress, the timeline.
 
-use super::schema::Limit;
+use super::schema::{EventTypeParam, Id, IdOrEmpty, Limit};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -261,8 +261,10 @@ fn optional_uuid(name: &str, v: Option<String>) -> ApiResult<Option<String>> {
     match v.filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => Uuid::parse_str(&s)
+            .ok()
+            .filter(|_| crate::store::platform::is_id(&s))
             .map(|u| Some(u.to_string()))
-            .map_err(|_| {
+            .ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::InvalidParameter,
                     format!("{name} is not a valid id"),
@@ -280,7 +282,8 @@ pub fn event_filter(
     limit: Option<u32>,
 ) -> ApiResult<EventFilter> {
     let (limit, cursor) = pagination::page(limit, cursor)?;
-    let kind = kind.map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
+    // Exactly as the document's pattern says: no trimming, empty is no filter.
+    let kind = kind.filter(|k| !k.is_empty());
     if kind.as_ref().is_some_and(|k| {
         k.len() > 64
             || !k
@@ -397,11 +400,12 @@ impl JobsApi {
         /// Only jobs of this kind.
         kind: Query<Option<String>>,
         /// The `next_cursor` of the previous page; omit for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<IdOrEmpty>>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<JobPage>> {
-        let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
+        let (limit, cursor) =
+            pagination::page(limit.0.map(Limit::into_inner), cursor.0.map(|c| c.0))?;
         let cursor = cursor.map(|c| job_id(&c)).transpose()?;
         let filter = JobFilter {
             state: status.0,
@@ -428,7 +432,7 @@ impl JobsApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         /// The job's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<Json<JobOut>> {
         let job = own_job(&state, &auth.0, job_id(&id)?)?;
         Ok(Json(job.into()))
@@ -446,7 +450,7 @@ impl JobsApi {
         state: Data<&Arc<AppState>>,
         auth: Writer,
         /// The job's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<Json<JobOut>> {
         let p = &auth.0;
         let job = own_job(&state, p, job_id(&id)?)?;
@@ -490,7 +494,7 @@ impl JobsApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         /// The job's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<JobEventStream> {
         let p = &auth.0;
         let job = own_job(&state, p, job_id(&id)?)?;
@@ -531,22 +535,22 @@ impl JobsApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         /// Events of this job.
-        job_id: Query<Option<String>>,
+        job_id: Query<Option<IdOrEmpty>>,
         /// Events of this request's correlation id.
-        correlation_id: Query<Option<String>>,
+        correlation_id: Query<Option<IdOrEmpty>>,
         /// An exact kind (`job.failed`) or a prefix ending in a dot (`job.`, `llm.`).
         #[oai(name = "type")]
-        kind: Query<Option<String>>,
+        kind: Query<Option<EventTypeParam>>,
         /// The `next_cursor` of the previous page; omit for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<IdOrEmpty>>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EventPage>> {
         let f = event_filter(
-            job_id.0,
-            correlation_id.0,
-            kind.0,
-            cursor.0,
+            job_id.0.map(|c| c.0),
+            correlation_id.0.map(|c| c.0),
+            kind.0.map(|c| c.0),
+            cursor.0.map(|c| c.0),
             limit.0.map(Limit::into_inner),
         )?;
         let limit = f.limit - 1;

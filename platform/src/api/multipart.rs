@@ -23,11 +23,15 @@ impl Payload for MultipartUpload {
     fn schema_ref() -> MetaSchemaRef {
         let mut schema = MetaSchema::new("object");
         schema.required = vec!["file"];
+        // `file` and nothing else (poem's schema type cannot spell `additionalProperties:
+        // false`; with `file` required this says the same).
+        schema.max_properties = Some(1);
         schema.properties = vec![(
             "file",
             MetaSchemaRef::Inline(Box::new(MetaSchema {
                 format: Some("binary"),
-                description: Some("The file's bytes."),
+                description: Some("The file's bytes: not empty, and one of the accepted types (the operation lists them)."),
+                min_length: Some(1),
                 ..MetaSchema::new("string")
             })),
         )];

@@ -18,6 +18,8 @@ use poem_openapi::types::{
 };
 use serde_json::Value;
 
+use crate::store::platform::ID_PATTERN;
+
 /// What a [`Documented`] value adds to its schema.
 pub trait Rule: Send + Sync + 'static {
     /// `Some(true)`: listed as required although absence parses (the validator refuses it).
@@ -46,6 +48,13 @@ impl<T: Clone, R> Clone for Documented<T, R> {
 }
 
 impl<T: Copy, R> Copy for Documented<T, R> {}
+
+impl<T, R> std::ops::Deref for Documented<T, R> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
 
 impl<T: Default, R> Default for Documented<T, R> {
     fn default() -> Self {
@@ -181,6 +190,72 @@ impl Rule for RequiredNonBlank {
         NonBlank::apply(s);
     }
 }
+
+/// A record id: a UUID in its hyphenated form (see `store::platform::new_id`). Handlers
+/// answer a malformed one as they answer an unknown one.
+pub struct UuidFormat;
+impl Rule for UuidFormat {
+    fn apply(s: &mut MetaSchema) {
+        s.format = Some("uuid");
+        s.pattern = Some(ID_PATTERN.to_string());
+    }
+}
+
+/// An id in a path or a query.
+pub type Id = Documented<String, UuidFormat>;
+
+/// An id or nothing: an id filter (empty is no filter) or a list cursor (empty is the
+/// first page; otherwise the `next_cursor` of the previous page, an id, see
+/// [`super::pagination::page`]).
+pub struct IdOrEmptyRule;
+impl Rule for IdOrEmptyRule {
+    fn apply(s: &mut MetaSchema) {
+        s.pattern = Some(format!("^$|{ID_PATTERN}"));
+    }
+}
+pub type IdOrEmpty = Documented<String, IdOrEmptyRule>;
+
+/// The work-log cursor (see `store::worklogs::Cursor`): a keyset position
+/// `k.<date>.<id>` or a ranked offset `o.<n>`, either followed by `.<total>`.
+pub struct WorklogCursorRule;
+impl Rule for WorklogCursorRule {
+    fn apply(s: &mut MetaSchema) {
+        s.pattern = Some(crate::store::worklogs::Cursor::PATTERN.to_string());
+    }
+}
+pub type WorklogCursorParam = Documented<String, WorklogCursorRule>;
+
+/// An event type, or a prefix of one ending in `.`: lower-case letters, `.` and `_`.
+pub struct EventType;
+impl Rule for EventType {
+    fn apply(s: &mut MetaSchema) {
+        s.pattern = Some("^[a-z._]{0,64}$".to_string());
+        s.max_length = Some(64);
+    }
+}
+pub type EventTypeParam = Documented<String, EventType>;
+
+/// A row offset, `0..=MAX_OFFSET`.
+pub struct OffsetRule;
+/// The largest offset a list takes.
+pub const MAX_OFFSET: u64 = 1_000_000_000;
+impl Rule for OffsetRule {
+    fn apply(s: &mut MetaSchema) {
+        s.minimum = Some(0.0);
+        s.maximum = Some(MAX_OFFSET as f64);
+    }
+}
+pub type Offset = Documented<u64, OffsetRule>;
+
+/// Any JSON object (the handler checks its members and answers with their rules).
+pub struct JsonObject;
+impl Rule for JsonObject {
+    fn apply(s: &mut MetaSchema) {
+        s.ty = "object";
+        s.additional_properties = Some(Box::new(MetaSchemaRef::Inline(Box::new(MetaSchema::ANY))));
+    }
+}
+pub type AnyObject = Documented<Value, JsonObject>;
 
 /// An integer in `MIN..=MAX`.
 pub struct Between<const MIN: u32, const MAX: u32>;

@@ -1,7 +1,7 @@
 //! `/api/system/*`: the operator dashboard (platform staff only; `ADMIN_IP_ALLOWLIST`).
 //! Read-only aggregates across tenants, plus retrying failed jobs.
 
-use super::schema::Limit;
+use super::schema::{EventTypeParam, Id, IdOrEmpty, Limit, Offset, MAX_OFFSET};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -121,12 +121,17 @@ impl SystemApi {
         /// A tenant id, or `system` for platform jobs.
         tenant_id: Query<Option<String>>,
         /// Rows to skip (default 0).
-        offset: Query<Option<u64>>,
+        offset: Query<Option<Offset>>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<SystemJobPage>> {
         let (limit, _) = pagination::page(limit.0.map(Limit::into_inner), None)?;
-        let offset = offset.0.unwrap_or(0);
+        let offset = offset.0.map_or(0, |o| o.0);
+        if offset > MAX_OFFSET {
+            return Err(ApiError::validation(format!(
+                "offset must be at most {MAX_OFFSET}"
+            )));
+        }
         let tenant = tenant_id.0.filter(|t| !t.is_empty());
         let kind = kind.0.filter(|k| !k.is_empty());
         let scanned = tenant.clone();
@@ -164,7 +169,7 @@ impl SystemApi {
         state: Data<&Arc<AppState>>,
         _auth: Staff,
         /// The job's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<Json<JobOut>> {
         let job = state
             .jobs
@@ -186,9 +191,9 @@ impl SystemApi {
         state: Data<&Arc<AppState>>,
         _auth: Staff,
         /// The job's id.
-        id: Path<String>,
+        id: Path<Id>,
         /// The `next_cursor` of the previous page; omit for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<IdOrEmpty>>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EventPage>> {
@@ -198,7 +203,8 @@ impl SystemApi {
             .get(job_id(&id)?)
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found("job"))?;
-        let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
+        let (limit, cursor) =
+            pagination::page(limit.0.map(Limit::into_inner), cursor.0.map(|c| c.0))?;
         let f = EventFilter {
             job_id: Some(job.id.to_string()),
             cursor,
@@ -226,7 +232,7 @@ impl SystemApi {
         state: Data<&Arc<AppState>>,
         auth: Staff,
         /// The job's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<Json<JobOut>> {
         let job = state
             .jobs
@@ -326,22 +332,22 @@ impl SystemApi {
         state: Data<&Arc<AppState>>,
         _auth: Staff,
         /// Events of this job.
-        job_id: Query<Option<String>>,
+        job_id: Query<Option<IdOrEmpty>>,
         /// Events of this request's correlation id.
-        correlation_id: Query<Option<String>>,
+        correlation_id: Query<Option<IdOrEmpty>>,
         /// An exact kind (`job.failed`) or a prefix ending in a dot (`job.`, `llm.`).
         #[oai(name = "type")]
-        kind: Query<Option<String>>,
+        kind: Query<Option<EventTypeParam>>,
         /// The `next_cursor` of the previous page; omit for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<IdOrEmpty>>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EventPage>> {
         let f = event_filter(
-            job_id.0,
-            correlation_id.0,
-            kind.0,
-            cursor.0,
+            job_id.0.map(|c| c.0),
+            correlation_id.0.map(|c| c.0),
+            kind.0.map(|c| c.0),
+            cursor.0.map(|c| c.0),
             limit.0.map(Limit::into_inner),
         )?;
         let limit = f.limit - 1;

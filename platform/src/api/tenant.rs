@@ -1,6 +1,6 @@
 //! `/api/tenant`, `/api/invitations`: the caller's workspace, members, invitations, audit.
 
-use super::schema::{Between, Documented, Limit};
+use super::schema::{Between, Documented, IdOrEmpty, Limit};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -489,11 +489,12 @@ impl TenantApi {
         state: Data<&Arc<AppState>>,
         auth: TenantAdmin,
         /// The `next_cursor` of the previous page; omit for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<IdOrEmpty>>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<InvitationPage>> {
-        let (limit, cursor) = pagination::page(limit.0.map(Limit::into_inner), cursor.0)?;
+        let (limit, cursor) =
+            pagination::page(limit.0.map(Limit::into_inner), cursor.0.map(|c| c.0))?;
         let rows = platform::invitations_of(
             state.store.platform(),
             Some(&auth.0.tenant_id()),
@@ -559,7 +560,7 @@ impl TenantApi {
         /// Only events before this moment (RFC 3339).
         until: Query<Option<DateTime<Utc>>>,
         /// The `next_cursor` of the previous page; omit for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<IdOrEmpty>>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<AuthEventPage>> {
@@ -571,7 +572,7 @@ impl TenantApi {
                 user_id.0.map(|u| u.to_string()),
                 since.0,
                 until.0,
-                cursor.0,
+                cursor.0.map(|c| c.0),
                 limit.0.map(Limit::into_inner),
             )
             .await?,

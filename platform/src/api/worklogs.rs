@@ -2,7 +2,9 @@
 //! search, import and export.
 
 use super::download::{AttachmentTypes, ExportTypes, File};
-use super::schema::{DateParam, Day, Documented, IsoDate, Limit, NonBlank, RequiredNonBlank};
+use super::schema::{
+    DateParam, Day, Documented, Id, IsoDate, Limit, NonBlank, RequiredNonBlank, WorklogCursorParam,
+};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -389,10 +391,7 @@ fn filter_of(
     };
     if let (Some(a), Some(b)) = (f.from, f.to) {
         if a > b {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameter,
-                "from must not be after to",
-            ));
+            return Err(ApiError::validation("from must not be after to"));
         }
     }
     if f.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
@@ -509,7 +508,7 @@ impl WorklogsApi {
         /// "deployed").
         q: Query<Option<String>>,
         /// The `next_cursor` of the previous page; omit for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<WorklogCursorParam>>,
         /// 1–200, default 50.
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EntryPage>> {
@@ -518,7 +517,7 @@ impl WorklogsApi {
         if !(1..=200).contains(&limit) {
             return Err(ApiError::validation("limit must be between 1 and 200"));
         }
-        let cursor = match cursor.0.filter(|c| !c.is_empty()) {
+        let cursor = match cursor.0.map(|c| c.0).filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => Some(Cursor::decode(&c).ok_or_else(|| {
                 ApiError::new(ErrorCode::InvalidParameter, "cursor is not valid")
@@ -782,7 +781,7 @@ impl WorklogsApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         /// The entry's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<Json<Entry>> {
         let db = auth.0.tenant_db(&state).await?;
         Ok(Json(entry_of(&db, &id).await?.into()))
@@ -801,7 +800,7 @@ impl WorklogsApi {
         state: Data<&Arc<AppState>>,
         auth: Writer,
         /// The entry's id.
-        id: Path<String>,
+        id: Path<Id>,
         body: Json<UpdateEntry>,
     ) -> ApiResult<Json<Entry>> {
         let p = &auth.0;
@@ -859,7 +858,7 @@ impl WorklogsApi {
         state: Data<&Arc<AppState>>,
         auth: Writer,
         /// The entry's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<NoContent> {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;
@@ -890,7 +889,7 @@ impl WorklogsApi {
         state: Data<&Arc<AppState>>,
         auth: Writer,
         /// The entry's id.
-        id: Path<String>,
+        id: Path<Id>,
         body: MultipartUpload,
     ) -> ApiResult<CreatedAttachment> {
         let p = &auth.0;
@@ -926,17 +925,26 @@ impl WorklogsApi {
         };
         let limit = reserved.amount();
         let mut multipart = body.0;
-        let field = loop {
-            match multipart.next_field().await {
-                Ok(Some(f)) if f.name() == Some("file") => break f,
-                Ok(Some(_)) => continue,
-                Ok(None) => {
-                    return Err(ApiError::validation(
-                        "the multipart body needs a field named `file`",
-                    ))
-                }
-                Err(e) => return Err(ApiError::new(ErrorCode::BadRequest, e.to_string())),
+        // The document allows one part, `file`: a stray one is a malformed request, not
+        // something to skip silently (and read) before the file.
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) if f.name() == Some("file") => f,
+            Ok(Some(f)) => {
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "unexpected part {:?}: the body has one part, `file`",
+                        f.name().unwrap_or("")
+                    ),
+                ))
             }
+            Ok(None) => {
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
+                    "the multipart body needs a part named `file`",
+                ))
+            }
+            Err(e) => return Err(ApiError::new(ErrorCode::BadRequest, e.to_string())),
         };
         let filename = worklog::safe_filename(field.file_name().unwrap_or("attachment"));
         let attachment_id = crate::store::platform::new_id();
@@ -978,6 +986,14 @@ impl WorklogsApi {
             ),
             e => artifact_error(e),
         })?;
+        // A part after `file` makes the request malformed just like one before it.
+        if !matches!(multipart.next_field().await, Ok(None)) {
+            let _ = state.artifacts.delete(&key).await;
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "unexpected part after `file`: the body has one part, `file`",
+            ));
+        }
         let filename = match sniffed.lock().ok().and_then(|s| *s) {
             Some(s) => worklog::download_filename(&filename, &s),
             None => filename,
@@ -1026,7 +1042,7 @@ impl WorklogsApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         /// The entry's id.
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<Json<AttachmentList>> {
         let db = auth.0.tenant_db(&state).await?;
         let entry = entry_of(&db, &id).await?;
@@ -1049,7 +1065,7 @@ impl WorklogsApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
         /// The attachment's id (from its `download_url`).
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<File<AttachmentTypes>> {
         let db = auth.0.tenant_db(&state).await?;
         let a = attachment_of(&db, &id).await?;
@@ -1082,7 +1098,7 @@ impl WorklogsApi {
         state: Data<&Arc<AppState>>,
         auth: Writer,
         /// The attachment's id (from its `download_url`).
-        id: Path<String>,
+        id: Path<Id>,
     ) -> ApiResult<NoContent> {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;

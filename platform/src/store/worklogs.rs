@@ -247,20 +247,39 @@ impl Cursor {
         }
     }
 
-    /// Parses a cursor from [`Cursor::encode`]; `None` if it is malformed.
+    /// What [`Cursor::decode`] takes (the empty string too: the first page), as the API
+    /// document states it.
+    pub const PATTERN: &'static str = "^((k\\.[0-9]{4}-[0-9]{2}-[0-9]{2}\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|o\\.[0-9]{1,19})(\\.[0-9]{1,19})?)?$";
+
+    /// Parses a cursor from [`Cursor::encode`]; `None` if it does not match
+    /// [`Cursor::PATTERN`]. The date is only a sort position, so any `NNNN-NN-NN` is one.
     pub fn decode(s: &str) -> Option<Self> {
+        // 1–19 digits: every such number fits a u64 (and no sign or space sneaks in).
+        let number = |t: &str| -> Option<u64> {
+            (1..=19)
+                .contains(&t.len())
+                .then_some(())
+                .filter(|()| t.bytes().all(|b| b.is_ascii_digit()))?;
+            t.parse().ok()
+        };
         let total = |t: Option<&str>| -> Option<Option<u64>> {
             match t {
                 None => Some(None),
-                Some(t) => t.parse().ok().map(Some),
+                Some(t) => number(t).map(Some),
             }
         };
         if let Some(rest) = s.strip_prefix("k.") {
             let mut parts = rest.splitn(3, '.');
             let date = parts.next()?;
             let id = parts.next()?;
-            NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-            uuid::Uuid::parse_str(id).ok()?;
+            let shape = date.len() == 10
+                && date.bytes().enumerate().all(|(i, b)| match i {
+                    4 | 7 => b == b'-',
+                    _ => b.is_ascii_digit(),
+                });
+            if !shape || !super::platform::is_id(id) {
+                return None;
+            }
             return Some(Cursor::After {
                 date: date.to_string(),
                 id: id.to_string(),
@@ -270,7 +289,7 @@ impl Cursor {
         let rest = s.strip_prefix("o.")?;
         let mut parts = rest.splitn(2, '.');
         Some(Cursor::Offset {
-            skip: parts.next()?.parse().ok()?,
+            skip: number(parts.next()?)?,
             total: total(parts.next())?,
         })
     }
@@ -1099,20 +1118,55 @@ mod tests {
         }
     }
 
+    const MALFORMED: &[&str] = &[
+        "k.",
+        "k.2026-3-01.0192f0c4-7a1e-7c3b-9d2e-1f2a3b4c5d6e",
+        "k.2026-03-01.not-a-uuid",
+        "k.2026-03-01.0192f0c47a1e7c3b9d2e1f2a3b4c5d6e",
+        "k.2026-03-01.{0192f0c4-7a1e-7c3b-9d2e-1f2a3b4c5d6e}",
+        "k.2026-03-01.0192f0c4-7a1e-7c3b-9d2e-1f2a3b4c5d6e.x",
+        "k.2026-03-01.0192f0c4-7a1e-7c3b-9d2e-1f2a3b4c5d6e.",
+        "o.",
+        "o.-1",
+        "o.+1",
+        "o. 1",
+        "o.12345678901234567890",
+        "o.5.many",
+        "o.5.6.7",
+        "x.5",
+    ];
+
+    /// Accepted although no page hands them out: the date is only a sort position.
+    const ODD_BUT_WELL_FORMED: &[&str] = &[
+        "k.2026-13-01.0192f0c4-7a1e-7c3b-9d2e-1f2a3b4c5d6e",
+        "k.0000-00-00.0192F0C4-7A1E-7C3B-9D2E-1F2A3B4C5D6E.0",
+        "o.9999999999999999999.0",
+    ];
+
     #[test]
     fn malformed_cursors_are_refused() {
-        for bad in [
-            "",
-            "k.",
-            "k.2026-13-01.0192f0c4-7a1e-7c3b-9d2e-1f2a3b4c5d6e",
-            "k.2026-03-01.not-a-uuid",
-            "k.2026-03-01.0192f0c4-7a1e-7c3b-9d2e-1f2a3b4c5d6e.x",
-            "o.",
-            "o.-1",
-            "o.5.many",
-            "x.5",
-        ] {
+        for bad in MALFORMED {
             assert_eq!(Cursor::decode(bad), None, "{bad:?}");
+        }
+        for odd in ODD_BUT_WELL_FORMED {
+            assert!(Cursor::decode(odd).is_some(), "{odd:?}");
+        }
+    }
+
+    /// The API document's pattern says exactly what `decode` takes (the empty string is
+    /// the first page, which the handler answers before decoding).
+    #[test]
+    fn the_documented_pattern_matches_decode() {
+        let pattern = regex::Regex::new(Cursor::PATTERN).unwrap();
+        assert!(pattern.is_match(""));
+        for good in ODD_BUT_WELL_FORMED
+            .iter()
+            .chain(["o.0", "k.2026-03-01.0192f0c4-7a1e-7c3b-9d2e-1f2a3b4c5d6e"].iter())
+        {
+            assert!(pattern.is_match(good), "{good:?}");
+        }
+        for bad in MALFORMED {
+            assert!(!pattern.is_match(bad), "{bad:?}");
         }
     }
 }

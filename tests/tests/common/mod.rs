@@ -84,6 +84,20 @@ impl Resp {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+    /// Asserts a refusal of bad input with the status that belongs to its code: 400 for
+    /// a request that disagrees with the API document, 422 for one that breaks a rule.
+    pub fn assert_refused(&self, what: &str) {
+        let pair = (self.status.as_u16(), self.code());
+        assert!(
+            matches!(
+                pair,
+                (400, "bad_request" | "invalid_json" | "invalid_parameter")
+                    | (422, "validation_failed")
+            ),
+            "{what}: {pair:?} {}",
+            self.body
+        );
+    }
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)

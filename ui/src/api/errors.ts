@@ -91,6 +91,7 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   408: 'request_timeout',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  422: 'validation_failed',
   429: 'rate_limited',
   503: 'unavailable',
 };

@@ -2581,7 +2581,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["TokenResponse"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2655,6 +2658,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2724,7 +2740,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["TokenResponse"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2798,6 +2817,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2863,7 +2895,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["TokenResponse"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2937,6 +2972,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2990,7 +3038,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3064,6 +3115,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3117,7 +3181,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Me"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3191,6 +3258,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3248,7 +3328,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Me"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3322,6 +3405,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3378,7 +3474,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3452,6 +3551,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3505,7 +3617,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3579,6 +3694,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3636,7 +3764,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Tenant"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3710,6 +3841,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3763,7 +3907,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["MemberList"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3837,6 +3984,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3892,7 +4052,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3966,6 +4129,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4026,7 +4202,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Member"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4100,6 +4279,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4158,7 +4350,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["InvitationPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4232,6 +4427,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4290,7 +4498,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CreatedInvitation"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4364,6 +4575,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4419,7 +4643,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4493,6 +4720,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4559,7 +4799,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AuthEventPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4633,6 +4876,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4691,7 +4947,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CreatedInvitation"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4765,6 +5024,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4825,7 +5097,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AdminUserPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4899,6 +5174,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4955,7 +5243,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AdminUser"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5029,6 +5320,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5085,7 +5389,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AdminUser"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5159,6 +5466,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5227,7 +5547,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AuthEventPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5301,6 +5624,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5374,7 +5710,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["EntryPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5448,6 +5787,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5506,7 +5858,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Entry"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5580,6 +5935,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5633,7 +6001,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["FacetList"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5707,6 +6078,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5760,7 +6144,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["FacetList"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5834,6 +6221,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5907,7 +6307,10 @@ export interface operations {
                     "text/markdown": string;
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5981,6 +6384,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6043,7 +6459,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ImportReport"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6117,6 +6536,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6173,7 +6605,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Entry"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6247,6 +6682,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6302,7 +6750,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6376,6 +6827,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6436,7 +6900,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Entry"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6510,6 +6977,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6566,7 +7046,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AttachmentList"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6640,6 +7123,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6691,7 +7187,7 @@ export interface operations {
                 "multipart/form-data": {
                     /**
                      * Format: binary
-                     * @description The file's bytes.
+                     * @description The file's bytes: not empty, and one of the accepted types (the operation lists them).
                      */
                     file: string;
                 };
@@ -6707,7 +7203,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AttachmentOut"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6781,6 +7280,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6855,7 +7367,10 @@ export interface operations {
                     "application/vnd.ms-powerpoint": string;
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6929,6 +7444,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6984,7 +7512,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7058,6 +7589,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7115,7 +7659,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JobAccepted"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7189,6 +7736,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7247,7 +7807,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JobAccepted"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7321,6 +7884,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7381,7 +7957,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SkillList"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7455,6 +8034,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7511,7 +8103,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SkillOut"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7585,6 +8180,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7640,7 +8248,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7714,6 +8325,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7774,7 +8398,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SkillOut"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7848,6 +8475,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7905,7 +8545,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SkillOut"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7979,6 +8622,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8039,7 +8695,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ReportPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8113,6 +8772,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8171,7 +8843,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ReportAccepted"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8245,6 +8920,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8301,7 +8989,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ReportOut"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8375,6 +9066,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8430,7 +9134,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8504,6 +9211,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8568,7 +9288,10 @@ export interface operations {
                     "application/pdf": string;
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8642,6 +9365,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8703,7 +9439,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CreatedShare"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8777,6 +9516,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8831,7 +9583,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JobAccepted"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8905,6 +9660,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8958,7 +9726,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ResumeOut"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9032,6 +9803,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9075,9 +9859,15 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /**
+         * @description A JSON Resume fragment: an object of top-level sections (`basics`, `work`,
+         *     ...); `null` removes a section's manual edit.
+         */
         requestBody: {
             content: {
-                "application/json; charset=utf-8": unknown;
+                "application/json; charset=utf-8": {
+                    [key: string]: unknown;
+                };
             };
         };
         responses: {
@@ -9089,7 +9879,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ResumeOut"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9163,6 +9956,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9226,7 +10032,10 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9300,6 +10109,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9358,7 +10180,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["CreatedShare"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9432,6 +10257,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9485,7 +10323,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ShareList"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9559,6 +10400,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9614,7 +10468,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9688,6 +10545,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9749,7 +10619,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SharedDocument"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9823,6 +10696,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9876,7 +10762,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["StatusBar"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9950,6 +10839,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10003,7 +10905,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["GamificationSummary"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10077,6 +10982,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10130,7 +11048,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["BadgeBoard"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10204,6 +11125,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10257,7 +11191,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ChallengeBoard"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10331,6 +11268,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10389,7 +11339,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["LedgerPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10463,6 +11416,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10520,7 +11486,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["GamificationSettings"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10594,6 +11563,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10650,7 +11632,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["GamificationMetrics"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10724,6 +11709,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10781,7 +11779,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["GrantResult"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10855,6 +11856,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10912,7 +11926,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["RevokeResult"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10986,6 +12003,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11039,7 +12069,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ConfigList"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11113,6 +12146,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11156,9 +12202,12 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description A whole reward config, as `GET` returns it. */
         requestBody: {
             content: {
-                "application/json; charset=utf-8": unknown;
+                "application/json; charset=utf-8": {
+                    [key: string]: unknown;
+                };
             };
         };
         responses: {
@@ -11170,7 +12219,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ConfigVersion"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11244,6 +12296,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11306,7 +12371,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JobPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11380,6 +12448,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11438,7 +12519,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JobAccepted"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11512,6 +12596,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11565,7 +12662,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JobKindList"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11639,6 +12739,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11695,7 +12808,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11769,6 +12885,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11825,7 +12954,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11899,6 +13031,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11956,7 +13101,10 @@ export interface operations {
                     "text/event-stream": components["schemas"]["JobStreamEvent"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12030,6 +13178,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12094,7 +13255,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["EventPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12168,6 +13332,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12232,7 +13409,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SystemJobPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12306,6 +13486,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12362,7 +13555,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12436,6 +13632,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12497,7 +13706,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["EventPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12571,6 +13783,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12627,7 +13852,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12701,6 +13929,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12754,7 +13995,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SystemOverview"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12828,6 +14072,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12892,7 +14149,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["EventPage"];
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12966,6 +14226,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13019,7 +14292,10 @@ export interface operations {
                     "text/plain; charset=utf-8": string;
                 };
             };
-            /** @description Malformed input: bad JSON, wrong types, failed validation. */
+            /**
+             * @description The request disagrees with this document: not JSON, a wrong type, a missing
+             *     required field, a malformed parameter.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13093,6 +14369,19 @@ export interface operations {
             };
             /** @description The body's `Content-Type` is not one the operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The request fits the document, but a value breaks a rule (`validation_failed`,
+             *     with `details` per field): a bound, a date in range, `from` not after `to`, an
+             *     expiry in the future.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
