@@ -30,7 +30,22 @@ async fn patch(app: &App, s: &Session, id: &str, body: Value) -> common::Resp {
 
 async fn upload(app: &App, s: &Session, entry: &str, name: &str, bytes: Vec<u8>) -> common::Resp {
     let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
-    let form = reqwest::multipart::Form::new().part("file", part);
+    post_form(
+        app,
+        s,
+        entry,
+        reqwest::multipart::Form::new().part("file", part),
+    )
+    .await
+}
+
+/// POSTs a multipart body to `entry`'s attachments.
+async fn post_form(
+    app: &App,
+    s: &Session,
+    entry: &str,
+    form: reqwest::multipart::Form,
+) -> common::Resp {
     let r = app
         .http
         .post(format!("{}/api/worklogs/{entry}/attachments", app.base))
@@ -447,15 +462,7 @@ async fn attachments_roundtrip(app: &App, s: &Session) -> Vec<String> {
         } else {
             form.part("file", file).text("note", "hi")
         };
-        let r = app
-            .http
-            .post(format!("{}/api/worklogs/{entry}/attachments", app.base))
-            .bearer_auth(&s.token)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        let r = App::read(r).await;
+        let r = post_form(app, s, entry, form).await;
         assert_eq!(
             (r.status.as_u16(), r.code()),
             (400, "bad_request"),
