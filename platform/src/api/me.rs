@@ -179,4 +179,55 @@ impl MeApi {
         .await;
         Ok(NoContent::Done)
     }
+
+    /// The status bar: your workspace's jobs, LLM tokens this month, your streak and XP.
+    #[oai(path = "/status/bar", method = "get", operation_id = "status_bar")]
+    async fn status_bar(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Authenticated,
+    ) -> ApiResult<Json<StatusBar>> {
+        let p = &auth.0;
+        let db = p.tenant_db(&state).await?;
+        let (queued, running) = state.jobs.queue().active_counts(&p.tenant_id());
+        let (tokens, calls) = crate::llm::usage_this_month(&db).await?;
+        let g = crate::store::gamification::user(&db, &p.user_id).await?;
+        let config = state.reward_config.get(state.store.platform()).await?;
+        let s = crate::gamification::rules::summary(&config, &g.state, p.timezone, Utc::now());
+        Ok(Json(StatusBar {
+            jobs_running: running,
+            jobs_queued: queued,
+            tokens_used: tokens,
+            token_quota: state.settings.quotas.llm_tokens_per_month,
+            llm_calls: calls,
+            llm_provider: state.llm.provider_name().into(),
+            streak: s.streak.current,
+            today_xp: s.entry_xp_today,
+            daily_xp_cap: config.max_daily_xp,
+            level: s.level.level,
+            quiet_mode: g.quiet_mode,
+            balance: None,
+        }))
+    }
+}
+
+/// What the SPA's status bar shows.
+#[derive(Object)]
+pub struct StatusBar {
+    /// Your workspace's jobs.
+    pub jobs_running: u64,
+    pub jobs_queued: u64,
+    /// LLM tokens used this month by the workspace, and its monthly quota (0 = none).
+    pub tokens_used: u64,
+    pub token_quota: u64,
+    pub llm_calls: u64,
+    pub llm_provider: String,
+    pub streak: u32,
+    pub today_xp: u32,
+    pub daily_xp_cap: u32,
+    pub level: u32,
+    pub quiet_mode: bool,
+    /// The prepaid balance, when billing is on (it isn't on this server).
+    #[oai(nullable)]
+    pub balance: Option<f64>,
 }

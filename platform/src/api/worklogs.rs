@@ -1,6 +1,7 @@
 //! `/api/worklogs`, `/api/artifacts`: the daily work log, its evidence attachments,
 //! search, import and export.
 
+use super::ai::{ensure_llm_quota, start_job, valid_id, Accepted};
 use super::download::{AttachmentTypes, ExportTypes, File};
 use super::schema::{
     DateParam, Day, Documented, Id, IsoDate, Limit, NonBlank, RequiredNonBlank, WorklogCursorParam,
@@ -1114,6 +1115,36 @@ impl WorklogsApi {
             }
         }
         Ok(NoContent::Done)
+    }
+
+    /// Analyse an entry: a short summary, suggested tags, the detected outcome, and hints
+    /// to make it better. The result lands on the entry's `analysis`.
+    #[oai(
+        path = "/worklogs/:id/analyze",
+        method = "post",
+        operation_id = "worklog_analyze"
+    )]
+    async fn analyze(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Writer,
+        /// The entry's id.
+        id: Path<Id>,
+    ) -> ApiResult<Accepted> {
+        let p = &auth.0;
+        let db = p.tenant_db(&state).await?;
+        valid_id(&id, "entry")?;
+        let entry = repo::get(&db, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("entry"))?;
+        // The analysis is written onto the entry: the same right as editing it.
+        p.may_edit_content_of(&entry.author_id)?;
+        let in_flight = ensure_llm_quota(&state, &db).await?;
+        let payload = serde_json::json!({"entry_id": entry.id, "version": entry.version});
+        let key = Some(format!("analyze:{}:v{}", entry.id, entry.version));
+        Ok(Accepted::Accepted(Json(
+            start_job(&state, p, "worklog.analyze", payload, key, in_flight).await?,
+        )))
     }
 }
 

@@ -1,0 +1,366 @@
+//! Skills: extraction from the work log (a job), review, merge.
+
+use super::schema::{DateText, Day, Id};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Enum, Object, OpenApi};
+
+use super::me::NoContent;
+use super::security::{Authenticated, Principal, Writer};
+use super::text::Text;
+use super::Tag;
+use crate::agents;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{skills, worklogs, TenantDb};
+
+use super::ai::{day, ensure_llm_quota, start_job, valid_id, Accepted};
+
+// ------------------------------------------------------------------ skills
+
+/// One piece of evidence for a skill.
+#[derive(Object)]
+pub struct EvidenceOut {
+    pub entry_id: String,
+    pub quote: String,
+    /// The entry's title and day (absent if the entry was deleted since).
+    #[oai(nullable)]
+    pub entry_title: Option<String>,
+    #[oai(nullable)]
+    pub entry_date: Option<Day>,
+}
+
+/// A skill found in your work log.
+#[derive(Object)]
+pub struct SkillOut {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    #[oai(nullable)]
+    pub level: Option<String>,
+    /// 0–1.
+    pub confidence: f64,
+    /// `suggested` (found, not reviewed), `confirmed` or `rejected`. Extractions never
+    /// change it.
+    pub status: String,
+    pub evidence_count: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Only on `GET /api/skills/{id}`.
+    #[oai(nullable)]
+    pub evidence: Option<Vec<EvidenceOut>>,
+}
+
+impl From<skills::SkillRow> for SkillOut {
+    fn from(s: skills::SkillRow) -> Self {
+        Self {
+            id: s.id,
+            name: s.name,
+            category: s.category,
+            level: s.level,
+            confidence: s.confidence,
+            status: s.status,
+            evidence_count: s.evidence_count,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            evidence: None,
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct SkillList {
+    pub items: Vec<SkillOut>,
+}
+
+#[derive(Object)]
+pub struct ExtractSkills {
+    /// First day of entries to read, `YYYY-MM-DD` (default: all).
+    #[oai(nullable)]
+    pub from: Option<DateText>,
+    /// Last day, `YYYY-MM-DD`.
+    #[oai(nullable)]
+    pub to: Option<DateText>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SkillStatus {
+    Suggested,
+    Confirmed,
+    Rejected,
+}
+
+impl SkillStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            SkillStatus::Suggested => "suggested",
+            SkillStatus::Confirmed => "confirmed",
+            SkillStatus::Rejected => "rejected",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SkillSortParam {
+    Evidence,
+    Confidence,
+    Name,
+}
+
+#[derive(Object)]
+pub struct UpdateSkill {
+    #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(nullable)]
+    pub name: Option<Text>,
+    // Not declared nullable: on an enum `$ref` that becomes an `allOf` wrapper, which
+    // client generators reject. `null` is accepted all the same.
+    pub status: Option<SkillStatus>,
+    #[oai(validator(min_length = 1, max_length = 60))]
+    #[oai(nullable)]
+    pub category: Option<Text>,
+}
+
+#[derive(Object)]
+pub struct MergeSkills {
+    /// The skill that remains.
+    pub into: Text,
+    /// Skills folded into it (their evidence moves, they disappear).
+    #[oai(validator(min_items = 1, max_items = 50))]
+    pub ids: Vec<Text>,
+    /// Optionally rename the remaining skill.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(nullable)]
+    pub name: Option<Text>,
+}
+
+pub(super) async fn own_skill(
+    db: &TenantDb,
+    p: &Principal,
+    id: &str,
+) -> ApiResult<skills::SkillRow> {
+    valid_id(id, "skill")?;
+    skills::get(db, id)
+        .await?
+        .filter(|s| s.user_id == p.user_id)
+        .ok_or_else(|| ApiError::not_found("skill"))
+}
+
+pub struct SkillsApi;
+
+#[OpenApi]
+impl SkillsApi {
+    /// Find skills with evidence in your work log (all of it, or a period). New findings
+    /// merge into your skills; your confirmations, rejections and renames stay.
+    #[oai(
+        path = "/skills/extract",
+        method = "post",
+        operation_id = "skills_extract",
+        tag = "Tag::Skills"
+    )]
+    async fn extract(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Writer,
+        body: Json<ExtractSkills>,
+    ) -> ApiResult<Accepted> {
+        let p = &auth.0;
+        let from = day("from", body.0.from.map(|d| d.0.into_string()))?;
+        let to = day("to", body.0.to.map(|d| d.0.into_string()))?;
+        if let (Some(a), Some(b)) = (from, to) {
+            if a > b {
+                return Err(ApiError::validation("from must not be after to"));
+            }
+        }
+        let db = p.tenant_db(&state).await?;
+        let in_flight = ensure_llm_quota(&state, &db).await?;
+        let payload = serde_json::json!({"user_id": p.user_id, "from": from, "to": to});
+        Ok(Accepted::Accepted(Json(
+            start_job(&state, p, "skills.extract", payload, None, in_flight).await?,
+        )))
+    }
+
+    /// Your skills (rejected ones only when asked for by `status`).
+    #[oai(
+        path = "/skills",
+        method = "get",
+        operation_id = "skills_list",
+        tag = "Tag::Skills"
+    )]
+    async fn skills(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Authenticated,
+        /// Only skills with this review status.
+        status: Query<Option<SkillStatus>>,
+        /// Only skills of this category, e.g. `language`.
+        category: Query<Option<String>>,
+        /// `evidence` (default), `confidence` or `name`.
+        sort: Query<Option<SkillSortParam>>,
+    ) -> ApiResult<Json<SkillList>> {
+        let p = &auth.0;
+        let db = p.tenant_db(&state).await?;
+        let sort = match sort.0.unwrap_or(SkillSortParam::Evidence) {
+            SkillSortParam::Evidence => skills::SkillSort::Evidence,
+            SkillSortParam::Confidence => skills::SkillSort::Confidence,
+            SkillSortParam::Name => skills::SkillSort::Name,
+        };
+        let mut rows = skills::list(
+            &db,
+            &p.user_id,
+            status.0.map(SkillStatus::as_str),
+            category.0.as_deref().filter(|c| !c.is_empty()),
+            sort,
+        )
+        .await?;
+        if status.0.is_none() {
+            rows.retain(|s| s.status != "rejected");
+        }
+        Ok(Json(SkillList {
+            items: rows.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    /// One skill with its evidence (the entries that show it, with quotes).
+    #[oai(
+        path = "/skills/:id",
+        method = "get",
+        operation_id = "skills_get",
+        tag = "Tag::Skills"
+    )]
+    async fn skill(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Authenticated,
+        /// The skill's id.
+        id: Path<Id>,
+    ) -> ApiResult<Json<SkillOut>> {
+        let p = &auth.0;
+        let db = p.tenant_db(&state).await?;
+        let s = own_skill(&db, p, &id).await?;
+        let mut evidence = Vec::new();
+        for e in skills::evidence(&db, &s.id).await? {
+            let entry = worklogs::get(&db, &e.entry_id).await?;
+            evidence.push(EvidenceOut {
+                entry_title: entry.as_ref().map(|x| x.title.clone()),
+                entry_date: entry
+                    .as_ref()
+                    .and_then(|x| NaiveDate::parse_from_str(&x.date, "%Y-%m-%d").ok())
+                    .map(Day::from),
+                entry_id: e.entry_id,
+                quote: e.quote,
+            });
+        }
+        let mut out: SkillOut = s.into();
+        out.evidence = Some(evidence);
+        Ok(Json(out))
+    }
+
+    /// Rename, confirm, reject or recategorise a skill.
+    #[oai(
+        path = "/skills/:id",
+        method = "patch",
+        operation_id = "skills_update",
+        tag = "Tag::Skills"
+    )]
+    async fn update_skill(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Writer,
+        /// The skill's id.
+        id: Path<Id>,
+        body: Json<UpdateSkill>,
+    ) -> ApiResult<Json<SkillOut>> {
+        let p = &auth.0;
+        let db = p.tenant_db(&state).await?;
+        let s = own_skill(&db, p, &id).await?;
+        let b = body.0;
+        let name = b
+            .name
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
+        let key = name.as_deref().map(agents::taxonomy::normalize_skill_name);
+        let row = skills::update(
+            &db,
+            &s.id,
+            name.as_deref().zip(key.as_deref()),
+            b.status.map(SkillStatus::as_str),
+            b.category.as_deref().map(str::trim),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("skill"))?;
+        Ok(Json(row.into()))
+    }
+
+    /// Merge skills into one: evidence moves, names become aliases (so later extractions
+    /// find the merged skill), the others disappear.
+    #[oai(
+        path = "/skills/merge",
+        method = "post",
+        operation_id = "skills_merge",
+        tag = "Tag::Skills"
+    )]
+    async fn merge(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Writer,
+        body: Json<MergeSkills>,
+    ) -> ApiResult<Json<SkillOut>> {
+        let p = &auth.0;
+        let db = p.tenant_db(&state).await?;
+        let b = body.0;
+        let target = own_skill(&db, p, &b.into).await?;
+        let mut sources = Vec::new();
+        for id in &b.ids {
+            if **id == *target.id {
+                continue;
+            }
+            sources.push(own_skill(&db, p, id).await?.id);
+        }
+        if sources.is_empty() {
+            return Err(ApiError::validation(
+                "name at least one other skill to merge",
+            ));
+        }
+        skills::merge(&db, &target.id, &sources).await?;
+        if let Some(name) = b
+            .name
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+        {
+            let key = agents::taxonomy::normalize_skill_name(&name);
+            skills::update(&db, &target.id, Some((&name, &key)), None, None).await?;
+        }
+        let row = skills::get(&db, &target.id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("skill"))?;
+        Ok(Json(row.into()))
+    }
+
+    /// Delete a skill and its evidence (a later extraction may find it again; reject it
+    /// to keep it out).
+    #[oai(
+        path = "/skills/:id",
+        method = "delete",
+        operation_id = "skills_delete",
+        tag = "Tag::Skills"
+    )]
+    async fn delete_skill(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Writer,
+        /// The skill's id.
+        id: Path<Id>,
+    ) -> ApiResult<NoContent> {
+        let p = &auth.0;
+        let db = p.tenant_db(&state).await?;
+        let s = own_skill(&db, p, &id).await?;
+        skills::delete(&db, &s.id).await?;
+        Ok(NoContent::Done)
+    }
+}
