@@ -4,12 +4,12 @@ use std::io::BufRead;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::accounts::{self, Email};
-use crate::auth;
 use crate::config::{ProcessEnv, Settings};
+use crate::identity::accounts::{self, Email};
+use crate::identity::credentials;
+use crate::identity::tenancy::Role;
 use crate::store::platform::{self, NewInvitation, NewUser};
 use crate::store::Store;
-use crate::tenancy::Role;
 
 #[derive(Parser)]
 #[command(
@@ -265,12 +265,12 @@ async fn admin(store: &Store, cmd: AdminCommand, remember_secs: u64) -> anyhow::
             } else {
                 role.into()
             };
-            let passkey = auth::new_passkey();
+            let passkey = credentials::new_passkey();
             let tenant_id = tenant.map(|t| t.to_string());
             let inv = platform::create_invitation(
                 db,
                 &NewInvitation {
-                    passkey_hash: &auth::sha256_hex(&passkey),
+                    passkey_hash: &credentials::sha256_hex(&passkey),
                     tenant_id: tenant_id.as_deref(),
                     role,
                     email: email.as_ref().map(|e| e.as_str()),

@@ -1,27 +1,25 @@
 //! AfterResume platform: API server, job runner and CLI.
 //!
-//! Layering (SPEC §3): `api` → (domain modules | `jobs`) → `store`. Domain modules
-//! (`accounts`, `tenancy`) are pure; `sessions` orchestrates the auth lifecycle.
+//! Layering: `api` → (domain modules | `identity` | `jobs`) → `store`; nothing imports
+//! upward. `identity` holds accounts, credentials, sessions, the audit trail and roles
+//! (`identity::accounts` and `identity::tenancy` are pure; `identity::sessions` runs the
+//! login lifecycle).
 
-pub mod accounts;
 pub mod agents;
 pub mod api;
 pub mod artifacts;
-pub mod auditing;
-pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod documents;
 pub mod error;
 pub mod gamification;
+pub mod identity;
 pub mod jobs;
 pub mod llm;
 pub mod observability;
 pub mod principals;
 pub mod server;
-pub mod sessions;
 pub mod state;
 pub mod store;
-pub mod tenancy;
 pub mod workflows;
 pub mod worklog;

@@ -311,7 +311,7 @@ impl LlmClient {
             let ts = chrono::Utc::now().timestamp();
             req = req.header(
                 "x-service-token",
-                crate::auth::service_token(&self.service_secret, ts),
+                crate::identity::credentials::service_token(&self.service_secret, ts),
             );
         }
         Some(req)

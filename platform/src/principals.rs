@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::identity::tenancy::Role;
 use crate::store::{platform, Db, StoreResult};
-use crate::tenancy::Role;
 
 /// A user as the request guards see them.
 #[derive(Debug, Clone)]

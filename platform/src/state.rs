@@ -8,9 +8,9 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::artifacts::Artifacts;
-use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::error::{ApiError, RatePolicy};
+use crate::identity::credentials::JwtKeys;
 use crate::jobs::queue::Queue;
 use crate::jobs::Jobs;
 use crate::observability::events::Events;
@@ -408,9 +408,10 @@ impl AppState {
         store: Arc<Store>,
         queue: Queue,
     ) -> anyhow::Result<Arc<Self>> {
-        let dummy_hash = crate::accounts::hash_password_async("dummy password for timing".into())
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let dummy_hash =
+            crate::identity::accounts::hash_password_async("dummy password for timing".into())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         let events = Events::new(store.clone());
         let artifacts = Artifacts::from_config(&settings.artifacts)?;
         let llm = crate::llm::LlmClient::new(&settings, events.clone(), store.clone())?;

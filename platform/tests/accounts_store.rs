@@ -1,9 +1,9 @@
 //! Store-level rules that are hard to reach over HTTP: expired passkeys and the
 //! last-owner rule under concurrent demotions (write skew).
 
+use afterresume::identity::tenancy::Role;
 use afterresume::store::platform::{self, NewInvitation, NewUser, Signup, StoreErrorExt};
 use afterresume::store::Store;
-use afterresume::tenancy::Role;
 use chrono::{Duration, Utc};
 
 fn signup<'a>(hash: &'a str, email: &'a str) -> Signup<'a> {

@@ -15,11 +15,11 @@ use super::security::Staff;
 use super::tenant::{audit_page, create_invitation, AuthEventPage, CreatedInvitationResult};
 use super::text::Text;
 use super::Tag;
-use crate::auditing::{record, AuthEventKind};
 use crate::error::{ApiError, ApiResult};
+use crate::identity::auditing::{record, AuthEventKind};
+use crate::identity::tenancy::Role;
 use crate::state::AppState;
 use crate::store::platform::{self, UserRow};
-use crate::tenancy::Role;
 
 #[derive(Object)]
 pub struct AdminUser {

@@ -12,9 +12,9 @@ use super::text::Text;
 use super::Tag;
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::sessions::{self, IssuedSession, SignupInput};
+use crate::identity::sessions::{self, IssuedSession, SignupInput};
+use crate::identity::tenancy::Role;
 use crate::state::AppState;
-use crate::tenancy::Role;
 
 /// Name of the HttpOnly refresh-token cookie.
 pub const REFRESH_COOKIE: &str = "ar_refresh";

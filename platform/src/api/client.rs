@@ -9,15 +9,7 @@ use std::net::IpAddr;
 use crate::config::{IpNet, Settings};
 use crate::state::AppState;
 
-/// Request metadata used for rate limiting and audit records.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub ip: String,
-    pub user_agent: Option<String>,
-    pub correlation_id: String,
-    pub origin: Option<String>,
-    pub host: Option<String>,
-}
+pub use crate::identity::ClientInfo;
 
 impl ClientInfo {
     pub fn from_request_parts(req: &Request, settings: &Settings) -> Self {

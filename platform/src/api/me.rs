@@ -11,12 +11,12 @@ use super::client::ClientInfo;
 use super::security::{Authenticated, Principal};
 use super::text::Text;
 use super::Tag;
-use crate::accounts::{self, Email};
-use crate::auditing::{record, AuthEventKind};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::identity::accounts::{self, Email};
+use crate::identity::auditing::{record, AuthEventKind};
+use crate::identity::tenancy::Role;
 use crate::state::AppState;
 use crate::store::platform::{self, UserRow};
-use crate::tenancy::Role;
 
 /// The caller's profile and workspace.
 #[derive(Object)]
@@ -154,7 +154,13 @@ impl MeApi {
                 serde_json::json!({"reason": "bad_current_password"}),
             )
             .await;
-            crate::sessions::password_failed(&state, &client, Some(&user.id), &user.email).await;
+            crate::identity::sessions::password_failed(
+                &state,
+                &client,
+                Some(&user.id),
+                &user.email,
+            )
+            .await;
             return Err(ApiError::new(
                 ErrorCode::InvalidCredentials,
                 "current password is incorrect",

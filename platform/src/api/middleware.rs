@@ -10,8 +10,8 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 
 use super::client::ClientInfo;
-use crate::auth;
 use crate::error::{ApiError, ErrorCode};
+use crate::identity::credentials;
 use crate::observability;
 use crate::state::AppState;
 
@@ -303,7 +303,11 @@ pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> 
                 "X-Service-Token header is required",
             )
         })?;
-        auth::verify_service_token(&s.service_secret, token, chrono::Utc::now().timestamp())?;
+        credentials::verify_service_token(
+            &s.service_secret,
+            token,
+            chrono::Utc::now().timestamp(),
+        )?;
     }
 
     if is_admin(&path) && !s.admin_ip_allowlist.is_empty() {

@@ -16,11 +16,11 @@ use poem::Request;
 use poem_openapi::auth::Bearer;
 use poem_openapi::SecurityScheme;
 
-use crate::auditing::{self, AuthEventKind};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::identity::auditing::{self, AuthEventKind};
+use crate::identity::tenancy::Role;
 use crate::state::AppState;
 use crate::store::{TenantDb, TenantId};
-use crate::tenancy::Role;
 
 use super::client::ClientInfo;
 

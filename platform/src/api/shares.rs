@@ -193,13 +193,13 @@ pub(super) async fn create_share(
     if state.settings.disable_sharing {
         return Err(ApiError::forbidden("sharing is disabled on this server"));
     }
-    let token = crate::auth::new_share_token();
+    let token = crate::identity::credentials::new_share_token();
     let id = platform::new_id();
     let row = store::create_share(
         state.store.platform(),
         &store::NewShare {
             id: &id,
-            token_hash: &crate::auth::sha256_hex(&token),
+            token_hash: &crate::identity::credentials::sha256_hex(&token),
             tenant_id: &p.tenant_id(),
             kind,
             doc_id,
@@ -288,9 +288,12 @@ impl SharesApi {
         if state.settings.disable_sharing || token.len() < 16 || token.len() > 128 {
             return Err(gone());
         }
-        let link = store::open_share(state.store.platform(), &crate::auth::sha256_hex(&token))
-            .await?
-            .ok_or_else(gone)?;
+        let link = store::open_share(
+            state.store.platform(),
+            &crate::identity::credentials::sha256_hex(&token),
+        )
+        .await?
+        .ok_or_else(gone)?;
         let tenant = uuid::Uuid::parse_str(&link.tenant_id).map_err(|_| gone())?;
         let db = state.store.tenant(TenantId(tenant)).await?;
         let json = format.0 == Some(ShareFormat::Json);

@@ -15,12 +15,12 @@ use super::pagination;
 use super::security::{Authenticated, TenantAdmin};
 use super::text::Text;
 use super::Tag;
-use crate::auditing::{record, AuthEventKind};
-use crate::auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::identity::auditing::{record, AuthEventKind};
+use crate::identity::credentials;
+use crate::identity::tenancy::Role;
 use crate::state::AppState;
 use crate::store::platform::{self, AuthEventFilter, AuthEventRow, InvitationRow, NewInvitation};
-use crate::tenancy::Role;
 
 /// A workspace, with your `role` in it.
 // Field docs on `$ref` types (`role`) would be emitted as `allOf` wrappers, which
@@ -244,12 +244,14 @@ pub async fn create_invitation(
             "expires_in_hours must be between 1 and 720",
         ));
     }
-    let email = email.map(crate::accounts::Email::parse).transpose()?;
-    let passkey = auth::new_passkey();
+    let email = email
+        .map(crate::identity::accounts::Email::parse)
+        .transpose()?;
+    let passkey = credentials::new_passkey();
     let row = platform::create_invitation(
         state.store.platform(),
         &NewInvitation {
-            passkey_hash: &auth::sha256_hex(&passkey),
+            passkey_hash: &credentials::sha256_hex(&passkey),
             tenant_id: tenant_id.as_deref(),
             role,
             email: email.as_ref().map(|e| e.as_str()),

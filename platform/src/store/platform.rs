@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Db, StoreError, StoreResult};
-use crate::tenancy::Role;
+use crate::identity::tenancy::Role;
 
 /// A new time-ordered id.
 pub fn new_id() -> String {

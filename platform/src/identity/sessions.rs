@@ -7,14 +7,14 @@
 
 use chrono::Utc;
 
-use crate::accounts::{self, Email};
-use crate::api::client::ClientInfo;
-use crate::auditing::{record, AuthEventKind};
-use crate::auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::identity::accounts::{self, Email};
+use crate::identity::auditing::{record, AuthEventKind};
+use crate::identity::credentials;
+use crate::identity::tenancy::Role;
+use crate::identity::ClientInfo;
 use crate::state::AppState;
 use crate::store::platform::{self, new_id, Signup, StoreErrorExt};
-use crate::tenancy::Role;
 
 /// A freshly issued pair of credentials.
 #[derive(Debug, Clone)]
@@ -66,10 +66,10 @@ async fn issue(
     staff: bool,
 ) -> ApiResult<IssuedSession> {
     let family = new_id();
-    let refresh_token = auth::new_refresh_token();
+    let refresh_token = credentials::new_refresh_token();
     platform::insert_refresh(
         state.store.platform(),
-        &auth::sha256_hex(&refresh_token),
+        &credentials::sha256_hex(&refresh_token),
         &family,
         user_id,
         tenant_id,
@@ -246,7 +246,7 @@ pub async fn refresh(
             "refresh token is invalid; log in again",
         )
     };
-    let hash = auth::sha256_hex(presented);
+    let hash = credentials::sha256_hex(presented);
     let row = platform::refresh_by_hash(db, &hash)
         .await?
         .ok_or_else(invalid)?;
@@ -260,7 +260,7 @@ pub async fn refresh(
         ));
     }
     let successor = state.jwt.successor_of(presented);
-    let successor_hash = auth::sha256_hex(&successor);
+    let successor_hash = credentials::sha256_hex(&successor);
     let rotated = row.used_at.is_none()
         && platform::rotate_refresh(
             db,
@@ -362,7 +362,7 @@ pub async fn logout(
 ) -> ApiResult<()> {
     let db = state.store.platform();
     if let Some(tok) = presented {
-        if let Some(row) = platform::refresh_by_hash(db, &auth::sha256_hex(tok)).await? {
+        if let Some(row) = platform::refresh_by_hash(db, &credentials::sha256_hex(tok)).await? {
             end_family(state, &row.user_id, &row.family).await?;
             record(
                 state,
@@ -412,7 +412,7 @@ pub async fn signup(
         }
         _ => format!("{display_name}'s workspace"),
     };
-    let passkey_hash = auth::sha256_hex(input.passkey.trim());
+    let passkey_hash = credentials::sha256_hex(input.passkey.trim());
     let password_hash = accounts::hash_password_async(input.password.clone()).await?;
     let outcome = platform::signup(
         state.store.platform(),

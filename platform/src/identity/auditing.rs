@@ -2,7 +2,7 @@
 
 use poem_openapi::Enum;
 
-use crate::api::client::ClientInfo;
+use crate::identity::ClientInfo;
 use crate::state::AppState;
 use crate::store::platform::{self, NewAuthEvent};
 

@@ -7,7 +7,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ErrorCode};
-use crate::tenancy::Role;
+use crate::identity::tenancy::Role;
 
 type HmacSha256 = Hmac<Sha256>;
 
