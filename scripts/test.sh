@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: the web UI's type-check, unit tests and API-client drift;
-# formatting, clippy, build, all Rust tests, OpenAPI drift, the API contract check
-# (schemathesis + a generated Python client); the browser end-to-end test.
+# formatting, the layering rules, clippy, build, all Rust tests, OpenAPI drift, the API
+# contract check (schemathesis + a generated Python client); the browser end-to-end test.
 # Usage: scripts/test.sh   (from anywhere; honours CARGO_TARGET_DIR)
 set -euo pipefail
 
@@ -20,6 +20,8 @@ step scripts/ui.sh
 step npm --prefix ui run --silent check:api
 step npm --prefix ui run --silent test
 step cargo fmt --all -- --check
+# Which module may import which (the HTTP layer on top, the store at the bottom).
+step python3 scripts/layering.py
 # --no-deps: vendored path dependencies (vendor/) are linted by their upstream, not here.
 step cargo clippy --workspace --all-targets --no-deps -- -D warnings
 step cargo build --workspace --bins

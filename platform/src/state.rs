@@ -158,7 +158,7 @@ impl RateLimits {
 
     /// Auth endpoints, per client IP: decided by the request gate before the body is read.
     pub fn auth_ip(&self, ip: &str) -> Result<(), ApiError> {
-        check(&self.auth_ip, &crate::api::client::limit_key(ip))
+        check(&self.auth_ip, &crate::identity::limit_key(ip))
     }
 
     /// Forgets keys whose budget is full again, so that addresses and accounts seen
@@ -187,7 +187,7 @@ impl RateLimits {
     /// someone who knows an e-mail cannot keep its owner out: from any other address a
     /// correct password still goes through until the account-wide ceiling.
     pub fn password_attempt(&self, account: &str, ip: &str) -> Result<(), ApiError> {
-        let pair = format!("{account} {}", crate::api::client::limit_key(ip));
+        let pair = format!("{account} {}", crate::identity::limit_key(ip));
         let (n, wait) = self.failures_pair.current(&pair);
         if n >= self.pair_limit {
             return Err(lockout_error("auth-failures", self.pair_limit, wait));
@@ -205,7 +205,7 @@ impl RateLimits {
 
     /// A wrong password: counted; returns the limit this failure reached, if any.
     pub fn password_failed(&self, account: &str, ip: &str) -> Option<Lockout> {
-        let pair = format!("{account} {}", crate::api::client::limit_key(ip));
+        let pair = format!("{account} {}", crate::identity::limit_key(ip));
         let on_pair = self.failures_pair.add(&pair);
         let on_account = self.failures_account.add(account);
         if on_account == self.account_limit {
@@ -219,7 +219,7 @@ impl RateLimits {
 
     /// A correct password: this address starts afresh on this account.
     pub fn password_ok(&self, account: &str, ip: &str) {
-        let pair = format!("{account} {}", crate::api::client::limit_key(ip));
+        let pair = format!("{account} {}", crate::identity::limit_key(ip));
         self.failures_pair.clear(&pair);
     }
 

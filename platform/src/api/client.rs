@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use crate::config::{IpNet, Settings};
 use crate::state::AppState;
 
-pub use crate::identity::ClientInfo;
+pub use crate::identity::{limit_key, ClientInfo};
 
 impl ClientInfo {
     pub fn from_request_parts(req: &Request, settings: &Settings) -> Self {
@@ -75,21 +75,6 @@ pub fn client_ip<'a>(
         }
     }
     client
-}
-
-/// The key under which per-IP limits count an address: IPv6 clients usually hold a
-/// whole /64, so one is counted as one client.
-pub fn limit_key(ip: &str) -> String {
-    match ip.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Ok(IpAddr::V6(v6)) => v6
-            .to_ipv4_mapped()
-            .map_or_else(|| ip.to_string(), |v4| v4.to_string()),
-        _ => ip.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ pub mod credentials;
 pub mod sessions;
 pub mod tenancy;
 
+use std::net::IpAddr;
+
 /// Request metadata used for rate limiting and audit records (read from the request by
 /// the API).
 #[derive(Debug, Clone, Default)]
@@ -19,4 +21,19 @@ pub struct ClientInfo {
     pub correlation_id: String,
     pub origin: Option<String>,
     pub host: Option<String>,
+}
+
+/// The key under which per-IP limits count an address: IPv6 clients usually hold a
+/// whole /64, so one is counted as one client.
+pub fn limit_key(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| ip.to_string(), |v4| v4.to_string()),
+        _ => ip.to_string(),
+    }
 }

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""The platform's layering, checked: prints each rule, what it scanned, and every
+violation; exits 1 on any.
+
+Rules (platform/src; comments are ignored):
+  1. Only `api/` and the composition roots (lib.rs, main.rs, server.rs, cli.rs) import
+     `crate::api`: the domain, `identity`, the store, jobs and workflows never import
+     the HTTP layer.
+  2. The pure domain modules (`worklog`, `gamification/rules`, `documents`, `agents`,
+     `identity/accounts`, `identity/tenancy`) import none of `store`, `jobs`, `state`,
+     `workflows`, `llm`, `api`, nor the parts of `identity` that use the store.
+  3. `store/` imports none of `api`, `state`, `workflows`, `jobs`, `principals`, `llm`,
+     nor the parts of `identity` that use the store (its pure types it may use).
+  4. Ratchets, until the service layer takes the store calls out of the handlers:
+     the `api/` files that still import `crate::store` are the ones listed below (no new
+     one), and no `api/` file is longer than 600 lines except those listed, each at most
+     its listed length. Shrink the lists as files get there; never grow them.
+
+Usage: scripts/layering.py   (run by scripts/test.sh)
+"""
+
+import re
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "platform" / "src"
+ROOTS = {"lib.rs", "main.rs", "server.rs", "cli.rs"}
+DOMAIN = ["worklog", "gamification/rules", "documents", "agents", "identity/accounts", "identity/tenancy"]
+IDENTITY_WITH_STORE = ["identity::sessions", "identity::auditing", "identity::credentials"]
+DOMAIN_MAY_NOT = ["store", "jobs", "state", "workflows", "llm", "api"] + IDENTITY_WITH_STORE
+STORE_MAY_NOT = ["api", "state", "workflows", "jobs", "principals", "llm"] + IDENTITY_WITH_STORE
+API_MAX_LINES = 600
+
+# api/ files that still call the store directly (rule 4).
+API_STORE_IMPORTS = {
+    "admin.rs", "ai.rs", "gamification.rs", "jobs.rs", "me.rs", "pagination.rs",
+    "reports.rs", "resume.rs", "schema.rs", "security.rs", "shares.rs", "skills.rs",
+    "system.rs", "tenant.rs", "worklogs.rs",
+}
+# api/ files over API_MAX_LINES, with the most lines each may have (rule 4).
+API_LONG_FILES = {"worklogs.rs": 1260, "gamification.rs": 860, "jobs.rs": 735}
+
+
+def code_of(path):
+    """The file without its comments (line comments and doc comments)."""
+    text = path.read_text()
+    return re.sub(r"//[^\n]*", "", text)
+
+
+def imports(code, module):
+    """Whether `code` names `crate::<module>` (a use, or a path in an expression)."""
+    return re.search(r"\bcrate::" + re.escape(module) + r"\b", code) is not None
+
+
+def rel(path):
+    return path.relative_to(SRC).as_posix()
+
+
+def main():
+    files = sorted(SRC.rglob("*.rs"))
+    problems = []
+
+    # 1.
+    outside = [f for f in files if not rel(f).startswith("api/") and rel(f) not in ROOTS]
+    for f in outside:
+        if imports(code_of(f), "api"):
+            problems.append(f"rule 1: {rel(f)} imports crate::api")
+    print(f"rule 1: {len(outside)} files outside api/ and the roots import no crate::api")
+
+    # 2.
+    domain = [f for f in files if any(rel(f).startswith(d + "/") or rel(f) == d + ".rs" for d in DOMAIN)]
+    for f in domain:
+        code = code_of(f)
+        for m in DOMAIN_MAY_NOT:
+            if imports(code, m):
+                problems.append(f"rule 2: {rel(f)} (domain) imports crate::{m}")
+    print(f"rule 2: {len(domain)} domain files import none of {', '.join(DOMAIN_MAY_NOT)}")
+
+    # 3.
+    store = [f for f in files if rel(f).startswith("store/")]
+    for f in store:
+        code = code_of(f)
+        for m in STORE_MAY_NOT:
+            if imports(code, m):
+                problems.append(f"rule 3: {rel(f)} (store) imports crate::{m}")
+    print(f"rule 3: {len(store)} store files import none of {', '.join(STORE_MAY_NOT)}")
+
+    # 4.
+    api = [f for f in files if rel(f).startswith("api/")]
+    with_store = set()
+    for f in api:
+        name = rel(f)[len("api/"):]
+        if imports(code_of(f), "store"):
+            with_store.add(name)
+            if name not in API_STORE_IMPORTS:
+                problems.append(f"rule 4: {rel(f)} imports crate::store (call a service)")
+        lines = len(f.read_text().splitlines())
+        cap = API_LONG_FILES.get(name, API_MAX_LINES)
+        if lines > cap:
+            problems.append(f"rule 4: {rel(f)} has {lines} lines (at most {cap})")
+    for done in sorted(API_STORE_IMPORTS - with_store):
+        print(f"rule 4: api/{done} no longer imports crate::store: remove it from the list")
+    print(
+        f"rule 4: {len(api)} api files; {len(with_store)} still import crate::store "
+        f"(allowed: {len(API_STORE_IMPORTS)}); at most {API_MAX_LINES} lines except "
+        + ", ".join(f"{k} <= {v}" for k, v in sorted(API_LONG_FILES.items()))
+    )
+
+    for p in problems:
+        print("  " + p)
+    if problems:
+        print(f"layering: {len(problems)} violation(s)")
+        sys.exit(1)
+    print("layering: all rules hold")
+
+
+if __name__ == "__main__":
+    main()
