@@ -1,4 +1,4 @@
-//! `X-Service-Token: <unix_ts>:<hex hmac-sha256(secret, ts)>` (SPEC §5), the same scheme
+//! `X-Service-Token: <unix_ts>:<hex hmac-sha256(secret, ts)>`, the same scheme
 //! the platform signs with: valid for 5 minutes either side of now; malformed, expired
 //! and badly signed tokens are rejected; the signature is compared in constant time.
 

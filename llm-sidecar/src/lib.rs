@@ -1,4 +1,4 @@
-//! `llm-sidecar`: AfterResume's OpenAI-compatible inference server (SPEC §8).
+//! `llm-sidecar`: AfterResume's OpenAI-compatible inference server.
 //!
 //! Routes and the serving policy are in [`api`]; backends in [`backend`]; the
 //! continuous-batching engine in [`scheduler`]; the numeric core in the

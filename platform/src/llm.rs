@@ -3,7 +3,7 @@
 //!
 //! * The base URL comes only from operator configuration (`LLM_SIDECAR_URL`,
 //!   `LLM_VLLM_ENDPOINT`), never from a request, so users can't point it anywhere (SSRF).
-//! * Requests to the sidecar carry a signed `X-Service-Token` (SPEC §5).
+//! * Requests to the sidecar carry a signed `X-Service-Token`.
 //! * A `503` (queue full, model loading) or `429` is retried after its `Retry-After`
 //!   (capped), up to three attempts; timeouts are per call.
 //! * Agent calls are streamed, so a long generation shows live `job.progress` Events

@@ -14,7 +14,7 @@ const OPS_PER_TASK: usize = 40; // 32 × 40 = 1,280 operations, each a write and
 async fn run_interleaved(store: Arc<Store>) {
     let a = TenantId(uuid::Uuid::now_v7());
     let b = TenantId(uuid::Uuid::now_v7());
-    // Schemas first, as signup does (STACK.md pitfall 5).
+    // Schemas first, as signup does (first writes into a missing table conflict).
     store.tenant(a).await.unwrap();
     store.tenant(b).await.unwrap();
 

@@ -1,6 +1,6 @@
 //! Cross-cutting HTTP behaviour: security headers, error envelope, correlation IDs,
 //! path normalisation, input errors, rate limits, maintenance, service tokens and the
-//! admin IP allowlist (SPEC §5), against the real binary.
+//! admin IP allowlist, against the real binary.
 
 mod common;
 
@@ -43,7 +43,7 @@ async fn raw(
     App::read(req.send().await.expect("request")).await
 }
 
-/// The SPEC §5 headers every response carries.
+/// The security headers every response carries.
 fn assert_security_headers(r: &Resp, what: &str) {
     let csp = r
         .header("content-security-policy")
@@ -405,7 +405,7 @@ async fn malformed_input_gets_specific_4xx() {
     );
 }
 
-/// SPEC §5 / the API's own 400 contract ("bad JSON, wrong types, failed validation"):
+/// The API's own 400 contract (bad JSON, wrong types):
 /// a number where a string is expected is a wrong type. poem-openapi coerces JSON
 /// numbers and booleans into `String` fields, so the server currently treats
 /// `{"email":5}` as the e-mail "5" and answers 401 invalid_credentials.

@@ -23,7 +23,7 @@ fn checked_in_spec_matches_the_server() {
     );
 }
 
-/// Operations callable without a token (SPEC §5 and the allowlist).
+/// Operations callable without a token.
 const PUBLIC: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),

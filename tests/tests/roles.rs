@@ -1,4 +1,4 @@
-//! The role matrix and tenant isolation, over HTTP against the real binary (SPEC §4–§5).
+//! The role matrix and tenant isolation, over HTTP against the real binary.
 
 mod common;
 

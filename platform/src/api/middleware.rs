@@ -76,7 +76,8 @@ const DOCS_CSP: &str =
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
 img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
 
-/// Adds the SPEC §5 security headers to every response, errors included.
+/// Adds the security headers (CSP, frame, sniffing, referrer, HSTS in production) to
+/// every response, errors included.
 pub fn security_headers(
     policy: HeaderPolicy,
 ) -> impl Fn(Response, bool) -> Response + Clone + Send + Sync {
@@ -175,7 +176,7 @@ fn is_json(resp: &Response) -> bool {
         .is_some_and(|v| v.contains("json"))
 }
 
-/// Paths that never need a service token (SPEC §5) and stay up in maintenance.
+/// Paths that never need a service token and stay up in maintenance.
 fn is_public(path: &str) -> bool {
     path.starts_with("/api/auth/")
         || path == "/api/healthz"

@@ -1,4 +1,4 @@
-//! The reward system (SPEC §7 "Gamification"): [`rules`] holds the pure domain (XP,
+//! The reward system: [`rules`] holds the pure domain (XP,
 //! streaks with freezes, badges, weekly challenges, the ledger); storage lives in
 //! `store::gamification` and the jobs in `workflows::rewards`.
 

@@ -427,7 +427,8 @@ pub async fn signup(
     )
     .await
     .map_err(|e| e.into_signup_error())?;
-    // Define the new tenant's schema before any traffic reaches it (STACK.md pitfall 5).
+    // Define the new tenant's schema before any traffic reaches it: concurrent first
+    // writes into a table that does not exist yet fail with transaction conflicts.
     let tenant_uuid = uuid::Uuid::parse_str(&outcome.tenant_id).map_err(ApiError::internal)?;
     state
         .store

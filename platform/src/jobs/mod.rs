@@ -1,4 +1,4 @@
-//! Durable jobs: every piece of AI work runs as a job (SPEC §7 "Jobs").
+//! Durable jobs: every piece of AI work runs as a job.
 //!
 //! * [`queue`]: the sled-backed queue (its module docs give the key layout and
 //!   invariants): leases, fencing, retries, idempotency, priorities, quotas.

@@ -14,7 +14,7 @@
 //! * A `TenantDb` wraps one long-lived SDK session that was pointed at its database
 //!   exactly once, when it was created, and is never re-pointed: the wrapper exposes
 //!   queries but not `use_ns`/`use_db`. Sessions are cached per tenant.
-//! * The SDK copies a parent session's namespace *lazily* into a clone (shared/STACK.md:
+//! * The SDK copies a parent session's namespace *lazily* into a clone (measured:
 //!   re-pointing a handle that has clones leaks into them). So the root handle is
 //!   pointed at the platform database once, before any clone exists, and never moved
 //!   again; every tenant session is a clone of it that then points itself — and is

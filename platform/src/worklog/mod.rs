@@ -1,4 +1,4 @@
-//! Work-log entries: the pure domain rules (SPEC §7 "Work logs").
+//! Work-log entries: the pure domain rules.
 //!
 //! No I/O, no storage, no async: the API layer calls these functions and the store
 //! persists what they return.

@@ -1,4 +1,4 @@
-//! Pure domain rules of the gamification system (SPEC §7 "Gamification").
+//! Pure domain rules of the gamification system.
 //!
 //! No I/O, no clock, no async: every function takes the state it needs and returns the
 //! new state plus the events to persist. The platform loads state, calls [`evaluate()`]
