@@ -2,8 +2,8 @@
 //! the admin endpoints change at run time (hot-swap: a model loads beside the old one
 //! and replaces it when ready; requests in flight finish on the one they started on).
 
-use crate::backend::candle::CandleChat;
 use crate::backend::fake::{FakeChat, FakeEmbed};
+use crate::backend::gguf::GgufChat;
 use crate::backend::{ChatBackend, EmbedBackend, ModelInfo};
 use crate::config::{BackendMode, Settings};
 use crate::embeddings::BertEmbedder;
@@ -396,7 +396,7 @@ impl Registry {
             }
         }
         Ok(match (spec.task, spec.family) {
-            (Task::Chat, Family::Llama) => Loaded::Chat(Arc::new(CandleChat::load(
+            (Task::Chat, Family::Llama) => Loaded::Chat(Arc::new(GgufChat::load(
                 &spec.name,
                 &path,
                 spec.context_length,

@@ -8,6 +8,7 @@ use crate::matmul::matmul;
 use crate::ops::{self, multiversion};
 use crate::quant::{QActs, QMatrix};
 use crate::KernelError;
+use crate::SyncPtr;
 use rayon::prelude::*;
 
 /// Hyper-parameters read from the GGUF metadata.
@@ -92,20 +93,6 @@ fn check(cond: bool, what: &str) -> Result<(), KernelError> {
         Ok(())
     } else {
         Err(KernelError::new(format!("llama weights: {what}")))
-    }
-}
-
-#[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-// SAFETY: each attention task writes its own (rows, head) block of the output, the
-// buffer outlives the parallel loop, and the loop joins before the buffer is read.
-unsafe impl Send for OutPtr {}
-unsafe impl Sync for OutPtr {}
-
-impl OutPtr {
-    // A method (not `.0`) so closures capture the whole `Send` wrapper.
-    fn get(self) -> *mut f32 {
-        self.0
     }
 }
 
@@ -319,7 +306,7 @@ impl LlamaModel {
                 .iter()
                 .map(|s| (s.cache.k[l].as_slice(), s.cache.v[l].as_slice()))
                 .collect();
-            let att_ptr = OutPtr(att.as_mut_ptr());
+            let att_ptr = SyncPtr(att.as_mut_ptr());
             let qkv_ref = &qkv;
             (0..steps.len() * c.n_head).into_par_iter().for_each_init(
                 || (Vec::new(), Vec::new()),
@@ -344,7 +331,7 @@ impl LlamaModel {
                         out,
                     );
                     for t in 0..n {
-                        // SAFETY: see `OutPtr`; row r0 + t < m, columns within qd.
+                        // SAFETY: see `SyncPtr`; row r0 + t < m, columns within qd.
                         unsafe {
                             std::ptr::copy_nonoverlapping(
                                 out[t * hd..].as_ptr(),

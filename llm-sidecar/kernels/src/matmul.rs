@@ -7,6 +7,7 @@
 //! stream from memory once per step, not once per sequence.
 
 use crate::quant::{BlockQ4_1, BlockQ8A, BlockQ8_0, Blocks, QActs, QMatrix};
+use crate::SyncPtr;
 use rayon::prelude::*;
 use std::sync::OnceLock;
 
@@ -47,21 +48,6 @@ pub fn isa() -> Isa {
     })
 }
 
-/// A raw pointer the row tasks write through; each task owns a disjoint set of columns.
-#[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-// SAFETY: tasks write disjoint elements (distinct weight rows j), and the slice outlives
-// the parallel loop, which joins before `matmul` returns.
-unsafe impl Send for OutPtr {}
-unsafe impl Sync for OutPtr {}
-
-impl OutPtr {
-    // A method (not `.0`) so closures capture the whole `Send` wrapper.
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-
 /// `out[i * n + j] = dot(acts row i, weight row j)` for `m = acts.rows`, `n = w.rows()`.
 pub fn matmul(w: &QMatrix, acts: &QActs, out: &mut [f32]) {
     matmul_with(isa(), w, acts, out)
@@ -81,11 +67,11 @@ pub fn matmul_with(isa: Isa, w: &QMatrix, acts: &QActs, out: &mut [f32]) {
     let work_per_row = m * w.cols();
     let min_rows = (32_768 / work_per_row.max(1)).max(4);
     let chunk = n.div_ceil(threads * 4).max(min_rows).min(n);
-    let ptr = OutPtr(out.as_mut_ptr());
+    let ptr = SyncPtr(out.as_mut_ptr());
     let run = |c: usize| {
         let j0 = c * chunk;
         let j1 = (j0 + chunk).min(n);
-        // SAFETY: see `OutPtr`; indices stay below m * n <= out.len().
+        // SAFETY: see `SyncPtr`; indices stay below m * n <= out.len().
         unsafe { rows(isa, w, acts, j0, j1, ptr.get(), n) }
     };
     let tasks = n.div_ceil(chunk);

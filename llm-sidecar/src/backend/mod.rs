@@ -3,8 +3,8 @@
 //! The first two implement [`ChatBackend`] / [`EmbedBackend`]; the API layer decides
 //! when to forward to vLLM instead.
 
-pub mod candle;
 pub mod fake;
+pub mod gguf;
 pub mod vllm;
 
 use crate::openai::Message;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// A loaded GGUF chat model.
-pub struct CandleChat {
+pub struct GgufChat {
     info: ModelInfo,
     tokenizer: Arc<GgufTokenizer>,
     template: ChatTemplate,
@@ -185,7 +185,7 @@ pub fn load_llama(path: &Path, max_ctx: usize) -> Result<(LlamaModel, GgufTokeni
     Ok((model, tokenizer))
 }
 
-impl CandleChat {
+impl GgufChat {
     /// Loads `path` and starts its scheduler. Blocking (reads ~100 MB).
     pub fn load(
         name: &str,
@@ -214,6 +214,7 @@ impl CandleChat {
         Ok(Self {
             info: ModelInfo {
                 name: name.to_string(),
+                // The name manifests, `X-LLM-Backend` and clients already use.
                 backend: "candle",
                 context_length,
                 created: super::unix_now(),
@@ -227,7 +228,7 @@ impl CandleChat {
     }
 }
 
-impl ChatBackend for CandleChat {
+impl ChatBackend for GgufChat {
     fn info(&self) -> &ModelInfo {
         &self.info
     }
