@@ -129,11 +129,11 @@ async fn facets_filters_and_keyset_pages() {
             break;
         }
         cursor = page.last().map(|r| Cursor::After {
-            date: r.date.clone(),
+            date: r.date.to_string(),
             id: r.id.clone(),
             total: None,
         });
-        seen.extend(page.into_iter().map(|r| (r.date, r.id)));
+        seen.extend(page.into_iter().map(|r| (r.date.to_string(), r.id)));
     }
     assert_eq!(seen.len(), 25);
     let mut sorted = seen.clone();
@@ -252,7 +252,7 @@ async fn walk_pages(db: &TenantDb, f: &ListFilter, limit: u32) -> Vec<(String, S
         let total = page.total.expect("a total on every page");
         // The first page's count is carried, not recounted.
         assert_eq!(*first_total.get_or_insert(total), total);
-        seen.extend(page.rows.iter().map(|r| (r.date.clone(), r.id.clone())));
+        seen.extend(page.rows.iter().map(|r| (r.date.to_string(), r.id.clone())));
         match page.next {
             Some(c) => cursor = Some(c),
             None => break,

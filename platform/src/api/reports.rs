@@ -350,8 +350,7 @@ impl ReportsApi {
                 title: entry.as_ref().map(|x| x.title.clone()),
                 date: entry
                     .as_ref()
-                    .and_then(|x| NaiveDate::parse_from_str(&x.date, "%Y-%m-%d").ok())
-                    .map(Day::from),
+                    .map(|x| Day::from(x.date)),
             });
         }
         let mut out: ReportOut = r.into();

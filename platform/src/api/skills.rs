@@ -3,7 +3,7 @@
 use super::schema::{DateText, Day, Id};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -250,8 +250,7 @@ impl SkillsApi {
                 entry_title: entry.as_ref().map(|x| x.title.clone()),
                 entry_date: entry
                     .as_ref()
-                    .and_then(|x| NaiveDate::parse_from_str(&x.date, "%Y-%m-%d").ok())
-                    .map(Day::from),
+                    .map(|x| Day::from(x.date)),
                 entry_id: e.entry_id,
                 quote: e.quote,
             });

@@ -63,9 +63,7 @@ pub struct Entry {
 impl From<EntryRow> for Entry {
     fn from(r: EntryRow) -> Self {
         Self {
-            date: NaiveDate::parse_from_str(&r.date, "%Y-%m-%d")
-                .unwrap_or_default()
-                .into(),
+            date: r.date.into(),
             id: r.id,
             author_id: r.author_id,
             title: r.title,
@@ -309,7 +307,7 @@ fn fields(v: &ValidEntry) -> EntryFields {
 /// A stored entry as a domain value (to apply a patch to).
 fn valid_of(r: &EntryRow) -> ApiResult<ValidEntry> {
     ValidEntry::restore(
-        NaiveDate::parse_from_str(&r.date, "%Y-%m-%d").unwrap_or_default(),
+        r.date,
         r.title.clone(),
         r.content.clone(),
         r.tags.clone(),
@@ -1218,7 +1216,7 @@ fn export_stream(
             for r in &page {
                 let row = worklog::ExportEntry {
                     id: r.id.clone(),
-                    date: NaiveDate::parse_from_str(&r.date, "%Y-%m-%d").unwrap_or_default(),
+                    date: r.date,
                     title: r.title.clone(),
                     content: r.content.clone(),
                     tags: r.tags.clone(),

@@ -22,7 +22,7 @@ pub struct EntryRow {
     pub id: String,
     pub author_id: String,
     /// `YYYY-MM-DD`, the day in the author's time zone.
-    pub date: String,
+    pub date: NaiveDate,
     pub title: String,
     pub content: String,
     pub tags: Vec<String>,
@@ -480,7 +480,7 @@ fn list_sql(f: &ListFilter, cursor: Option<&Cursor>, limit: u32) -> (String, ser
 /// Drops the rows before `f.from` (rows come newest first, so they are a suffix).
 /// Returns whether any were dropped (then no page follows).
 fn cut_before(f: &ListFilter, rows: &mut Vec<EntryRow>) -> bool {
-    let Some(from) = f.from.map(day) else {
+    let Some(from) = f.from else {
         return false;
     };
     match rows.iter().position(|r| r.date < from) {
@@ -836,7 +836,7 @@ async fn read_page(
         })
     } else {
         rows.last().map(|r| Cursor::After {
-            date: r.date.clone(),
+            date: r.date.to_string(),
             id: r.id.clone(),
             total,
         })

@@ -53,7 +53,7 @@ fn call_ctx(ctx: &StepCtx) -> CallContext {
 pub fn agent_entry(r: &EntryRow) -> agents::Entry {
     agents::Entry {
         id: r.id.clone(),
-        date: NaiveDate::parse_from_str(&r.date, "%Y-%m-%d").unwrap_or_default(),
+        date: r.date,
         title: r.title.clone(),
         content: r.content.clone(),
         outcome: r.outcome.clone(),
@@ -485,7 +485,7 @@ async fn check_report(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         .map(|r| {
             (
                 r.id.clone(),
-                NaiveDate::parse_from_str(&r.date, "%Y-%m-%d").unwrap_or_default(),
+                r.date,
             )
         })
         .collect();
@@ -507,7 +507,7 @@ async fn render_report(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
                 r.id.as_str(),
                 (
                     r.title.clone(),
-                    NaiveDate::parse_from_str(&r.date, "%Y-%m-%d").unwrap_or_default(),
+                    r.date,
                 ),
             )
         })
