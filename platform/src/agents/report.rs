@@ -65,6 +65,33 @@ pub enum ReportKind {
 }
 
 impl ReportKind {
+    /// Human-readable name shown in the report header.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReportKind::Status => "Status report",
+            ReportKind::Standup => "Standup",
+            ReportKind::Weekly => "Weekly report",
+            ReportKind::Custom => "Report",
+        }
+    }
+
+    /// Stable lowercase identifier (the serde form, and what the store keeps).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Status => "status",
+            ReportKind::Standup => "standup",
+            ReportKind::Weekly => "weekly",
+            ReportKind::Custom => "custom",
+        }
+    }
+
+    /// The kind named [`ReportKind::as_str`]; `None` for any other text.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Status, Self::Standup, Self::Weekly, Self::Custom]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
     /// The fixed section headings, in order; empty for custom reports.
     pub fn headings(self) -> &'static [&'static str] {
         match self {
@@ -81,15 +108,6 @@ impl ReportKind {
             ReportKind::Status => "a status report",
             ReportKind::Weekly => "a weekly report",
             ReportKind::Custom => "a report",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            ReportKind::Standup => "Standup",
-            ReportKind::Status => "Status report",
-            ReportKind::Weekly => "Weekly report",
-            ReportKind::Custom => "Report",
         }
     }
 }

@@ -387,3 +387,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn report_kinds_round_trip_their_names() {
+    for k in [
+        ReportKind::Status,
+        ReportKind::Standup,
+        ReportKind::Weekly,
+        ReportKind::Custom,
+    ] {
+        assert_eq!(ReportKind::parse(k.as_str()), Some(k));
+        assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+    }
+    assert_eq!(ReportKind::parse("poem"), None);
+    assert_eq!(ReportKind::parse("Status"), None);
+}

@@ -36,7 +36,7 @@ pub enum ReportKindParam {
 }
 
 impl ReportKindParam {
-    fn agent(self) -> agents::report::ReportKind {
+    fn kind(self) -> agents::report::ReportKind {
         match self {
             ReportKindParam::Status => agents::report::ReportKind::Status,
             ReportKindParam::Standup => agents::report::ReportKind::Standup,
@@ -45,12 +45,7 @@ impl ReportKindParam {
         }
     }
     fn as_str(self) -> &'static str {
-        match self {
-            ReportKindParam::Status => "status",
-            ReportKindParam::Standup => "standup",
-            ReportKindParam::Weekly => "weekly",
-            ReportKindParam::Custom => "custom",
-        }
+        self.kind().as_str()
     }
 }
 
@@ -205,12 +200,7 @@ pub(super) fn report_meta(r: &store::ReportRow, author: String) -> ReportMeta {
         author,
         period: (d(&r.period_from), d(&r.period_to)),
         generated_at: r.updated_at,
-        kind: match r.kind.as_str() {
-            "standup" => docs::ReportKind::Standup,
-            "weekly" => docs::ReportKind::Weekly,
-            "custom" => docs::ReportKind::Custom,
-            _ => docs::ReportKind::Status,
-        },
+        kind: docs::ReportKind::parse(&r.kind).unwrap_or(docs::ReportKind::Status),
     }
 }
 
@@ -271,7 +261,7 @@ impl ReportsApi {
         )
         .await?;
         let payload = serde_json::json!({
-            "report_id": id, "author_id": p.user_id, "kind": b.kind.agent(),
+            "report_id": id, "author_id": p.user_id, "kind": b.kind.kind(),
             "from": from, "to": to, "audience": audience, "instructions": instructions,
         });
         let job = start_job(
@@ -348,9 +338,7 @@ impl ReportsApi {
                 entry_id: e.clone(),
                 exists: entry.is_some(),
                 title: entry.as_ref().map(|x| x.title.clone()),
-                date: entry
-                    .as_ref()
-                    .map(|x| Day::from(x.date)),
+                date: entry.as_ref().map(|x| Day::from(x.date)),
             });
         }
         let mut out: ReportOut = r.into();

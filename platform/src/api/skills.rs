@@ -248,9 +248,7 @@ impl SkillsApi {
             let entry = worklogs::get(&db, &e.entry_id).await?;
             evidence.push(EvidenceOut {
                 entry_title: entry.as_ref().map(|x| x.title.clone()),
-                entry_date: entry
-                    .as_ref()
-                    .map(|x| Day::from(x.date)),
+                entry_date: entry.as_ref().map(|x| Day::from(x.date)),
                 entry_id: e.entry_id,
                 quote: e.quote,
             });

@@ -6,48 +6,14 @@
 //! that already ends with its own "Sources" section in plain Markdown is rendered as is.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::html::{push_escaped, render_page, CssMode};
 use super::markdown::{markdown_to_html, to_blocks, Parsed};
 use super::model::{clean_line, escape_markdown, month_abbr, Block, Document, Inline};
 use super::{pdf, DocError};
 
-/// The kind of report, as in the `report.generate` workflow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReportKind {
-    /// Status report.
-    Status,
-    /// Daily standup.
-    Standup,
-    /// Weekly report.
-    Weekly,
-    /// Custom period.
-    Custom,
-}
-
-impl ReportKind {
-    /// Human-readable name shown in the report header.
-    pub fn label(self) -> &'static str {
-        match self {
-            ReportKind::Status => "Status report",
-            ReportKind::Standup => "Standup",
-            ReportKind::Weekly => "Weekly report",
-            ReportKind::Custom => "Report",
-        }
-    }
-
-    /// Stable lowercase identifier (same as the serde form).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReportKind::Status => "status",
-            ReportKind::Standup => "standup",
-            ReportKind::Weekly => "weekly",
-            ReportKind::Custom => "custom",
-        }
-    }
-}
+/// The kind of report: the one the `report.generate` workflow writes.
+pub use crate::agents::report::ReportKind;
 
 /// Metadata printed in a report's header and document properties.
 #[derive(Clone, Debug, PartialEq, Eq)]

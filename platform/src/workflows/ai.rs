@@ -480,15 +480,7 @@ async fn check_report(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         Ok(r) => r,
         Err(e) => return Err(report_failed(&ctx, e).await),
     };
-    let allowed: HashMap<String, NaiveDate> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.id.clone(),
-                r.date,
-            )
-        })
-        .collect();
+    let allowed: HashMap<String, NaiveDate> = rows.iter().map(|r| (r.id.clone(), r.date)).collect();
     let (draft, report) = citations::check_citations(draft, &allowed, p.from, p.to);
     Ok(json!({"draft": draft, "citation_report": report}))
 }
@@ -502,15 +494,7 @@ async fn render_report(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
     let rows = report_entries(&ctx, &p).await?;
     let lookup: HashMap<&str, (String, NaiveDate)> = rows
         .iter()
-        .map(|r| {
-            (
-                r.id.as_str(),
-                (
-                    r.title.clone(),
-                    r.date,
-                ),
-            )
-        })
+        .map(|r| (r.id.as_str(), (r.title.clone(), r.date)))
         .collect();
     let markdown = agents::report::render_markdown(&draft, &|id: &str| lookup.get(id).cloned());
     // In first-appearance order, which is how `render_markdown` numbers them: the n-th
