@@ -260,16 +260,12 @@ pub fn own_job(state: &AppState, p: &Principal, id: Uuid) -> ApiResult<Job> {
 fn optional_uuid(name: &str, v: Option<String>) -> ApiResult<Option<String>> {
     match v.filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => Uuid::parse_str(&s)
-            .ok()
-            .filter(|_| crate::store::platform::is_id(&s))
-            .map(|u| Some(u.to_string()))
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidParameter,
-                    format!("{name} is not a valid id"),
-                )
-            }),
+        // An id's hyphenated form, lower-cased as ids are stored.
+        Some(s) if crate::store::platform::is_id(&s) => Ok(Some(s.to_ascii_lowercase())),
+        Some(_) => Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("{name} is not a valid id"),
+        )),
     }
 }
 

@@ -144,13 +144,13 @@ impl ResumeApi {
         body: Json<AnyObject>,
     ) -> ApiResult<Json<ResumeOut>> {
         let p = &auth.0;
-        let body = Json(body.0.into_inner());
-        if !body.0.is_object() {
+        let body = body.0.into_inner();
+        if !body.is_object() {
             return Err(ApiError::validation(
                 "the body must be a JSON object (a JSON Resume fragment)",
             ));
         }
-        if serde_json::to_vec(&body.0).map(|b| b.len()).unwrap_or(0) > 256 * 1024 {
+        if serde_json::to_vec(&body).map(|b| b.len()).unwrap_or(0) > 256 * 1024 {
             return Err(ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 "resume edits are limited to 256 KiB",
@@ -171,7 +171,6 @@ impl ResumeApi {
             "projects",
         ];
         if let Some(bad) = body
-            .0
             .as_object()
             .and_then(|o| o.keys().find(|k| !TOP.contains(&k.as_str())))
         {
@@ -182,8 +181,8 @@ impl ResumeApi {
         let db = p.tenant_db(&state).await?;
         let current = store::resume(&db, &p.user_id).await?.and_then(|r| r.manual);
         let manual = match current {
-            Some(m) => agents::resume::merge_manual(m, &body.0),
-            None => body.0,
+            Some(m) => agents::resume::merge_manual(m, &body),
+            None => body,
         };
         store::set_manual(&db, &p.user_id, &manual).await?;
         let (doc, row) = resume_doc(&db, &p.user_id)

@@ -256,11 +256,8 @@ impl Cursor {
     pub fn decode(s: &str) -> Option<Self> {
         // 1–19 digits: every such number fits a u64 (and no sign or space sneaks in).
         let number = |t: &str| -> Option<u64> {
-            (1..=19)
-                .contains(&t.len())
-                .then_some(())
-                .filter(|()| t.bytes().all(|b| b.is_ascii_digit()))?;
-            t.parse().ok()
+            let digits = (1..=19).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit());
+            digits.then(|| t.parse().ok()).flatten()
         };
         let total = |t: Option<&str>| -> Option<Option<u64>> {
             match t {
