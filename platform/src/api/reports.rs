@@ -174,17 +174,6 @@ pub(super) async fn report_of(db: &TenantDb, id: &str) -> ApiResult<store::Repor
         .ok_or_else(|| ApiError::not_found("report"))
 }
 
-/// Owners, admins and the document's author may share or delete a document.
-pub(super) fn may_manage(p: &Principal, author: &str) -> ApiResult<()> {
-    if p.role.can_manage_members() || p.user_id == author {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "only its author, admins and owners can do that",
-        ))
-    }
-}
-
 pub(super) async fn author_name(state: &AppState, user_id: &str) -> String {
     platform::user_by_id(state.store.platform(), user_id)
         .await
@@ -363,7 +352,7 @@ impl ReportsApi {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;
         let r = report_of(&db, &id).await?;
-        may_manage(p, &r.author_id)?;
+        p.may_manage(&r.author_id)?;
         store::delete_report(&db, &r.id).await?;
         Ok(NoContent::Done)
     }
@@ -431,7 +420,7 @@ impl ReportsApi {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;
         let r = report_of(&db, &id).await?;
-        may_manage(p, &r.author_id)?;
+        p.may_manage(&r.author_id)?;
         if r.status != "ready" {
             return Err(ApiError::conflict("only a finished report can be shared"));
         }

@@ -20,45 +20,10 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::auditing::{self, AuthEventKind};
 use crate::identity::tenancy::Role;
 use crate::state::AppState;
-use crate::store::{TenantDb, TenantId};
+use crate::store::TenantId;
 
 use super::client::ClientInfo;
-
-/// The authenticated caller.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub user_id: String,
-    pub tenant: TenantId,
-    pub role: Role,
-    pub is_staff: bool,
-    pub email: String,
-    /// The user's time zone (today's date for new entries, streak days).
-    pub timezone: chrono_tz::Tz,
-}
-
-impl Principal {
-    /// This principal's tenant database: the only way request code reaches tenant data.
-    pub async fn tenant_db(&self, state: &AppState) -> ApiResult<TenantDb> {
-        Ok(state.store.tenant(self.tenant).await?)
-    }
-
-    /// The tenant id as stored in platform rows.
-    pub fn tenant_id(&self) -> String {
-        self.tenant.to_string()
-    }
-
-    /// Whether this principal may change (or have the AI rework) content written by
-    /// `author_id`: their own, or anyone's as admin or owner.
-    pub fn may_edit_content_of(&self, author_id: &str) -> ApiResult<()> {
-        if self.role.can_manage_members() || author_id == self.user_id {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(
-                "members can change only their own entries",
-            ))
-        }
-    }
-}
+pub use crate::identity::Principal;
 
 fn state_of(req: &Request) -> ApiResult<Arc<AppState>> {
     req.data::<Arc<AppState>>()

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::store::{documents as store, platform, TenantId};
 
 use super::ai::{valid_id, DOCUMENT_CSS_PATH};
-use super::reports::{author_name, may_manage, report_meta};
+use super::reports::{author_name, report_meta};
 use super::resume::resume_doc;
 
 // ------------------------------------------------------------------ share links
@@ -262,7 +262,7 @@ impl SharesApi {
         let link = store::share(db, &p.tenant_id(), &id)
             .await?
             .ok_or_else(|| ApiError::not_found("share link"))?;
-        may_manage(p, &link.created_by)?;
+        p.may_manage(&link.created_by)?;
         store::revoke_share(db, &p.tenant_id(), &link.id).await?;
         Ok(NoContent::Done)
     }

@@ -1102,11 +1102,7 @@ impl WorklogsApi {
         let p = &auth.0;
         let db = p.tenant_db(&state).await?;
         let a = attachment_of(&db, &id).await?;
-        if !p.role.can_manage_members() && a.author_id != p.user_id {
-            return Err(ApiError::forbidden(
-                "members can delete only their own files",
-            ));
-        }
+        p.may_change(&a.author_id, "members can delete only their own files")?;
         if let Some(gone) = repo::remove_attachment(&db, &a.id).await? {
             if let Err(e) = state.artifacts.delete(&gone.storage_key).await {
                 tracing::warn!(error = %e, key = gone.storage_key, "attachment object not removed");

@@ -7,10 +7,13 @@
 pub mod accounts;
 pub mod auditing;
 pub mod credentials;
+pub mod principal;
 pub mod sessions;
 pub mod tenancy;
 
 use std::net::IpAddr;
+
+pub use principal::Principal;
 
 /// Request metadata used for rate limiting and audit records (read from the request by
 /// the API).
