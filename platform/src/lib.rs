@@ -19,6 +19,7 @@ pub mod llm;
 pub mod observability;
 pub mod principals;
 pub mod server;
+pub mod services;
 pub mod state;
 pub mod store;
 pub mod workflows;
