@@ -431,5 +431,56 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+/// A rejected entry: every field problem, as `validation_failed` with `details`.
+impl From<Vec<crate::worklog::FieldError>> for ApiError {
+    fn from(errors: Vec<crate::worklog::FieldError>) -> Self {
+        Self::fields(
+            errors
+                .into_iter()
+                .map(|e| FieldIssue {
+                    field: e.field.to_string(),
+                    code: e.code.to_string(),
+                    message: e.message,
+                })
+                .collect(),
+        )
+    }
+}
+
+impl From<crate::artifacts::ArtifactError> for ApiError {
+    fn from(e: crate::artifacts::ArtifactError) -> Self {
+        use crate::artifacts::ArtifactError;
+        match e {
+            ArtifactError::TooLarge { limit } => ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the file is larger than the {limit}-byte limit"),
+            ),
+            ArtifactError::Empty => ApiError::validation("the file is empty"),
+            ArtifactError::Rejected(why) => ApiError::new(ErrorCode::UnsupportedMediaType, why),
+            ArtifactError::Client(why) => ApiError::new(ErrorCode::BadRequest, why),
+            ArtifactError::NotFound => ApiError::not_found("file"),
+            ArtifactError::Storage(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<crate::worklog::InvertedRange> for ApiError {
+    fn from(e: crate::worklog::InvertedRange) -> Self {
+        ApiError::validation(e.to_string())
+    }
+}
+
+impl From<crate::identity::accounts::Invalid> for ApiError {
+    fn from(e: crate::identity::accounts::Invalid) -> Self {
+        ApiError::validation(e.message)
+    }
+}
+
+impl From<crate::identity::accounts::HashFailed> for ApiError {
+    fn from(e: crate::identity::accounts::HashFailed) -> Self {
+        ApiError::internal(e)
+    }
+}
+
 /// The result type of handlers and services.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -72,7 +72,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             }
         }
     });
-    let engine = Arc::new(Engine::new(Registry::builtin(), state.clone()));
+    let engine = Arc::new(Engine::new(Registry::builtin(), state.deps.clone()));
     let runner = runner::start(
         queue.clone(),
         engine,

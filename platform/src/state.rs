@@ -7,13 +7,12 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::artifacts::Artifacts;
 use crate::config::Settings;
+pub use crate::deps::Deps;
 use crate::error::{ApiError, RatePolicy};
 use crate::identity::credentials::JwtKeys;
 use crate::jobs::queue::Queue;
-use crate::jobs::Jobs;
-use crate::observability::events::Events;
+pub use crate::slots::{Reservation, Reservations, Slot, Slots};
 use crate::store::Store;
 use crate::workflows::Registry;
 
@@ -234,157 +233,29 @@ impl RateLimits {
     }
 }
 
-/// Users whose principal is cached at once (least recently used go first).
-const PRINCIPAL_CACHE_USERS: usize = 10_000;
-
-/// Everything a handler may need.
+/// Everything a handler may need: the use cases' dependencies ([`Deps`], reached
+/// through `Deref`, so `state.store` reads as before) and what only the HTTP edge uses.
 pub struct AppState {
-    pub settings: Settings,
-    pub store: Arc<Store>,
+    /// The dependencies of the services and the workflows.
+    pub deps: Arc<Deps>,
     pub jwt: JwtKeys,
-    /// The active reward configuration (see `ConfigCache` for its staleness bound).
-    pub reward_config: crate::store::gamification::ConfigCache,
-    /// Request principals by user (see `principals` for the invalidation rules).
-    pub principals: crate::principals::PrincipalCache,
     pub limits: RateLimits,
-    /// Enqueues jobs (and records them on the timeline).
-    pub jobs: Jobs,
-    /// The Event timeline writer, with live delivery.
-    pub events: Events,
-    /// The workflows this server runs, by job kind.
+    /// The workflows this server runs, by job kind (which kinds `POST /api/jobs` takes).
     pub workflows: Registry,
-    /// Attachments and generated documents (OpenDAL: fs or S3).
-    pub artifacts: Artifacts,
-    /// The LLM client (sidecar, vLLM or the offline provider).
-    pub llm: crate::llm::LlmClient,
     /// A real argon2 hash checked when the e-mail is unknown, so a failed login takes
     /// the same time whether or not the account exists.
     pub dummy_hash: String,
     /// Open event streams per user and per workspace.
     pub streams: Arc<Slots>,
-    /// Uploads and imports in progress by user (`UPLOADS_PER_USER`, one import at a time).
-    pub uploads: Arc<Slots>,
-    /// Attachment bytes reserved by uploads in progress, by tenant: the storage quota
-    /// holds under concurrent uploads.
-    pub storage: Arc<Reservations>,
     /// The last readiness probe and when it ran (see `api::health`).
     pub readiness: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<Probe>>)>>,
 }
 
-/// Counts of things in progress by key (`user:…`, `tenant:…`): open event streams,
-/// uploads.
-#[derive(Default)]
-pub struct Slots {
-    open: std::sync::Mutex<std::collections::HashMap<String, usize>>,
-}
+impl std::ops::Deref for AppState {
+    type Target = Deps;
 
-/// One holder's slots; dropping it frees them.
-pub struct Slot {
-    slots: Arc<Slots>,
-    keys: Vec<String>,
-}
-
-impl Slots {
-    /// Takes one slot under each `(key, limit)`, or none (and says which was full, as
-    /// "<key> already has <limit> <what>").
-    pub fn acquire(
-        self: &Arc<Self>,
-        limits: &[(String, usize)],
-        what: &str,
-    ) -> Result<Slot, String> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((key, limit)) = limits
-            .iter()
-            .find(|(k, limit)| open.get(k).copied().unwrap_or(0) >= *limit)
-        {
-            return Err(format!("{key} already has {limit} {what}"));
-        }
-        for (k, _) in limits {
-            *open.entry(k.clone()).or_insert(0) += 1;
-        }
-        Ok(Slot {
-            slots: self.clone(),
-            keys: limits.iter().map(|(k, _)| k.clone()).collect(),
-        })
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
-        for k in &self.keys {
-            if let Some(n) = open.get_mut(k) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    open.remove(k);
-                }
-            }
-        }
-    }
-}
-
-/// Amounts (bytes) reserved by key until their holders finish.
-///
-/// A holder reads what is used, reserves, and later records what it used and drops its
-/// reservation. Both happen under the key's [`Reservations::turn`], so a reader sees
-/// either the reservation or the recorded use, never neither (which would let two
-/// uploads share the same room).
-#[derive(Default)]
-pub struct Reservations {
-    held: std::sync::Mutex<std::collections::HashMap<String, u64>>,
-    turns: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-/// A reservation; dropping it returns the amount.
-pub struct Reservation {
-    owner: Arc<Reservations>,
-    key: String,
-    amount: u64,
-}
-
-impl Reservations {
-    /// The lock that orders reading the use of `key` with recording it.
-    pub fn turn(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
-        // Drop the turns nobody holds, so keys don't accumulate.
-        turns.retain(|_, t| Arc::strong_count(t) > 1);
-        turns.entry(key.to_string()).or_default().clone()
-    }
-
-    /// Reserves up to `want` of what `room` leaves under `key` once the other holders'
-    /// reservations are taken off; `None` when nothing is left.
-    pub fn reserve(self: &Arc<Self>, key: &str, room: u64, want: u64) -> Option<Reservation> {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        let taken = held.get(key).copied().unwrap_or(0);
-        let amount = want.min(room.saturating_sub(taken));
-        if amount == 0 {
-            return None;
-        }
-        *held.entry(key.to_string()).or_insert(0) += amount;
-        Some(Reservation {
-            owner: self.clone(),
-            key: key.to_string(),
-            amount,
-        })
-    }
-}
-
-impl Reservation {
-    /// The amount reserved.
-    pub fn amount(&self) -> u64 {
-        self.amount
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        let mut held = self.owner.held.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = held.get_mut(&self.key) {
-            *n = n.saturating_sub(self.amount);
-            if *n == 0 {
-                held.remove(&self.key);
-            }
-        }
+    fn deref(&self) -> &Deps {
+        &self.deps
     }
 }
 
@@ -412,34 +283,18 @@ impl AppState {
             crate::identity::accounts::hash_password_async("dummy password for timing".into())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let events = Events::new(store.clone());
-        let artifacts = Artifacts::from_config(&settings.artifacts)?;
-        let llm = crate::llm::LlmClient::new(&settings, events.clone(), store.clone())?;
         Ok(Arc::new(Self {
             jwt: JwtKeys::new(&settings.secret_key, settings.access_token_ttl_secs),
-            reward_config: crate::store::gamification::ConfigCache::new(),
-            principals: crate::principals::PrincipalCache::new(
-                PRINCIPAL_CACHE_USERS,
-                std::time::Duration::from_secs(settings.principal_cache_ttl_secs),
-            ),
             limits: RateLimits::new(
                 settings.auth_rate_limit_per_minute,
                 settings.api_rate_limit_per_minute,
                 settings.auth_failures_per_minute,
             ),
-            events: events.clone(),
-            jobs: Jobs::new(queue, events, settings.jobs.max_attempts)
-                .with_member_max_queued(settings.jobs.tenant_max_queued),
             workflows: Registry::builtin(),
-            artifacts,
-            llm,
-            settings,
-            store,
             dummy_hash,
             readiness: tokio::sync::Mutex::new(None),
             streams: Arc::new(Slots::default()),
-            uploads: Arc::new(Slots::default()),
-            storage: Arc::new(Reservations::default()),
+            deps: Deps::new(settings, store, queue)?,
         }))
     }
 }

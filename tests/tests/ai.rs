@@ -73,8 +73,49 @@ fn pdf_text(bytes: &[u8]) -> String {
     doc.extract_text(&pages).unwrap_or_default()
 }
 
+/// A workspace with the 30-entry fixture imported and its skills extracted (the owner's
+/// e-mail is `ai-owner@…`, so its resume is named `ai-owner`).
+struct Extracted {
+    app: App,
+    s: Session,
+    entries: Vec<Value>,
+    /// The extracted skills, most evidence first.
+    skills: Vec<Value>,
+}
+
+async fn extracted() -> Extracted {
+    let app = spawn_app(&[]).await;
+    let s = app.new_owner("ai-owner@example.test").await;
+    let entries = import_fixture(&app, &s).await;
+    let job = start(&app, &s, "/api/skills/extract", json!({})).await;
+    let done = finished(&app, &s, job["url"].as_str().unwrap()).await;
+    assert!(
+        done["result"]["created"].as_u64().unwrap() > 10,
+        "{}",
+        done["result"]
+    );
+    let r = app.get("/api/skills?sort=evidence", &s.token).await;
+    let skills = r.body["items"].as_array().unwrap().clone();
+    Extracted {
+        app,
+        s,
+        entries,
+        skills,
+    }
+}
+
+/// A workspace with the fixture imported and its resume refreshed once.
+async fn with_resume() -> (App, Session) {
+    let app = spawn_app(&[]).await;
+    let s = app.new_owner("ai-owner@example.test").await;
+    import_fixture(&app, &s).await;
+    let job = start(&app, &s, "/api/resume/refresh", json!({})).await;
+    finished(&app, &s, job["url"].as_str().unwrap()).await;
+    (app, s)
+}
+
 #[tokio::test]
-async fn analysis_skills_with_evidence_and_the_resume() {
+async fn analysis_lands_on_the_entry_version_with_its_llm_call_on_the_timeline() {
     let app = spawn_app(&[]).await;
     let s = app.new_owner("ai-owner@example.test").await;
     let entries = import_fixture(&app, &s).await;
@@ -106,17 +147,11 @@ async fn analysis_skills_with_evidence_and_the_resume() {
         "{}",
         r.body
     );
+}
 
-    // skills.extract over the whole log.
-    let job = start(&app, &s, "/api/skills/extract", json!({})).await;
-    let done = finished(&app, &s, job["url"].as_str().unwrap()).await;
-    assert!(
-        done["result"]["created"].as_u64().unwrap() > 10,
-        "{}",
-        done["result"]
-    );
-    let r = app.get("/api/skills?sort=evidence", &s.token).await;
-    let skills = r.body["items"].as_array().unwrap().clone();
+#[tokio::test]
+async fn extracted_skills_are_ranked_by_evidence_and_match_the_labels() {
+    let Extracted { skills, .. } = extracted().await;
     let counts: Vec<u64> = skills
         .iter()
         .map(|s| s["evidence_count"].as_u64().unwrap())
@@ -143,6 +178,16 @@ async fn analysis_skills_with_evidence_and_the_resume() {
         precision >= 0.7 && recall >= 0.6,
         "precision {precision:.3}, recall {recall:.3}"
     );
+}
+
+#[tokio::test]
+async fn every_evidence_quote_is_text_of_the_entry_it_cites() {
+    let Extracted {
+        app,
+        s,
+        entries,
+        skills,
+    } = extracted().await;
     // Every evidence quote is text of the entry it cites.
     let by_id: std::collections::HashMap<&str, &Value> = entries
         .iter()
@@ -172,7 +217,11 @@ async fn analysis_skills_with_evidence_and_the_resume() {
             assert!(e["entry_title"].is_string());
         }
     }
+}
 
+#[tokio::test]
+async fn reviewed_skills_survive_a_second_extraction() {
+    let Extracted { app, s, skills, .. } = extracted().await;
     // Confirm, reject and rename survive a second extraction.
     let (a, b, c) = (&skills[0], &skills[1], &skills[2]);
     let patch = |id: &Value, body: Value| {
@@ -210,6 +259,12 @@ async fn analysis_skills_with_evidence_and_the_resume() {
     );
     let r = app.get("/api/skills?status=rejected", &s.token).await;
     assert_eq!(r.body["items"][0]["id"], b["id"]);
+}
+
+#[tokio::test]
+async fn merging_skills_moves_their_evidence() {
+    let Extracted { app, s, skills, .. } = extracted().await;
+    let again = &skills;
     // Merge two skills: evidence moves, the other disappears.
     let (x, y) = (&again[3], &again[4]);
     let total = x["evidence_count"].as_u64().unwrap() + y["evidence_count"].as_u64().unwrap();
@@ -232,6 +287,20 @@ async fn analysis_skills_with_evidence_and_the_resume() {
         .status,
         404
     );
+}
+
+#[tokio::test]
+async fn the_resume_is_json_resume_with_confirmed_skills_as_keywords() {
+    let Extracted { app, s, skills, .. } = extracted().await;
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/api/skills/{}", skills[2]["id"].as_str().unwrap()),
+            Some(&s.token),
+            Some(json!({"name": "My Renamed Skill", "status": "confirmed"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
 
     // The resume: built from the profile, entries and confirmed skills.
     let job = start(&app, &s, "/api/resume/refresh", json!({})).await;
@@ -273,6 +342,11 @@ async fn analysis_skills_with_evidence_and_the_resume() {
         keywords.contains(&"My Renamed Skill".to_string()),
         "confirmed skills are keywords: {keywords:?}"
     );
+}
+
+#[tokio::test]
+async fn manual_resume_edits_survive_a_refresh() {
+    let (app, s) = with_resume().await;
     // A manual edit survives a refresh.
     let r = app
         .call(
@@ -300,6 +374,11 @@ async fn analysis_skills_with_evidence_and_the_resume() {
         )
         .await;
     assert_eq!((r.status.as_u16(), r.code()), (422, "validation_failed"));
+}
+
+#[tokio::test]
+async fn the_resume_exports_as_pdf_docx_markdown_html_and_json() {
+    let (app, s) = with_resume().await;
     // Exports: the PDF's text has the name; the DOCX is an archive with it.
     let (status, ct, pdf) = get_bytes(&app, Some(&s.token), "/api/resume/export?format=pdf").await;
     assert_eq!((status, ct.as_str()), (200, "application/pdf"));
@@ -330,9 +409,18 @@ async fn analysis_skills_with_evidence_and_the_resume() {
     }
 }
 
-#[tokio::test]
-async fn cited_reports_exports_and_share_links() {
-    let mut app = spawn_app(&[]).await;
+/// A workspace with the fixture imported, an owner, a member, another workspace's owner,
+/// and the entries of the period the reports cover.
+struct Reporting {
+    app: App,
+    s: Session,
+    member: Session,
+    other: Session,
+    in_period: HashSet<String>,
+}
+
+async fn reporting() -> Reporting {
+    let app = spawn_app(&[]).await;
     let s = app.new_owner("reports-owner@example.test").await;
     let member = app
         .add_member(&s, "reports-member@example.test", "member")
@@ -348,7 +436,33 @@ async fn cited_reports_exports_and_share_links() {
         .map(|e| e["id"].as_str().unwrap().to_string())
         .collect();
     assert!(in_period.len() >= 5);
+    Reporting {
+        app,
+        s,
+        member,
+        other,
+        in_period,
+    }
+}
 
+/// Writes a ready report of `kind` over the fixture's period; returns its id.
+async fn ready_report(app: &App, s: &Session, kind: &str) -> String {
+    let r = start(
+        app,
+        s,
+        "/api/reports",
+        json!({"kind": kind, "from": "2025-01-13", "to": "2025-01-24", "audience": "my manager"}),
+    )
+    .await;
+    finished(app, s, r["job"]["url"].as_str().unwrap()).await;
+    r["report"]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn reports_of_every_kind_cite_entries_of_their_period() {
+    let Reporting {
+        app, s, in_period, ..
+    } = reporting().await;
     for kind in ["status", "standup", "weekly", "custom"] {
         let r = start(&app, &s, "/api/reports", json!({"kind": kind, "from": "2025-01-13", "to": "2025-01-24", "audience": "my manager"})).await;
         assert_eq!(r["report"]["status"], "pending");
@@ -381,6 +495,13 @@ async fn cited_reports_exports_and_share_links() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn reports_are_paged_and_export_as_pdf_html_and_markdown() {
+    let Reporting { app, s, .. } = reporting().await;
+    ready_report(&app, &s, "status").await;
+    ready_report(&app, &s, "weekly").await;
     let r = app.get("/api/reports?limit=2", &s.token).await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
     assert!(r.body["next_cursor"].is_string());
@@ -411,6 +532,12 @@ async fn cited_reports_exports_and_share_links() {
     )
     .await;
     assert!(String::from_utf8_lossy(&md).contains("Sources"));
+}
+
+#[tokio::test]
+async fn bad_report_requests_are_refused_and_other_workspaces_get_404() {
+    let Reporting { app, s, other, .. } = reporting().await;
+    let report_id = ready_report(&app, &s, "status").await;
     // Bad input.
     for body in [
         json!({"kind": "status", "from": "2025-02-01", "to": "2025-01-01"}),
@@ -438,7 +565,18 @@ async fn cited_reports_exports_and_share_links() {
         .status,
         404
     );
+}
 
+#[tokio::test]
+async fn share_links_are_made_by_authors_and_admins_and_count_their_views() {
+    let Reporting {
+        app,
+        s,
+        member,
+        other,
+        ..
+    } = reporting().await;
+    let report_id = ready_report(&app, &s, "status").await;
     // Share links: only the author, admins and owners share.
     let r = app
         .post(
@@ -524,6 +662,12 @@ async fn cited_reports_exports_and_share_links() {
     assert_eq!(r.status, 204);
     assert_eq!(app.call(Method::GET, &url, None, None).await.status, 404);
     assert_ne!(token, "");
+}
+
+#[tokio::test]
+async fn an_expired_share_link_is_gone() {
+    let Reporting { app, s, .. } = reporting().await;
+    let report_id = ready_report(&app, &s, "status").await;
     // Expiry.
     let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
     let r = app
@@ -543,6 +687,12 @@ async fn cited_reports_exports_and_share_links() {
         app.call(Method::GET, &expiring, None, None).await.status,
         404
     );
+}
+
+#[tokio::test]
+async fn disable_sharing_refuses_new_links_and_hides_existing_ones() {
+    let Reporting { mut app, s, .. } = reporting().await;
+    let report_id = ready_report(&app, &s, "status").await;
     // A resume link, then DISABLE_SHARING: creation 403, existing links 404.
     let job = start(&app, &s, "/api/resume/refresh", json!({})).await;
     finished(&app, &s, job["url"].as_str().unwrap()).await;

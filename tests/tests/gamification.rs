@@ -51,8 +51,19 @@ async fn upload(app: &App, s: &Session, entry: &str) {
     assert_eq!(r.status(), 201);
 }
 
-#[tokio::test]
-async fn logging_earns_xp_streak_badges_and_challenge_progress() {
+/// A workspace whose owner logged three entries (one worth 41 XP, one too short, one a
+/// near-duplicate) and attached evidence to the first, with every reward evaluation
+/// finished.
+struct Rewarded {
+    app: App,
+    s: Session,
+    /// The first entry (now at version 2).
+    entry: String,
+    /// The four reward evaluations.
+    jobs: Vec<Value>,
+}
+
+async fn rewarded() -> Rewarded {
     let app = spawn_app(&[]).await;
     let s = app.new_owner("rewards@example.test").await;
     // 220 characters, 2 tags, an outcome: 10 base + 6 tags + 10 length + 15 outcome = 41.
@@ -91,7 +102,17 @@ async fn logging_earns_xp_streak_badges_and_challenge_progress() {
     upload(&app, &s, &entry).await;
     let jobs = rewards_settled(&app, &s, 4).await;
     assert_eq!(jobs.len(), 4);
+    Rewarded {
+        app,
+        s,
+        entry,
+        jobs,
+    }
+}
 
+#[tokio::test]
+async fn logging_earns_xp_a_streak_badges_and_challenge_progress() {
+    let Rewarded { app, s, .. } = rewarded().await;
     let r = app.get("/api/gamification/summary", &s.token).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let sm = &r.body;
@@ -128,7 +149,17 @@ async fn logging_earns_xp_streak_badges_and_challenge_progress() {
             ("write_outcomes".to_string(), 1)
         ]
     );
+}
 
+#[tokio::test]
+async fn a_reward_evaluation_leaves_lifecycle_events_and_its_decisions_in_its_result() {
+    let Rewarded {
+        app,
+        s,
+        entry,
+        jobs,
+        ..
+    } = rewarded().await;
     // An internal kind leaves lifecycle events only; its decisions are in its result.
     let first = jobs
         .iter()
@@ -167,7 +198,11 @@ async fn logging_earns_xp_streak_badges_and_challenge_progress() {
         "{done}"
     );
     assert_eq!(done["steps"][0]["step"], "evaluate", "{done}");
+}
 
+#[tokio::test]
+async fn badges_show_earned_dates_and_what_locked_ones_need() {
+    let Rewarded { app, s, .. } = rewarded().await;
     // Badges: earned with dates, locked with what they need, grouped.
     let r = app.get("/api/gamification/badges", &s.token).await;
     assert_eq!(
@@ -187,7 +222,11 @@ async fn logging_earns_xp_streak_badges_and_challenge_progress() {
     }
     assert_eq!(badge("streak_30")["earned"], false);
     assert_eq!(badge("streak_30")["locked_reason"], "needs a 30-day streak");
+}
 
+#[tokio::test]
+async fn the_ledger_credits_each_version_what_it_added() {
+    let Rewarded { app, s, .. } = rewarded().await;
     // The ledger: v1 earned 41, v2 the 5 more its attachment was worth.
     let r = app.get("/api/gamification/ledger", &s.token).await;
     let amounts: Vec<u64> = r.body["items"]
@@ -198,7 +237,11 @@ async fn logging_earns_xp_streak_badges_and_challenge_progress() {
         .collect();
     assert_eq!(amounts, [5, 41], "{}", r.body);
     assert_eq!(r.body["items"][0]["source"]["entry_version"], 2);
+}
 
+#[tokio::test]
+async fn an_edit_that_makes_an_entry_worth_less_claws_nothing_back() {
+    let Rewarded { app, s, entry, .. } = rewarded().await;
     // An edit that makes the entry less valuable claws nothing back.
     let r = app
         .call(
@@ -212,7 +255,11 @@ async fn logging_earns_xp_streak_badges_and_challenge_progress() {
     rewards_settled(&app, &s, 5).await;
     let r = app.get("/api/gamification/summary", &s.token).await;
     assert_eq!(r.body["total_xp"], 46);
+}
 
+#[tokio::test]
+async fn quiet_mode_is_kept_and_challenges_stay_listed() {
+    let Rewarded { app, s, .. } = rewarded().await;
     // Quiet mode.
     let r = app
         .call(
@@ -232,8 +279,15 @@ async fn logging_earns_xp_streak_badges_and_challenge_progress() {
     assert!(r.body["days_remaining_in_week"].as_u64().unwrap() >= 1);
 }
 
-#[tokio::test]
-async fn staff_grants_revokes_metrics_and_rules() {
+/// A workspace whose owner logged one entry (rewarded), another workspace, and staff.
+struct Staffed {
+    app: App,
+    s: Session,
+    other: Session,
+    staff: Session,
+}
+
+async fn staffed() -> Staffed {
     let app = spawn_app(&[]).await;
     let s = app.new_owner("rewards-admin@example.test").await;
     let other = app.new_owner("rewards-other@example.test").await;
@@ -247,6 +301,27 @@ async fn staff_grants_revokes_metrics_and_rules() {
     assert_eq!(r.status, 201);
     rewards_settled(&app, &s, 1).await;
     let staff = app.staff().await;
+    Staffed {
+        app,
+        s,
+        other,
+        staff,
+    }
+}
+
+/// Staff grant 100 XP to the owner (110 in all, level 2).
+async fn grant_100(app: &App, s: &Session, staff: &Session) {
+    let grant = json!({"tenant_id": s.tenant_id, "user_id": s.user_id, "amount": 100,
+                       "reason": "Hackathon winner", "idempotency_key": "hack-2026"});
+    let r = app
+        .post("/api/admin/gamification/grant", Some(&staff.token), grant)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn staff_grants_apply_once_per_key_and_are_audited() {
+    let Staffed { app, s, staff, .. } = staffed().await;
     let grant = json!({"tenant_id": s.tenant_id, "user_id": s.user_id, "amount": 100,
                        "reason": "Hackathon winner", "idempotency_key": "hack-2026"});
     let r = app
@@ -278,6 +353,13 @@ async fn staff_grants_revokes_metrics_and_rules() {
     let r = app.get("/api/gamification/ledger", &s.token).await;
     assert_eq!(r.body["items"][0]["rule"], "admin_grant");
     assert_eq!(r.body["items"][0]["source"]["reason"], "Hackathon winner");
+    let kinds = app.audit_kinds(&staff.user_id).await;
+    assert!(kinds.contains(&"xp_granted".to_string()), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn a_revoked_badge_is_no_longer_earned_and_is_audited() {
+    let Staffed { app, s, staff, .. } = staffed().await;
     // Revoke a badge: not earned any more, and recorded.
     let revoke = json!({"tenant_id": s.tenant_id, "user_id": s.user_id, "badge": "first_entry", "reason": "test data"});
     let r = app
@@ -305,10 +387,17 @@ async fn staff_grants_revokes_metrics_and_rules() {
         .await;
     assert_eq!(r.status, 409, "revoking twice: {}", r.body);
     let kinds = app.audit_kinds(&staff.user_id).await;
-    assert!(
-        kinds.contains(&"xp_granted".to_string()) && kinds.contains(&"badge_revoked".to_string()),
-        "{kinds:?}"
-    );
+    assert!(kinds.contains(&"badge_revoked".to_string()), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn grants_to_the_wrong_workspace_and_bad_amounts_or_badges_are_refused() {
+    let Staffed {
+        app,
+        s,
+        other,
+        staff,
+    } = staffed().await;
     // Bad targets and bad input.
     let r = app
         .post("/api/admin/gamification/grant", Some(&staff.token), json!({"tenant_id": other.tenant_id, "user_id": s.user_id, "amount": 5, "reason": "wrong workspace"}))
@@ -336,6 +425,11 @@ async fn staff_grants_revokes_metrics_and_rules() {
         "{}",
         r.body
     );
+}
+
+#[tokio::test]
+async fn members_cannot_use_the_reward_admin_endpoints() {
+    let Staffed { app, s, .. } = staffed().await;
     // Members can't use the admin endpoints.
     for (m, path) in [
         (Method::GET, "/api/admin/gamification/metrics"),
@@ -348,6 +442,12 @@ async fn staff_grants_revokes_metrics_and_rules() {
             .await;
         assert_eq!(r.status, 403, "{m} {path}");
     }
+}
+
+#[tokio::test]
+async fn staff_metrics_count_rewards_across_workspaces() {
+    let Staffed { app, s, staff, .. } = staffed().await;
+    grant_100(&app, &s, &staff).await;
     // Metrics across workspaces.
     let r = app
         .get("/api/admin/gamification/metrics?days=7", &staff.token)
@@ -360,6 +460,11 @@ async fn staff_grants_revokes_metrics_and_rules() {
         .unwrap()
         .iter()
         .any(|d| d["active_users"].as_u64().unwrap() >= 1));
+}
+
+#[tokio::test]
+async fn a_published_rule_version_applies_and_nonsense_is_refused() {
+    let Staffed { app, s, staff, .. } = staffed().await;
     // Versioned rules: publish version 2 with a lower daily cap; nonsense is refused.
     let r = app
         .get("/api/admin/gamification/config", &staff.token)

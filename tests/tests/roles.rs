@@ -553,8 +553,19 @@ async fn role_changes_and_removal_take_effect_immediately() {
     );
 }
 
-#[tokio::test]
-async fn other_tenants_records_answer_404() {
+/// Two workspaces with an owner and a member each, staff, and an open invitation of A's.
+struct TwoWorkspaces {
+    app: App,
+    a: Session,
+    a_member: Session,
+    b: Session,
+    b_member: Session,
+    staff: Session,
+    inv_id: String,
+    passkey: String,
+}
+
+async fn two_workspaces() -> TwoWorkspaces {
     let app = spawn_app(&[]).await;
     let a = app.new_owner("owner-a@example.test").await;
     let a_member = app.add_member(&a, "member-a@example.test", "member").await;
@@ -572,7 +583,29 @@ async fn other_tenants_records_answer_404() {
     assert_eq!(r.status, 201, "{}", r.body);
     let inv_id = r.body["id"].as_str().unwrap().to_string();
     let passkey = r.body["passkey"].as_str().unwrap().to_string();
+    TwoWorkspaces {
+        app,
+        a,
+        a_member,
+        b,
+        b_member,
+        staff,
+        inv_id,
+        passkey,
+    }
+}
 
+#[tokio::test]
+async fn other_workspaces_and_staff_reach_none_of_a_workspaces_records() {
+    let TwoWorkspaces {
+        app,
+        a,
+        a_member,
+        b,
+        staff,
+        inv_id,
+        ..
+    } = two_workspaces().await;
     // B (owner of B) and staff (owner of the staff workspace) reach nothing of A's.
     for actor in [&b, &staff] {
         let r = patch_role(&app, actor, &a_member.user_id, "read_only").await;
@@ -627,7 +660,18 @@ async fn other_tenants_records_answer_404() {
         "{}",
         r.body
     );
+}
 
+#[tokio::test]
+async fn another_workspaces_lists_never_show_its_users_invitations_or_events() {
+    let TwoWorkspaces {
+        app,
+        a,
+        a_member,
+        b,
+        b_member,
+        ..
+    } = two_workspaces().await;
     // B's lists never show A's users, invitations or events.
     let a_users: HashSet<String> = [a.user_id.clone(), a_member.user_id.clone()].into();
     let b_roles = member_roles(&app, &b).await;
@@ -680,7 +724,17 @@ async fn other_tenants_records_answer_404() {
         "{}",
         r.body
     );
+}
 
+#[tokio::test]
+async fn a_revoked_invitation_is_refused_at_signup() {
+    let TwoWorkspaces {
+        app,
+        a,
+        inv_id,
+        passkey,
+        ..
+    } = two_workspaces().await;
     // A revokes its own invitation; the passkey is then refused.
     let r = app
         .call(

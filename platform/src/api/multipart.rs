@@ -88,3 +88,48 @@ impl<'a> poem_openapi::ApiExtractor<'a> for MultipartUpload {
         }
     }
 }
+
+impl MultipartUpload {
+    /// The body's one part, `file`. The document allows nothing else: a stray part is a
+    /// malformed request, not something to skip silently (and read) before the file.
+    pub async fn file(&mut self) -> crate::error::ApiResult<poem::web::Field> {
+        use crate::error::{ApiError, ErrorCode};
+        match self.0.next_field().await {
+            Ok(Some(f)) if f.name() == Some("file") => Ok(f),
+            Ok(Some(f)) => Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "unexpected part {:?}: the body has one part, `file`",
+                    f.name().unwrap_or("")
+                ),
+            )),
+            Ok(None) => Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "the multipart body needs a part named `file`",
+            )),
+            Err(e) => Err(ApiError::new(ErrorCode::BadRequest, e.to_string())),
+        }
+    }
+
+    /// Reads past what is left of a refused upload (bounded), so the client gets the
+    /// answer rather than a reset connection.
+    pub async fn drain(&mut self) {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while let Ok(Some(_)) = self.0.next_field().await {}
+        })
+        .await;
+    }
+
+    /// Refuses a body that goes on after `file`: a part after it makes the request
+    /// malformed just like one before it.
+    pub async fn end(&mut self) -> crate::error::ApiResult<()> {
+        if matches!(self.0.next_field().await, Ok(None)) {
+            Ok(())
+        } else {
+            Err(crate::error::ApiError::new(
+                crate::error::ErrorCode::BadRequest,
+                "unexpected part after `file`: the body has one part, `file`",
+            ))
+        }
+    }
+}

@@ -171,6 +171,30 @@ pub type DateText = Documented<super::text::Text, IsoDate>;
 /// A date in a query string.
 pub type DateParam = Documented<String, IsoDate>;
 
+/// The `from` and `to` query parameters as one range: a malformed date is
+/// `invalid_parameter` (the document says `format: date`), `from` after `to` is
+/// `validation_failed` (a rule the document cannot state), wherever a range is taken.
+pub fn date_range(
+    from: Option<DateParam>,
+    to: Option<DateParam>,
+) -> crate::error::ApiResult<crate::worklog::DateRange> {
+    let day = |name: &str, v: Option<DateParam>| match v {
+        None => Ok(None),
+        Some(s) => chrono::NaiveDate::parse_from_str(&s.0, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| {
+                crate::error::ApiError::new(
+                    crate::error::ErrorCode::InvalidParameter,
+                    format!("{name} must be a date like 2026-11-22"),
+                )
+            }),
+    };
+    Ok(crate::worklog::DateRange::new(
+        day("from", from)?,
+        day("to", to)?,
+    )?)
+}
+
 /// A string with something other than white space (lengths are counted after trimming,
 /// which JSON Schema's `maxLength` cannot say, so field descriptions state them).
 pub struct NonBlank;

@@ -98,7 +98,7 @@ pub fn metrics_endpoint(queue: Queue) -> impl poem::Endpoint {
         poem::endpoint::make_sync(move |_| {
             poem::Response::builder()
                 .content_type("text/plain; version=0.0.4")
-                .body(metrics().render(Some(&queue)))
+                .body(metrics().render(Some(queue.gauges())))
         }),
     )
 }
@@ -369,6 +369,8 @@ impl SystemApi {
         state: Data<&Arc<AppState>>,
         _auth: Staff,
     ) -> ApiResult<PlainText<String>> {
-        Ok(PlainText(metrics().render(Some(state.jobs.queue()))))
+        Ok(PlainText(
+            metrics().render(Some(state.jobs.queue().gauges())),
+        ))
     }
 }

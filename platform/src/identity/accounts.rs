@@ -5,7 +5,23 @@ use argon2::password_hash::{
 };
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::error::{ApiError, ApiResult};
+/// An account input that breaks a rule; `message` says which, to the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    pub message: String,
+}
+
+fn invalid(message: impl Into<String>) -> Invalid {
+    Invalid {
+        message: message.into(),
+    }
+}
+
+/// Hashing a password failed (the blocking pool is gone, or argon2 refused).
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashFailed(String);
 
 /// argon2id parameters: OWASP's recommended 19 MiB, 2 passes, 1 lane.
 pub const ARGON2_MEMORY_KIB: u32 = 19_456;
@@ -23,7 +39,7 @@ fn argon2() -> Argon2<'static> {
 pub struct Email(String);
 
 impl Email {
-    pub fn parse(raw: &str) -> ApiResult<Self> {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let s = raw.trim().to_lowercase();
         let valid = s.len() <= 254
             && !s.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -41,9 +57,7 @@ impl Email {
         if valid {
             Ok(Self(s))
         } else {
-            Err(ApiError::validation(format!(
-                "{raw:?} is not a valid e-mail address"
-            )))
+            Err(invalid(format!("{raw:?} is not a valid e-mail address")))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -52,24 +66,22 @@ impl Email {
 }
 
 /// A display name: 1–100 characters after trimming, no control characters.
-pub fn parse_display_name(raw: &str) -> ApiResult<String> {
+pub fn parse_display_name(raw: &str) -> Result<String, Invalid> {
     let s = raw.trim();
     let n = s.chars().count();
     if n == 0 || n > 100 || s.chars().any(char::is_control) {
-        return Err(ApiError::validation(
-            "display_name must be 1–100 characters",
-        ));
+        return Err(invalid("display_name must be 1–100 characters"));
     }
     Ok(s.to_string())
 }
 
 /// An IANA time zone name such as `Europe/Berlin`.
-pub fn parse_timezone(raw: &str) -> ApiResult<String> {
+pub fn parse_timezone(raw: &str) -> Result<String, Invalid> {
     raw.trim()
         .parse::<chrono_tz::Tz>()
         .map(|tz| tz.name().to_string())
         .map_err(|_| {
-            ApiError::validation(format!(
+            invalid(format!(
                 "{raw:?} is not an IANA time zone (e.g. Europe/Berlin)"
             ))
         })
@@ -80,22 +92,20 @@ pub const PASSWORD_MIN: usize = 10;
 pub const PASSWORD_MAX: usize = 256;
 
 /// Checks a new password's shape.
-pub fn validate_password(password: &str, email: &Email) -> ApiResult<()> {
+pub fn validate_password(password: &str, email: &Email) -> Result<(), Invalid> {
     let n = password.chars().count();
     if n < PASSWORD_MIN {
-        return Err(ApiError::validation(format!(
+        return Err(invalid(format!(
             "password must be at least {PASSWORD_MIN} characters"
         )));
     }
     if n > PASSWORD_MAX {
-        return Err(ApiError::validation(format!(
+        return Err(invalid(format!(
             "password must be at most {PASSWORD_MAX} characters"
         )));
     }
     if password.eq_ignore_ascii_case(email.as_str()) {
-        return Err(ApiError::validation(
-            "password must not be your e-mail address",
-        ));
+        return Err(invalid("password must not be your e-mail address"));
     }
     Ok(())
 }
@@ -120,11 +130,11 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 }
 
 /// Hashes on the blocking pool so the async runtime keeps serving.
-pub async fn hash_password_async(password: String) -> ApiResult<String> {
+pub async fn hash_password_async(password: String) -> Result<String, HashFailed> {
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+        .map_err(|e| HashFailed(e.to_string()))?
+        .map_err(|e| HashFailed(e.to_string()))
 }
 
 /// Verifies on the blocking pool.

@@ -2,8 +2,8 @@
 
 use poem_openapi::Enum;
 
+use crate::deps::Deps;
 use crate::identity::ClientInfo;
-use crate::state::AppState;
 use crate::store::platform::{self, NewAuthEvent};
 
 /// Every auth decision of note.
@@ -69,7 +69,7 @@ impl AuthEventKind {
 /// Writes an audit record. An audit failure is logged, never surfaced: the decision it
 /// records has already been made.
 pub async fn record(
-    state: &AppState,
+    state: &Deps,
     kind: AuthEventKind,
     client: &ClientInfo,
     user_id: Option<&str>,

@@ -14,7 +14,8 @@ use crate::identity::credentials;
 use crate::identity::tenancy::Role;
 use crate::identity::ClientInfo;
 use crate::state::AppState;
-use crate::store::platform::{self, new_id, Signup, StoreErrorExt};
+use crate::store::platform::{self, new_id, Signup};
+use crate::store::StoreError;
 
 /// A freshly issued pair of credentials.
 #[derive(Debug, Clone)]
@@ -426,7 +427,7 @@ pub async fn signup(
         },
     )
     .await
-    .map_err(|e| e.into_signup_error())?;
+    .map_err(signup_error)?;
     // Define the new tenant's schema before any traffic reaches it: concurrent first
     // writes into a table that does not exist yet fail with transaction conflicts.
     let tenant_uuid = uuid::Uuid::parse_str(&outcome.tenant_id).map_err(ApiError::internal)?;
@@ -462,4 +463,49 @@ pub async fn signup(
         false,
     )
     .await
+}
+
+/// The refusal for each code the signup transaction throws (an invitation that no longer
+/// holds, an e-mail in use), and for the races it can lose.
+fn signup_error(e: StoreError) -> ApiError {
+    match e.thrown() {
+        Some("passkey_unknown") => ApiError::new(
+            ErrorCode::PasskeyUnknown,
+            "this invitation passkey does not exist",
+        ),
+        Some("passkey_used") => ApiError::new(
+            ErrorCode::PasskeyUsed,
+            "this invitation passkey was already used",
+        ),
+        Some("passkey_revoked") => {
+            ApiError::new(ErrorCode::PasskeyRevoked, "this invitation was revoked")
+        }
+        Some("passkey_creator") => ApiError::new(
+            ErrorCode::PasskeyRevoked,
+            "this invitation no longer holds: whoever created it may no longer grant its role",
+        ),
+        Some("passkey_email") => ApiError::new(
+            ErrorCode::PasskeyEmailMismatch,
+            "this invitation is for another e-mail address; sign up with the address it was sent to",
+        ),
+        Some("passkey_expired") => {
+            ApiError::new(ErrorCode::PasskeyExpired, "this invitation has expired")
+        }
+        Some("email_taken") => ApiError::new(
+            ErrorCode::EmailTaken,
+            "an account with this e-mail already exists",
+        ),
+        _ => match e {
+            StoreError::Unique(_) => ApiError::new(
+                ErrorCode::EmailTaken,
+                "an account with this e-mail already exists",
+            ),
+            // Lost the race for the passkey to a concurrent signup.
+            StoreError::Conflict(_) => ApiError::new(
+                ErrorCode::PasskeyUsed,
+                "this invitation passkey was already used",
+            ),
+            other => ApiError::internal(other),
+        },
+    }
 }

@@ -89,7 +89,7 @@ pub const MEMBER_MAX_PRIORITY: u8 = 5;
 pub const INTERACTIVE_PRIORITY: u8 = 9;
 
 /// The tenant name of platform-wide jobs (metrics, sweeps).
-pub const SYSTEM_TENANT: &str = "system";
+pub const SYSTEM_TENANT: &str = crate::store::Scope::SYSTEM;
 
 /// Where a job is in its life.
 #[derive(
@@ -1870,6 +1870,24 @@ impl Queue {
         Ok(out)
     }
 
+    /// A snapshot for the metrics' queue gauges.
+    pub fn gauges(&self) -> crate::observability::metrics::QueueGauges {
+        use crate::observability::metrics::{QueueCounts, QueueGauges};
+        QueueGauges {
+            depth: self.depth(),
+            running: self.running(),
+            counts: self.stats().ok().map(|stats| QueueCounts {
+                by_kind_state: stats
+                    .by_kind_state
+                    .into_iter()
+                    .map(|((kind, state), n)| (kind, state.as_str(), n))
+                    .collect(),
+                due: stats.due,
+                oldest_due_age_ms: stats.oldest_due_age_ms,
+            }),
+        }
+    }
+
     /// Counts by kind and state, due jobs and the oldest due age.
     pub fn stats(&self) -> QueueResult<QueueStats> {
         let now = now_ms();
@@ -1968,6 +1986,26 @@ pub struct NewJob {
     pub kind: String,
     pub payload: serde_json::Value,
     pub options: EnqueueOptions,
+}
+
+impl crate::observability::events::Event {
+    /// An event about a job. It lives with the queue so the timeline's types need not
+    /// know what a job is.
+    pub fn job(
+        kind: &'static str,
+        job: &Job,
+        message: impl Into<String>,
+        data: serde_json::Value,
+    ) -> Self {
+        Self {
+            id: None,
+            kind,
+            job_id: Some(job.id.to_string()),
+            correlation_id: job.correlation_id.clone(),
+            message: message.into(),
+            data,
+        }
+    }
 }
 
 #[cfg(test)]

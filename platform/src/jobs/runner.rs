@@ -321,7 +321,7 @@ impl Shared {
             Outcome::Cancelled => {
                 match self.queue.finish_cancelled(job.id, token).await {
                     Ok(done) => {
-                        m.job_finished(&job.kind, JobState::Cancelled, secs);
+                        m.job_finished(&job.kind, JobState::Cancelled.as_str(), secs);
                         tracing::info!("job cancelled");
                         self.emit(
                             &done,
@@ -454,11 +454,11 @@ pub async fn settle(
         Ok(result) => {
             match queue.complete(job.id, token, result.clone()).await {
                 Ok(done) if done.state == JobState::Cancelled => {
-                    m.job_finished(&job.kind, JobState::Cancelled, secs);
+                    m.job_finished(&job.kind, JobState::Cancelled.as_str(), secs);
                     emit(&done, kind::JOB_CANCELLED, "cancelled".into(), json!({}));
                 }
                 Ok(done) => {
-                    m.job_finished(&job.kind, JobState::Succeeded, secs);
+                    m.job_finished(&job.kind, JobState::Succeeded.as_str(), secs);
                     tracing::info!(took_ms = took.as_millis() as u64, "job succeeded");
                     emit(
                         &done,
@@ -476,7 +476,7 @@ pub async fn settle(
     tracing::warn!(error = %message, retryable, "job attempt failed");
     match queue.fail(job.id, token, &message, retryable).await {
         Ok((done, FailOutcome::Retrying { run_at })) => {
-            m.job_finished(&job.kind, JobState::Failed, secs);
+            m.job_finished(&job.kind, JobState::Failed.as_str(), secs);
             m.job_retries.with_label_values(&[job.kind.as_str()]).inc();
             emit(
                 &done,
@@ -487,7 +487,7 @@ pub async fn settle(
             );
         }
         Ok((done, FailOutcome::Dead)) => {
-            m.job_finished(&job.kind, JobState::Failed, secs);
+            m.job_finished(&job.kind, JobState::Failed.as_str(), secs);
             m.dead_letters.with_label_values(&[job.kind.as_str()]).inc();
             emit(
                 &done,
@@ -497,7 +497,7 @@ pub async fn settle(
             );
         }
         Ok((done, FailOutcome::Cancelled)) => {
-            m.job_finished(&job.kind, JobState::Cancelled, secs);
+            m.job_finished(&job.kind, JobState::Cancelled.as_str(), secs);
             emit(&done, kind::JOB_CANCELLED, "cancelled".into(), json!({}));
         }
         Err(e) => write_back_failed(job, e),

@@ -19,9 +19,8 @@ use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::jobs::queue::SYSTEM_TENANT;
 use crate::store::events::{self as repo, EventFilter, EventRow};
-use crate::store::{Store, StoreError, StoreResult, TenantId};
+use crate::store::{Scope, Store, StoreError, StoreResult};
 
 /// Stable event kinds. The UI and scripts match on these.
 pub mod kind {
@@ -93,23 +92,6 @@ pub struct Event {
 }
 
 impl Event {
-    /// An event about a job.
-    pub fn job(
-        kind: &'static str,
-        job: &crate::jobs::queue::Job,
-        message: impl Into<String>,
-        data: serde_json::Value,
-    ) -> Self {
-        Self {
-            id: None,
-            kind,
-            job_id: Some(job.id.to_string()),
-            correlation_id: job.correlation_id.clone(),
-            message: message.into(),
-            data,
-        }
-    }
-
     fn into_row(self, tenant: &str) -> EventRow {
         let data = if self.data.is_object() {
             self.data
@@ -180,13 +162,16 @@ impl Events {
     /// timeline must find the finishing event, though events are written in batches.
     pub async fn list(&self, tenant: &str, filter: &EventFilter) -> StoreResult<Vec<EventRow>> {
         self.flush().await;
-        if tenant == SYSTEM_TENANT {
-            return repo::list(self.store.platform(), repo::SYSTEM_TABLE, filter).await;
+        match Scope::parse(tenant) {
+            Some(Scope::System) => {
+                repo::list(self.store.platform(), repo::SYSTEM_TABLE, filter).await
+            }
+            Some(Scope::Tenant(id)) => {
+                let db = self.store.tenant(id).await?;
+                crate::store::tenant::list_events(&db, filter).await
+            }
+            None => Err(StoreError::Db(format!("{tenant:?} is not a tenant id"))),
         }
-        let id = uuid::Uuid::parse_str(tenant)
-            .map_err(|_| StoreError::Db(format!("{tenant:?} is not a tenant id")))?;
-        let db = self.store.tenant(TenantId(id)).await?;
-        crate::store::tenant::list_events(&db, filter).await
     }
 
     /// A receiver of every event published from now on.
@@ -197,13 +182,16 @@ impl Events {
 
 /// Stores `rows` of one tenant (or of the platform) with one statement.
 async fn store_batch(store: &Store, tenant: &str, rows: &[EventRow]) -> StoreResult<()> {
-    if tenant == SYSTEM_TENANT {
-        return repo::append_many(store.platform(), repo::SYSTEM_TABLE, rows).await;
+    match Scope::parse(tenant) {
+        Some(Scope::System) => repo::append_many(store.platform(), repo::SYSTEM_TABLE, rows).await,
+        Some(Scope::Tenant(id)) => {
+            let db = store.tenant(id).await?;
+            crate::store::tenant::append_many(&db, rows).await
+        }
+        None => Err(StoreError::Db(format!(
+            "job tenant {tenant:?} is not a tenant id"
+        ))),
     }
-    let id = uuid::Uuid::parse_str(tenant)
-        .map_err(|_| StoreError::Db(format!("job tenant {tenant:?} is not a tenant id")))?;
-    let db = store.tenant(TenantId(id)).await?;
-    crate::store::tenant::append_many(&db, rows).await
 }
 
 /// The writer task: takes what has accumulated (at most [`MAX_BATCH`]), stores it

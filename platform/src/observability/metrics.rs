@@ -11,8 +11,6 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::jobs::queue::{JobState, Queue};
-
 /// Every metric of the process.
 pub struct Metrics {
     registry: Registry,
@@ -164,22 +162,22 @@ impl Metrics {
         }
     }
 
-    /// Refreshes the queue gauges from `queue` and renders everything in the Prometheus
-    /// text format.
-    pub fn render(&self, queue: Option<&Queue>) -> String {
+    /// Refreshes the queue gauges from `queue` (a snapshot the queue takes of itself)
+    /// and renders everything in the Prometheus text format.
+    pub fn render(&self, queue: Option<QueueGauges>) -> String {
         if let Some(q) = queue {
-            self.queue_depth.set(q.depth() as i64);
-            self.jobs_running.set(q.running() as i64);
-            if let Ok(stats) = q.stats() {
+            self.queue_depth.set(q.depth as i64);
+            self.jobs_running.set(q.running as i64);
+            if let Some(c) = q.counts {
                 self.jobs_by_state.reset();
-                for ((kind, state), n) in &stats.by_kind_state {
+                for (kind, state, n) in &c.by_kind_state {
                     self.jobs_by_state
-                        .with_label_values(&[kind.as_str(), state.as_str()])
+                        .with_label_values(&[kind.as_str(), state])
                         .set(*n as i64);
                 }
-                self.queue_due.set(stats.due as i64);
+                self.queue_due.set(c.due as i64);
                 self.oldest_due_age
-                    .set(stats.oldest_due_age_ms.unwrap_or(0) / 1000);
+                    .set(c.oldest_due_age_ms.unwrap_or(0) / 1000);
             }
         }
         let mut out = Vec::new();
@@ -189,15 +187,36 @@ impl Metrics {
         String::from_utf8(out).unwrap_or_default()
     }
 
-    /// Counts a finished job attempt.
-    pub fn job_finished(&self, kind: &str, state: JobState, seconds: f64) {
-        self.jobs_finished
-            .with_label_values(&[kind, state.as_str()])
-            .inc();
+    /// Counts a finished job attempt (`state`: how it ended, e.g. `succeeded`).
+    pub fn job_finished(&self, kind: &str, state: &str, seconds: f64) {
+        self.jobs_finished.with_label_values(&[kind, state]).inc();
         self.job_duration
             .with_label_values(&[kind])
             .observe(seconds);
     }
+}
+
+/// What the job queue reports about itself for the gauges (the queue builds it, so the
+/// metrics need not know the queue).
+#[derive(Debug, Clone, Default)]
+pub struct QueueGauges {
+    /// Queued jobs (due or scheduled).
+    pub depth: usize,
+    /// Leased jobs.
+    pub running: usize,
+    /// The per-kind counts, when the queue could read them.
+    pub counts: Option<QueueCounts>,
+}
+
+/// Jobs by kind and state, and how late the due ones are.
+#[derive(Debug, Clone, Default)]
+pub struct QueueCounts {
+    /// (kind, state, count).
+    pub by_kind_state: Vec<(String, &'static str, u64)>,
+    /// Queued jobs whose run time has come.
+    pub due: u64,
+    /// Age of the oldest due job, in ms.
+    pub oldest_due_age_ms: Option<i64>,
 }
 
 /// The process-wide metrics.
@@ -216,7 +235,7 @@ mod tests {
         m.http_requests
             .with_label_values(&["GET", "/api/jobs", "200"])
             .inc();
-        m.job_finished("diagnostics.echo", JobState::Succeeded, 0.2);
+        m.job_finished("diagnostics.echo", "succeeded", 0.2);
         let text = m.render(None);
         assert!(text.contains("afterresume_http_requests_total{method=\"GET\",route=\"/api/jobs\",status=\"200\"} 1"), "{text}");
         assert!(text.contains(

@@ -12,4 +12,6 @@
 //!
 //! [`identity::Principal`]: crate::identity::Principal
 
+pub mod attachments;
+pub mod imports;
 pub mod worklogs;

@@ -78,20 +78,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Sorts an engine error by its kind (walking its causes): a transaction conflict, a
+    /// `THROW`, a record that exists. A unique-index violation is the one case decided
+    /// by its message: the engine reports it with the kind `Internal`, so only its
+    /// wording (`Database index … already contains …`) sets it apart.
     fn classify(e: surrealdb::Error) -> Self {
         let msg = e.to_string();
-        let lower = msg.to_ascii_lowercase();
-        if lower.contains("conflict") || lower.contains("can be retried") {
+        if error_chain(&e).any(is_conflict) {
             StoreError::Conflict(msg)
-        } else if lower.contains("already contains") || lower.contains("already exists") {
+        } else if error_chain(&e).any(surrealdb::Error::is_thrown) {
+            StoreError::Thrown(thrown_code(&msg))
+        } else if error_chain(&e).any(surrealdb::Error::is_already_exists)
+            || error_chain(&e).any(|e| e.message().contains("already contains"))
+        {
             StoreError::Unique(msg)
-        } else if let Some(rest) = msg.split("AR:").nth(1) {
-            // Business rules checked inside transactions `THROW "AR:<code>"`.
-            let code: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
-                .collect();
-            StoreError::Thrown(code)
         } else {
             StoreError::Db(msg)
         }
@@ -104,6 +104,38 @@ impl StoreError {
             _ => None,
         }
     }
+}
+
+/// An error and the causes it carries, outermost first.
+fn error_chain(e: &surrealdb::Error) -> impl Iterator<Item = &surrealdb::Error> {
+    std::iter::successors(Some(e), |e| e.cause())
+}
+
+fn is_conflict(e: &surrealdb::Error) -> bool {
+    use surrealdb::types::{ErrorDetails, QueryError};
+    matches!(
+        e.details(),
+        ErrorDetails::Query(Some(QueryError::TransactionConflict))
+    )
+}
+
+fn is_not_executed(e: &surrealdb::Error) -> bool {
+    use surrealdb::types::{ErrorDetails, QueryError};
+    matches!(
+        e.details(),
+        ErrorDetails::Query(Some(QueryError::NotExecuted))
+    )
+}
+
+/// The code of a business rule checked inside a transaction, thrown as
+/// `THROW "AR:<code>"` (the engine's message wraps the thrown text).
+fn thrown_code(msg: &str) -> String {
+    msg.split("AR:")
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+        .collect()
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -219,14 +251,11 @@ impl Db {
             errors.sort_by_key(|(i, _)| *i);
             let best = errors
                 .iter()
-                .position(|(_, e)| {
-                    let m = e.to_string();
-                    m.contains("AR:") || m.to_ascii_lowercase().contains("conflict")
-                })
+                .position(|(_, e)| error_chain(e).any(|e| e.is_thrown() || is_conflict(e)))
                 .or_else(|| {
                     errors
                         .iter()
-                        .position(|(_, e)| !e.to_string().contains("not executed"))
+                        .position(|(_, e)| !error_chain(e).any(is_not_executed))
                 })
                 .unwrap_or(0);
             return Err(StoreError::classify(errors.swap_remove(best).1));
@@ -278,6 +307,38 @@ impl TenantId {
 impl std::fmt::Display for TenantId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// Whose data something is: one workspace's, or the platform's own (system jobs and
+/// their Events). Jobs and Events store it as text: `system` or the tenant's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    System,
+    Tenant(TenantId),
+}
+
+impl Scope {
+    /// How the system scope is stored.
+    pub const SYSTEM: &'static str = "system";
+
+    /// Reads a stored scope (`None` for text that is neither).
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == Self::SYSTEM {
+            return Some(Scope::System);
+        }
+        uuid::Uuid::parse_str(s)
+            .ok()
+            .map(|id| Scope::Tenant(TenantId(id)))
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scope::System => f.write_str(Self::SYSTEM),
+            Scope::Tenant(t) => t.fmt(f),
+        }
     }
 }
 

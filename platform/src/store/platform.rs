@@ -662,57 +662,6 @@ pub async fn list_auth_events(db: &Db, f: &AuthEventFilter) -> StoreResult<Vec<A
     .take(0)
 }
 
-/// Maps the codes thrown by [`signup`] to API errors.
-pub trait StoreErrorExt {
-    fn into_signup_error(self) -> crate::error::ApiError;
-}
-
-impl StoreErrorExt for StoreError {
-    fn into_signup_error(self) -> crate::error::ApiError {
-        use crate::error::{ApiError, ErrorCode};
-        match self.thrown() {
-            Some("passkey_unknown") => ApiError::new(
-                ErrorCode::PasskeyUnknown,
-                "this invitation passkey does not exist",
-            ),
-            Some("passkey_used") => ApiError::new(
-                ErrorCode::PasskeyUsed,
-                "this invitation passkey was already used",
-            ),
-            Some("passkey_revoked") => {
-                ApiError::new(ErrorCode::PasskeyRevoked, "this invitation was revoked")
-            }
-            Some("passkey_creator") => ApiError::new(
-                ErrorCode::PasskeyRevoked,
-                "this invitation no longer holds: whoever created it may no longer grant its role",
-            ),
-            Some("passkey_email") => ApiError::new(
-                ErrorCode::PasskeyEmailMismatch,
-                "this invitation is for another e-mail address; sign up with the address it was sent to",
-            ),
-            Some("passkey_expired") => {
-                ApiError::new(ErrorCode::PasskeyExpired, "this invitation has expired")
-            }
-            Some("email_taken") => ApiError::new(
-                ErrorCode::EmailTaken,
-                "an account with this e-mail already exists",
-            ),
-            _ => match self {
-                StoreError::Unique(_) => ApiError::new(
-                    ErrorCode::EmailTaken,
-                    "an account with this e-mail already exists",
-                ),
-                // Lost the race for the passkey to a concurrent signup.
-                StoreError::Conflict(_) => ApiError::new(
-                    ErrorCode::PasskeyUsed,
-                    "this invitation passkey was already used",
-                ),
-                other => ApiError::internal(other),
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

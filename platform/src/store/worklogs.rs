@@ -39,6 +39,25 @@ pub struct EntryRow {
     pub score: Option<f64>,
 }
 
+/// A stored entry as the exporters write it.
+impl From<&EntryRow> for crate::worklog::ExportEntry {
+    fn from(r: &EntryRow) -> Self {
+        Self {
+            id: r.id.clone(),
+            date: r.date,
+            title: r.title.clone(),
+            content: r.content.clone(),
+            tags: r.tags.clone(),
+            outcome: r.outcome.clone(),
+            project: r.project.clone(),
+            author_id: r.author_id.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: u64::from(r.version),
+        }
+    }
+}
+
 /// The columns every entry read selects (an [`EntryRow`]).
 pub(crate) const FIELDS: &str =
     "record::id(id) AS id, author_id, date, title, content, tags, outcome, project, \

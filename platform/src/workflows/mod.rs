@@ -23,10 +23,10 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use crate::deps::Deps;
 use crate::jobs::queue::{Job, SYSTEM_TENANT};
 use crate::jobs::runner::{Handler, JobContext, JobError};
 use crate::observability::events::{kind, Event};
-use crate::state::AppState;
 use crate::store::{TenantDb, TenantId};
 
 /// A step's body.
@@ -136,7 +136,7 @@ impl Registry {
 /// What a step gets: the job, the outputs of the steps before it, and the services.
 #[derive(Clone)]
 pub struct StepCtx {
-    pub state: Arc<AppState>,
+    pub state: Arc<Deps>,
     pub job: Arc<Job>,
     pub outputs: Arc<BTreeMap<String, serde_json::Value>>,
     pub cancel: CancellationToken,
@@ -203,11 +203,11 @@ impl StepCtx {
 /// Runs workflows for the job runner.
 pub struct Engine {
     registry: Registry,
-    state: Arc<AppState>,
+    state: Arc<Deps>,
 }
 
 impl Engine {
-    pub fn new(registry: Registry, state: Arc<AppState>) -> Self {
+    pub fn new(registry: Registry, state: Arc<Deps>) -> Self {
         Self { registry, state }
     }
 }
@@ -232,7 +232,7 @@ impl Handler for Engine {
 /// [`Timeline::Lifecycle`], wrapped with the steps' names and durations).
 async fn run_workflow(
     workflow: &Workflow,
-    state: Arc<AppState>,
+    state: Arc<Deps>,
     ctx: JobContext,
 ) -> Result<serde_json::Value, JobError> {
     let job = ctx.job.clone();

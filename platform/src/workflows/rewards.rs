@@ -57,7 +57,7 @@ pub struct HeldReward {
 /// `run_at` (now when `None`); idempotent per entry version. The one place that knows
 /// the job's kind, key, payload and lane.
 pub async fn queue_evaluation(
-    state: &crate::state::AppState,
+    state: &crate::deps::Deps,
     tenant: &str,
     created_by: &str,
     entry_id: &str,
@@ -82,7 +82,7 @@ impl HeldReward {
     /// Queues the evaluation of version `version` of `entry_id` by `author_id`, held.
     /// A queue failure is logged, never a failed request (the entry matters more).
     pub async fn hold(
-        state: &crate::state::AppState,
+        state: &crate::deps::Deps,
         tenant: &str,
         created_by: &str,
         entry_id: &str,
@@ -111,7 +111,7 @@ impl HeldReward {
     }
 
     /// The entry version is written: evaluate it now.
-    pub fn release(self, state: &crate::state::AppState) {
+    pub fn release(self, state: &crate::deps::Deps) {
         if let Some(id) = self.job {
             if let Err(e) = state.jobs.queue().run_now(id) {
                 tracing::warn!(error = %e, job_id = %id, "held reward evaluation not released; it runs after the hold");
@@ -120,7 +120,7 @@ impl HeldReward {
     }
 
     /// The entry version was not written: nothing to evaluate.
-    pub fn cancel(self, state: &crate::state::AppState) {
+    pub fn cancel(self, state: &crate::deps::Deps) {
         if let Some(id) = self.job {
             if let Err(e) = state.jobs.queue().withdraw(id) {
                 tracing::warn!(error = %e, job_id = %id, "held reward evaluation not withdrawn; it will skip");

@@ -520,12 +520,26 @@ pub struct ImportPlan {
     pub invalid: Vec<usize>,
 }
 
+impl ImportPlan {
+    /// Every valid row in file order, with whether it is a duplicate.
+    pub fn valid_rows(&self) -> Vec<(usize, &ValidEntry, bool)> {
+        let mut rows: Vec<(usize, &ValidEntry, bool)> = self
+            .new
+            .iter()
+            .map(|p| (p.row, &p.entry, false))
+            .chain(self.duplicates.iter().map(|d| (d.row, &d.entry, true)))
+            .collect();
+        rows.sort_by_key(|(row, _, _)| *row);
+        rows
+    }
+}
+
 /// A row the import will insert, with the key to store alongside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedEntry {
     /// The row's record number.
     pub row: usize,
-    /// Its [`import_key`]; store it so the next import can skip this entry.
+    /// Its [`author_import_key`]; store it so the next import can skip this entry.
     pub key: String,
     /// The entry to insert.
     pub entry: ValidEntry,
@@ -536,33 +550,48 @@ pub struct PlannedEntry {
 pub struct DuplicateRow {
     /// The row's record number.
     pub row: usize,
-    /// Its [`import_key`].
+    /// Its [`author_import_key`].
     pub key: String,
     /// `Some(n)`: same as row `n` of this file; `None`: already stored.
     pub same_as_row: Option<usize>,
+    /// The entry as parsed (for a preview).
+    pub entry: ValidEntry,
 }
 
-/// Splits parsed rows into new entries, duplicates (of stored keys or of earlier rows in
-/// the same file) and invalid rows.
-pub fn plan_import(rows: Vec<ImportRow>, stored_keys: &HashSet<String>) -> ImportPlan {
+/// The keys under which a valid row may already be stored for `author`: its
+/// [`author_import_key`], and the bare [`import_key`] that imports stored before keys
+/// were scoped to their author (such a key still counts, but only for its author, which
+/// the store's query ensures).
+pub fn stored_keys_of(author: &str, entry: &ValidEntry) -> (String, String) {
+    let content = import_key(entry);
+    (author_import_key(author, &content), content)
+}
+
+/// Splits parsed rows imported by `author` into new entries, duplicates (of a key in
+/// `stored_keys`, under either of [`stored_keys_of`], or of an earlier row of the same
+/// file) and invalid rows.
+pub fn plan_import(rows: &[ImportRow], author: &str, stored_keys: &HashSet<String>) -> ImportPlan {
     let mut plan = ImportPlan::default();
     let mut first_row_of: std::collections::HashMap<String, usize> = Default::default();
     for row in rows {
-        match row.result {
+        match &row.result {
             Err(_) => plan.invalid.push(row.row),
             Ok(entry) => {
-                let key = import_key(&entry);
-                if stored_keys.contains(&key) {
+                let (key, content) = stored_keys_of(author, entry);
+                let entry = entry.clone();
+                if stored_keys.contains(&key) || stored_keys.contains(&content) {
                     plan.duplicates.push(DuplicateRow {
                         row: row.row,
                         key,
                         same_as_row: None,
+                        entry,
                     });
                 } else if let Some(&first) = first_row_of.get(&key) {
                     plan.duplicates.push(DuplicateRow {
                         row: row.row,
                         key,
                         same_as_row: Some(first),
+                        entry,
                     });
                 } else {
                     first_row_of.insert(key.clone(), row.row);
@@ -924,7 +953,7 @@ mod tests {
         let keys: Vec<_> = first.iter().map(ImportRow::key).collect();
         assert_eq!(keys, again.iter().map(ImportRow::key).collect::<Vec<_>>());
 
-        let plan = plan_import(first, &HashSet::new());
+        let plan = plan_import(&first, "author-1", &HashSet::new());
         assert_eq!(plan.new.iter().map(|p| p.row).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(plan.duplicates.len(), 1);
         assert_eq!(
@@ -934,7 +963,7 @@ mod tests {
         assert_eq!(plan.invalid, [4]);
 
         let stored: HashSet<String> = plan.new.iter().map(|p| p.key.clone()).collect();
-        let second = plan_import(again, &stored);
+        let second = plan_import(&again, "author-1", &stored);
         assert!(second.new.is_empty());
         assert_eq!(
             second
@@ -943,6 +972,30 @@ mod tests {
                 .map(|d| (d.row, d.same_as_row))
                 .collect::<Vec<_>>(),
             [(1, None), (2, None), (3, None)]
+        );
+    }
+
+    #[test]
+    fn keys_are_scoped_to_their_author_and_bare_keys_still_match() {
+        let csv = "date,content\n2024-03-01,a\n2024-03-02,b\n";
+        let rows = parse_import(ImportFormat::Csv, csv, today()).unwrap();
+        let first = plan_import(&rows, "author-1", &HashSet::new());
+        let stored: HashSet<String> = first.new.iter().map(|p| p.key.clone()).collect();
+        // A colleague importing the same file creates their own entries.
+        let colleague = plan_import(&rows, "author-2", &stored);
+        assert_eq!(colleague.new.len(), 2);
+        assert!(colleague.duplicates.is_empty());
+        // A bare content key (an import from before keys had an author) still matches.
+        let bare: HashSet<String> = rows.iter().filter_map(ImportRow::key).take(1).collect();
+        let legacy = plan_import(&rows, "author-1", &bare);
+        assert_eq!(legacy.new.iter().map(|p| p.row).collect::<Vec<_>>(), [2]);
+        assert_eq!(
+            legacy
+                .valid_rows()
+                .iter()
+                .map(|(row, _, duplicate)| (*row, *duplicate))
+                .collect::<Vec<_>>(),
+            [(1, true), (2, false)]
         );
     }
 }

@@ -26,6 +26,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod markdown;
+pub mod range;
 pub mod sniff;
 pub mod tags;
 
@@ -36,9 +37,10 @@ pub use entry::{apply_patch, derive_title, validate, EntryDraft, EntryPatch, Val
 pub use error::{codes, FieldError};
 pub use export::{export_all, ExportEntry, ExportError, ExportFormat, Exporter};
 pub use import::{
-    author_import_key, import_key, parse_import, plan_import, ImportError, ImportFormat,
-    ImportPlan, ImportRow, UnknownFormat,
+    author_import_key, import_key, parse_import, plan_import, stored_keys_of, ImportError,
+    ImportFormat, ImportPlan, ImportRow, UnknownFormat,
 };
+pub use range::{DateRange, InvertedRange};
 pub use sniff::{
     content_disposition, download_filename, safe_filename, sniff, AllowedType, Rejected, Sniffed,
     ALLOWED_TYPES,
