@@ -13,3 +13,10 @@
 //! [`identity::Principal`]: crate::identity::Principal
 
 pub mod worklogs;
+
+// The AI resources: what they share (`ai`), then one module per resource.
+pub mod ai;
+pub mod reports;
+pub mod resume;
+pub mod shares;
+pub mod skills;
