@@ -1106,6 +1106,55 @@ async fn analysing_a_colleagues_entry_needs_edit_rights() {
 }
 
 #[tokio::test]
+async fn a_report_refused_by_the_quota_leaves_no_pending_report() {
+    // One worker, kept busy, so the first AI job stays queued and holds the one slot
+    // the quota allows (20,000 tokens left, 20,000 held per job).
+    let app = spawn_app(&[
+        ("JOB_WORKERS", "1"),
+        ("JOB_INTERACTIVE_WORKERS", "0"),
+        ("LLM_TOKENS_PER_MONTH", "20000"),
+        ("LLM_TOKENS_RESERVED_PER_JOB", "20000"),
+    ])
+    .await;
+    let busy = app.new_owner("busy-reports@example.test").await;
+    let r = app
+        .post(
+            "/api/jobs",
+            Some(&busy.token),
+            serde_json::json!({"kind": "diagnostics.echo", "payload": {"sleep_ms": 30000}}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let owner = app.new_owner("report-quota@example.test").await;
+    let r = app
+        .post(
+            "/api/skills/extract",
+            Some(&owner.token),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let r = app
+        .post(
+            "/api/reports",
+            Some(&owner.token),
+            serde_json::json!({"kind": "status", "from": "2026-01-01", "to": "2026-01-31"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (429, "quota_exceeded"),
+        "{}",
+        r.body
+    );
+    let r = app.get("/api/reports", &owner.token).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["items"], serde_json::json!([]), "{}", r.body);
+}
+
+#[tokio::test]
 async fn parallel_ai_jobs_cannot_overshoot_the_token_quota() {
     // One worker, kept busy, so the AI jobs stay queued while they are counted.
     let app = spawn_app(&[

@@ -16,13 +16,12 @@ use super::security::{Authenticated, Writer};
 use super::text::Text;
 use super::Tag;
 use crate::agents;
-use crate::documents::{self as docs, CssMode, ReportMeta};
 use crate::error::{ApiError, ApiResult};
+use crate::services::reports::{self as service, ExportFormat, NewReport, ReportRow};
 use crate::state::AppState;
-use crate::store::{documents as store, platform, worklogs, TenantDb};
 
-use super::ai::{day, doc_error, ensure_llm_quota, file, start_job, valid_id};
-use super::shares::{create_share, CreateShare, ShareCreated};
+use super::ai::{day, file};
+use super::shares::{created, CreateShare, ShareCreated};
 
 // ------------------------------------------------------------------ reports
 
@@ -43,9 +42,6 @@ impl ReportKindParam {
             ReportKindParam::Weekly => agents::report::ReportKind::Weekly,
             ReportKindParam::Custom => agents::report::ReportKind::Custom,
         }
-    }
-    fn as_str(self) -> &'static str {
-        self.kind().as_str()
     }
 }
 
@@ -114,8 +110,8 @@ pub struct ReportOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<store::ReportRow> for ReportOut {
-    fn from(r: store::ReportRow) -> Self {
+impl From<ReportRow> for ReportOut {
+    fn from(r: ReportRow) -> Self {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
         Self {
             from: d(&r.period_from).into(),
@@ -167,30 +163,28 @@ pub enum ReportFormat {
     Pdf,
 }
 
-pub(super) async fn report_of(db: &TenantDb, id: &str) -> ApiResult<store::ReportRow> {
-    valid_id(id, "report")?;
-    store::report(db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("report"))
-}
-
-pub(super) async fn author_name(state: &AppState, user_id: &str) -> String {
-    platform::user_by_id(state.store.platform(), user_id)
-        .await
-        .ok()
-        .flatten()
-        .map(|u| u.display_name)
-        .unwrap_or_default()
-}
-
-pub(super) fn report_meta(r: &store::ReportRow, author: String) -> ReportMeta {
-    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
-    ReportMeta {
-        author,
-        period: (d(&r.period_from), d(&r.period_to)),
-        generated_at: r.updated_at,
-        kind: docs::ReportKind::parse(&r.kind).unwrap_or(docs::ReportKind::Status),
+impl From<ReportFormat> for ExportFormat {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Md => ExportFormat::Md,
+            ReportFormat::Html => ExportFormat::Html,
+            ReportFormat::Pdf => ExportFormat::Pdf,
+        }
     }
+}
+
+/// The cited entries, numbered as the `[n]` that cite them.
+fn citations(cited: Vec<service::Citation>) -> Vec<Citation> {
+    (1..)
+        .zip(cited)
+        .map(|(number, c)| Citation {
+            number,
+            exists: c.entry.is_some(),
+            date: c.entry.as_ref().map(|e| Day::from(e.1)),
+            title: c.entry.map(|e| e.0),
+            entry_id: c.entry_id,
+        })
+        .collect()
 }
 
 pub struct ReportsApi;
@@ -212,57 +206,20 @@ impl ReportsApi {
         auth: Writer,
         body: Json<CreateReport>,
     ) -> ApiResult<ReportStarted> {
-        let p = &auth.0;
         let b = body.0;
         let from = day("from", Some(b.from.0.into_string()))?
             .ok_or_else(|| ApiError::validation("from is required"))?;
         let to = day("to", Some(b.to.0.into_string()))?
             .ok_or_else(|| ApiError::validation("to is required"))?;
-        if from > to {
-            return Err(ApiError::validation("from must not be after to"));
-        }
-        if (to - from).num_days() > 366 {
-            return Err(ApiError::validation("a report covers at most 366 days"));
-        }
-        let db = p.tenant_db(&state).await?;
-        let in_flight = ensure_llm_quota(&state, &db).await?;
-        let id = platform::new_id();
-        let (from_s, to_s) = (from.to_string(), to.to_string());
-        let audience = b
-            .audience
-            .map(Text::into_string)
-            .filter(|s| !s.trim().is_empty());
-        let instructions = b
-            .instructions
-            .map(Text::into_string)
-            .filter(|s| !s.trim().is_empty());
-        let row = store::create_report(
-            &db,
-            &store::NewReport {
-                id: &id,
-                author_id: &p.user_id,
-                kind: b.kind.as_str(),
-                from: &from_s,
-                to: &to_s,
-                audience: audience.as_deref(),
-                instructions: instructions.as_deref(),
-            },
-        )
-        .await?;
-        let payload = serde_json::json!({
-            "report_id": id, "author_id": p.user_id, "kind": b.kind.kind(),
-            "from": from, "to": to, "audience": audience, "instructions": instructions,
-        });
-        let job = start_job(
-            &state,
-            p,
-            "report.generate",
-            payload,
-            Some(format!("report:{id}")),
-            in_flight,
-        )
-        .await?;
-        store::set_report_job(&db, &id, &job.id).await?;
+        let new = NewReport {
+            kind: b.kind.kind(),
+            from,
+            to,
+            audience: b.audience.map(Text::into_string),
+            instructions: b.instructions.map(Text::into_string),
+        };
+        let (row, outcome) = service::create(&state, &auth.0, new).await?;
+        let job = JobAccepted::from_outcome(&state, outcome)?;
         let mut report: ReportOut = row.into();
         report.job_url = Some(job.url.clone());
         report.job_id = Some(job.id.clone());
@@ -290,12 +247,10 @@ impl ReportsApi {
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<ReportPage>> {
-        let p = &auth.0;
         let (limit, cursor) =
             super::pagination::page(limit.0.map(Limit::into_inner), cursor.0.map(|c| c.0))?;
-        let db = p.tenant_db(&state).await?;
-        let author = mine.0.unwrap_or(false).then_some(p.user_id.as_str());
-        let rows = store::reports(&db, author, cursor.as_deref(), limit + 1).await?;
+        let mine = mine.0.unwrap_or(false);
+        let rows = service::list(&state, &auth.0, mine, cursor.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = super::pagination::split(rows, limit, |r| r.id.clone());
         Ok(Json(ReportPage {
             items: rows.into_iter().map(Into::into).collect(),
@@ -317,21 +272,9 @@ impl ReportsApi {
         /// The report's id.
         id: Path<Id>,
     ) -> ApiResult<Json<ReportOut>> {
-        let db = auth.0.tenant_db(&state).await?;
-        let r = report_of(&db, &id).await?;
-        let mut citations = Vec::new();
-        for (i, e) in r.citations.iter().enumerate() {
-            let entry = worklogs::get(&db, e).await?;
-            citations.push(Citation {
-                number: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                entry_id: e.clone(),
-                exists: entry.is_some(),
-                title: entry.as_ref().map(|x| x.title.clone()),
-                date: entry.as_ref().map(|x| Day::from(x.date)),
-            });
-        }
+        let (r, cited) = service::get(&state, &auth.0, &id).await?;
         let mut out: ReportOut = r.into();
-        out.citations = Some(citations);
+        out.citations = Some(citations(cited));
         Ok(Json(out))
     }
 
@@ -349,11 +292,7 @@ impl ReportsApi {
         /// The report's id.
         id: Path<Id>,
     ) -> ApiResult<NoContent> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        let r = report_of(&db, &id).await?;
-        p.may_manage(&r.author_id)?;
-        store::delete_report(&db, &r.id).await?;
+        service::delete(&state, &auth.0, &id).await?;
         Ok(NoContent::Done)
     }
 
@@ -373,33 +312,8 @@ impl ReportsApi {
         /// `md` (default), `html` or `pdf`.
         format: Query<Option<ReportFormat>>,
     ) -> ApiResult<File<ReportTypes>> {
-        let db = auth.0.tenant_db(&state).await?;
-        let r = report_of(&db, &id).await?;
-        let (Some(title), Some(md)) = (r.title.clone(), r.markdown.clone()) else {
-            return Err(ApiError::conflict(format!(
-                "the report is {}; nothing to export yet",
-                r.status
-            )));
-        };
-        let meta = report_meta(&r, author_name(&state, &r.author_id).await);
-        let base = format!("report-{}", r.period_to);
-        Ok(match format.0.unwrap_or(ReportFormat::Md) {
-            ReportFormat::Md => file(
-                docs::report_markdown(&title, &md, &meta).into_bytes(),
-                "text/markdown; charset=utf-8",
-                &format!("{base}.md"),
-            ),
-            ReportFormat::Html => file(
-                docs::report_html(&title, &md, &meta, CssMode::Embedded).into_bytes(),
-                "text/html; charset=utf-8",
-                &format!("{base}.html"),
-            ),
-            ReportFormat::Pdf => file(
-                docs::report_pdf(&title, &md, &meta).map_err(doc_error)?,
-                "application/pdf",
-                &format!("{base}.pdf"),
-            ),
-        })
+        let format = format.0.unwrap_or(ReportFormat::Md).into();
+        Ok(file(service::export(&state, &auth.0, &id, format).await?))
     }
 
     /// Share a report: an unguessable public link, valid until it expires or is revoked.
@@ -417,13 +331,7 @@ impl ReportsApi {
         id: Path<Id>,
         body: Json<CreateShare>,
     ) -> ApiResult<ShareCreated> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        let r = report_of(&db, &id).await?;
-        p.may_manage(&r.author_id)?;
-        if r.status != "ready" {
-            return Err(ApiError::conflict("only a finished report can be shared"));
-        }
-        create_share(&state, p, "report", &r.id, body.expiry()?).await
+        let expiry = body.expiry();
+        Ok(created(service::share(&state, &auth.0, &id, expiry).await?))
     }
 }

@@ -12,14 +12,12 @@ use poem_openapi::{Enum, Object, OpenApi};
 
 use super::security::{Authenticated, Writer};
 use super::Tag;
-use crate::agents;
-use crate::documents::{self as docs, CssMode};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::ApiResult;
+use crate::services::resume::{self as service, ExportFormat, ResumeRow};
 use crate::state::AppState;
-use crate::store::{documents as store, TenantDb};
 
-use super::ai::{doc_error, ensure_llm_quota, file, start_job, Accepted};
-use super::shares::{create_share, CreateShare, ShareCreated};
+use super::ai::{accepted, file, Accepted};
+use super::shares::{created, CreateShare, ShareCreated};
 
 // ------------------------------------------------------------------ resume
 
@@ -40,7 +38,7 @@ pub struct ResumeOut {
 }
 
 impl ResumeOut {
-    fn new(doc: serde_json::Value, row: store::ResumeRow) -> Self {
+    fn new(doc: serde_json::Value, row: ResumeRow) -> Self {
         Self {
             resume: Some(doc),
             manual: row.manual,
@@ -51,23 +49,6 @@ impl ResumeOut {
     }
 }
 
-pub(super) async fn resume_doc(
-    db: &TenantDb,
-    user_id: &str,
-) -> ApiResult<Option<(serde_json::Value, store::ResumeRow)>> {
-    Ok(store::resume(db, user_id).await?.map(|row| {
-        let generated = row
-            .generated
-            .clone()
-            .unwrap_or_else(|| serde_json::json!({}));
-        let merged = match &row.manual {
-            Some(m) => agents::resume::merge_manual(generated, m),
-            None => generated,
-        };
-        (merged, row)
-    }))
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
 pub enum ResumeFormat {
@@ -76,6 +57,18 @@ pub enum ResumeFormat {
     Pdf,
     Docx,
     Json,
+}
+
+impl From<ResumeFormat> for ExportFormat {
+    fn from(f: ResumeFormat) -> Self {
+        match f {
+            ResumeFormat::Md => ExportFormat::Md,
+            ResumeFormat::Html => ExportFormat::Html,
+            ResumeFormat::Pdf => ExportFormat::Pdf,
+            ResumeFormat::Docx => ExportFormat::Docx,
+            ResumeFormat::Json => ExportFormat::Json,
+        }
+    }
 }
 
 pub struct ResumeApi;
@@ -91,13 +84,7 @@ impl ResumeApi {
         tag = "Tag::Resume"
     )]
     async fn refresh(&self, state: Data<&Arc<AppState>>, auth: Writer) -> ApiResult<Accepted> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        let in_flight = ensure_llm_quota(&state, &db).await?;
-        let payload = serde_json::json!({"user_id": p.user_id});
-        Ok(Accepted::Accepted(Json(
-            start_job(&state, p, "resume.refresh", payload, None, in_flight).await?,
-        )))
+        accepted(&state, service::refresh(&state, &auth.0).await?)
     }
 
     /// Your resume (JSON Resume), with your edits applied.
@@ -112,9 +99,7 @@ impl ResumeApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
     ) -> ApiResult<Json<ResumeOut>> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        Ok(Json(match resume_doc(&db, &p.user_id).await? {
+        Ok(Json(match service::get(&state, &auth.0).await? {
             None => ResumeOut {
                 resume: None,
                 manual: None,
@@ -143,51 +128,7 @@ impl ResumeApi {
         /// ...); `null` removes a section's manual edit.
         body: Json<AnyObject>,
     ) -> ApiResult<Json<ResumeOut>> {
-        let p = &auth.0;
-        let body = body.0.into_inner();
-        if !body.is_object() {
-            return Err(ApiError::validation(
-                "the body must be a JSON object (a JSON Resume fragment)",
-            ));
-        }
-        if serde_json::to_vec(&body).map(|b| b.len()).unwrap_or(0) > 256 * 1024 {
-            return Err(ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                "resume edits are limited to 256 KiB",
-            ));
-        }
-        const TOP: &[&str] = &[
-            "basics",
-            "work",
-            "volunteer",
-            "education",
-            "awards",
-            "certificates",
-            "publications",
-            "skills",
-            "languages",
-            "interests",
-            "references",
-            "projects",
-        ];
-        if let Some(bad) = body
-            .as_object()
-            .and_then(|o| o.keys().find(|k| !TOP.contains(&k.as_str())))
-        {
-            return Err(ApiError::validation(format!(
-                "{bad:?} is not a JSON Resume section"
-            )));
-        }
-        let db = p.tenant_db(&state).await?;
-        let current = store::resume(&db, &p.user_id).await?.and_then(|r| r.manual);
-        let manual = match current {
-            Some(m) => agents::resume::merge_manual(m, &body),
-            None => body,
-        };
-        store::set_manual(&db, &p.user_id, &manual).await?;
-        let (doc, row) = resume_doc(&db, &p.user_id)
-            .await?
-            .ok_or_else(|| ApiError::internal("resume vanished"))?;
+        let (doc, row) = service::edit(&state, &auth.0, body.0.into_inner()).await?;
         Ok(Json(ResumeOut::new(doc, row)))
     }
 
@@ -205,38 +146,8 @@ impl ResumeApi {
         /// `pdf` (default), `md`, `html`, `docx` or `json`.
         format: Query<Option<ResumeFormat>>,
     ) -> ApiResult<File<ResumeTypes>> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        let (doc, _) = resume_doc(&db, &p.user_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("resume (run POST /api/resume/refresh first)"))?;
-        Ok(match format.0.unwrap_or(ResumeFormat::Pdf) {
-            ResumeFormat::Md => file(
-                docs::resume_markdown(&doc).into_bytes(),
-                "text/markdown; charset=utf-8",
-                "resume.md",
-            ),
-            ResumeFormat::Html => file(
-                docs::resume_html(&doc, CssMode::Embedded).into_bytes(),
-                "text/html; charset=utf-8",
-                "resume.html",
-            ),
-            ResumeFormat::Pdf => file(
-                docs::resume_pdf(&doc).map_err(doc_error)?,
-                "application/pdf",
-                "resume.pdf",
-            ),
-            ResumeFormat::Docx => file(
-                docs::resume_docx(&doc).map_err(doc_error)?,
-                docs::DOCX_MIME,
-                "resume.docx",
-            ),
-            ResumeFormat::Json => file(
-                serde_json::to_vec_pretty(&doc).map_err(ApiError::internal)?,
-                "application/json",
-                "resume.json",
-            ),
-        })
+        let format = format.0.unwrap_or(ResumeFormat::Pdf).into();
+        Ok(file(service::export(&state, &auth.0, format).await?))
     }
 
     /// Share your resume: an unguessable public link.
@@ -252,11 +163,7 @@ impl ResumeApi {
         auth: Writer,
         body: Json<CreateShare>,
     ) -> ApiResult<ShareCreated> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        if resume_doc(&db, &p.user_id).await?.is_none() {
-            return Err(ApiError::conflict("refresh your resume before sharing it"));
-        }
-        create_share(&state, p, "resume", &p.user_id, body.expiry()?).await
+        let expiry = body.expiry();
+        Ok(created(service::share(&state, &auth.0, expiry).await?))
     }
 }

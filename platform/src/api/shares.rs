@@ -3,23 +3,20 @@
 use super::schema::Id;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Html, Json};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::me::NoContent;
-use super::security::{Authenticated, Principal, Writer};
+use super::security::{Authenticated, Writer};
 use super::Tag;
-use crate::documents::{self as docs, CssMode};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::services::shares::{self as service, Expiry, NewLink, Rendering, ShareRow, Shared};
 use crate::state::AppState;
-use crate::store::{documents as store, platform, TenantId};
 
-use super::ai::{valid_id, DOCUMENT_CSS_PATH};
-use super::reports::{author_name, report_meta};
-use super::resume::resume_doc;
+use super::ai::DOCUMENT_CSS_PATH;
 
 // ------------------------------------------------------------------ share links
 
@@ -35,15 +32,11 @@ pub struct CreateShare {
 }
 
 impl CreateShare {
-    pub(super) fn expiry(&self) -> ApiResult<DateTime<Utc>> {
-        let now = Utc::now();
-        match self.expires_at {
-            Some(t) if t <= now => Err(ApiError::validation("expires_at must be in the future")),
-            Some(t) if t > now + Duration::days(366) => {
-                Err(ApiError::validation("expires_at must be within a year"))
-            }
-            Some(t) => Ok(t),
-            None => Ok(now + Duration::hours(i64::from(self.expires_in_hours.unwrap_or(168)))),
+    /// When the link stops working (checked when the link is made).
+    pub(super) fn expiry(&self) -> Expiry {
+        Expiry {
+            at: self.expires_at,
+            in_hours: self.expires_in_hours,
         }
     }
 }
@@ -66,8 +59,8 @@ pub struct ShareOut {
     pub status: String,
 }
 
-impl From<store::ShareRow> for ShareOut {
-    fn from(s: store::ShareRow) -> Self {
+impl From<ShareRow> for ShareOut {
+    fn from(s: ShareRow) -> Self {
         let status = if s.revoked_at.is_some() {
             "revoked"
         } else if s.expires_at <= Utc::now() {
@@ -183,36 +176,13 @@ impl poem::IntoResponse for SharedResponse {
     }
 }
 
-pub(super) async fn create_share(
-    state: &AppState,
-    p: &Principal,
-    kind: &str,
-    doc_id: &str,
-    expires_at: DateTime<Utc>,
-) -> ApiResult<ShareCreated> {
-    if state.settings.disable_sharing {
-        return Err(ApiError::forbidden("sharing is disabled on this server"));
-    }
-    let token = crate::identity::credentials::new_share_token();
-    let id = platform::new_id();
-    let row = store::create_share(
-        state.store.platform(),
-        &store::NewShare {
-            id: &id,
-            token_hash: &crate::identity::credentials::sha256_hex(&token),
-            tenant_id: &p.tenant_id(),
-            kind,
-            doc_id,
-            created_by: &p.user_id,
-            expires_at,
-        },
-    )
-    .await?;
-    Ok(ShareCreated::Created(Json(CreatedShare {
-        url: format!("/api/share/{token}"),
-        token,
-        link: row.into(),
-    })))
+/// The answer for a new link (its token shown this once).
+pub(super) fn created(new: NewLink) -> ShareCreated {
+    ShareCreated::Created(Json(CreatedShare {
+        url: format!("/api/share/{}", new.token),
+        token: new.token,
+        link: new.link.into(),
+    }))
 }
 
 pub struct SharesApi;
@@ -231,14 +201,9 @@ impl SharesApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
     ) -> ApiResult<Json<ShareList>> {
-        let p = &auth.0;
-        let rows = store::shares(state.store.platform(), &p.tenant_id(), None).await?;
+        let rows = service::list(&state, &auth.0).await?;
         Ok(Json(ShareList {
-            items: rows
-                .into_iter()
-                .filter(|s| p.role.can_manage_members() || s.created_by == p.user_id)
-                .map(Into::into)
-                .collect(),
+            items: rows.into_iter().map(Into::into).collect(),
         }))
     }
 
@@ -256,14 +221,7 @@ impl SharesApi {
         /// The share link's id.
         id: Path<Id>,
     ) -> ApiResult<NoContent> {
-        let p = &auth.0;
-        valid_id(&id, "share link")?;
-        let db = state.store.platform();
-        let link = store::share(db, &p.tenant_id(), &id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("share link"))?;
-        p.may_manage(&link.created_by)?;
-        store::revoke_share(db, &p.tenant_id(), &link.id).await?;
+        service::revoke(&state, &auth.0, &id).await?;
         Ok(NoContent::Done)
     }
 
@@ -284,64 +242,22 @@ impl SharesApi {
         /// `html` (default) or `json`.
         format: Query<Option<ShareFormat>>,
     ) -> ApiResult<SharedResponse> {
-        let gone = || ApiError::not_found("shared document");
-        if state.settings.disable_sharing || token.len() < 16 || token.len() > 128 {
-            return Err(gone());
-        }
-        let link = store::open_share(
-            state.store.platform(),
-            &crate::identity::credentials::sha256_hex(&token),
-        )
-        .await?
-        .ok_or_else(gone)?;
-        let tenant = uuid::Uuid::parse_str(&link.tenant_id).map_err(|_| gone())?;
-        let db = state.store.tenant(TenantId(tenant)).await?;
-        let json = format.0 == Some(ShareFormat::Json);
-        match link.kind.as_str() {
-            "report" => {
-                let r = store::report(&db, &link.doc_id).await?.ok_or_else(gone)?;
-                let (Some(title), Some(md)) = (r.title.clone(), r.markdown.clone()) else {
-                    return Err(gone());
-                };
-                if json {
-                    return Ok(SharedResponse::Json(Json(SharedDocument {
-                        kind: "report".into(),
-                        title,
-                        markdown: Some(md),
-                        resume: None,
-                        expires_at: link.expires_at,
-                        views: link.views,
-                    })));
-                }
-                let meta = report_meta(&r, author_name(&state, &r.author_id).await);
-                Ok(SharedResponse::Html(Html(docs::report_html(
-                    &title,
-                    &md,
-                    &meta,
-                    CssMode::Linked(DOCUMENT_CSS_PATH),
-                ))))
-            }
-            _ => {
-                let (doc, _) = resume_doc(&db, &link.doc_id).await?.ok_or_else(gone)?;
-                if json {
-                    let title = doc["basics"]["name"]
-                        .as_str()
-                        .unwrap_or("Resume")
-                        .to_string();
-                    return Ok(SharedResponse::Json(Json(SharedDocument {
-                        kind: "resume".into(),
-                        title,
-                        markdown: None,
-                        resume: Some(doc),
-                        expires_at: link.expires_at,
-                        views: link.views,
-                    })));
-                }
-                Ok(SharedResponse::Html(Html(docs::resume_html(
-                    &doc,
-                    CssMode::Linked(DOCUMENT_CSS_PATH),
-                ))))
-            }
-        }
+        let rendering = match format.0.unwrap_or(ShareFormat::Html) {
+            ShareFormat::Html => Rendering::Page {
+                stylesheet: DOCUMENT_CSS_PATH,
+            },
+            ShareFormat::Json => Rendering::Data,
+        };
+        Ok(match service::open(&state, &token, rendering).await? {
+            Shared::Page(html) => SharedResponse::Html(Html(html)),
+            Shared::Data(d) => SharedResponse::Json(Json(SharedDocument {
+                kind: d.kind.into(),
+                title: d.title,
+                markdown: d.markdown,
+                resume: d.resume,
+                expires_at: d.expires_at,
+                views: d.views,
+            })),
+        })
     }
 }

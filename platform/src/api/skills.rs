@@ -10,15 +10,14 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 
 use super::me::NoContent;
-use super::security::{Authenticated, Principal, Writer};
+use super::security::{Authenticated, Writer};
 use super::text::Text;
 use super::Tag;
-use crate::agents;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::services::skills::{self as service, SkillChange, SkillRow, SkillSort};
 use crate::state::AppState;
-use crate::store::{skills, worklogs, TenantDb};
 
-use super::ai::{day, ensure_llm_quota, start_job, valid_id, Accepted};
+use super::ai::{accepted, day, Accepted};
 
 // ------------------------------------------------------------------ skills
 
@@ -55,8 +54,8 @@ pub struct SkillOut {
     pub evidence: Option<Vec<EvidenceOut>>,
 }
 
-impl From<skills::SkillRow> for SkillOut {
-    fn from(s: skills::SkillRow) -> Self {
+impl From<SkillRow> for SkillOut {
+    fn from(s: SkillRow) -> Self {
         Self {
             id: s.id,
             name: s.name,
@@ -139,16 +138,25 @@ pub struct MergeSkills {
     pub name: Option<Text>,
 }
 
-pub(super) async fn own_skill(
-    db: &TenantDb,
-    p: &Principal,
-    id: &str,
-) -> ApiResult<skills::SkillRow> {
-    valid_id(id, "skill")?;
-    skills::get(db, id)
-        .await?
-        .filter(|s| s.user_id == p.user_id)
-        .ok_or_else(|| ApiError::not_found("skill"))
+impl From<SkillSortParam> for SkillSort {
+    fn from(s: SkillSortParam) -> Self {
+        match s {
+            SkillSortParam::Evidence => SkillSort::Evidence,
+            SkillSortParam::Confidence => SkillSort::Confidence,
+            SkillSortParam::Name => SkillSort::Name,
+        }
+    }
+}
+
+impl From<service::Evidence> for EvidenceOut {
+    fn from(e: service::Evidence) -> Self {
+        Self {
+            entry_date: e.entry.as_ref().map(|x| Day::from(x.1)),
+            entry_title: e.entry.map(|x| x.0),
+            entry_id: e.entry_id,
+            quote: e.quote,
+        }
+    }
 }
 
 pub struct SkillsApi;
@@ -169,20 +177,9 @@ impl SkillsApi {
         auth: Writer,
         body: Json<ExtractSkills>,
     ) -> ApiResult<Accepted> {
-        let p = &auth.0;
         let from = day("from", body.0.from.map(|d| d.0.into_string()))?;
         let to = day("to", body.0.to.map(|d| d.0.into_string()))?;
-        if let (Some(a), Some(b)) = (from, to) {
-            if a > b {
-                return Err(ApiError::validation("from must not be after to"));
-            }
-        }
-        let db = p.tenant_db(&state).await?;
-        let in_flight = ensure_llm_quota(&state, &db).await?;
-        let payload = serde_json::json!({"user_id": p.user_id, "from": from, "to": to});
-        Ok(Accepted::Accepted(Json(
-            start_job(&state, p, "skills.extract", payload, None, in_flight).await?,
-        )))
+        accepted(&state, service::extract(&state, &auth.0, from, to).await?)
     }
 
     /// Your skills (rejected ones only when asked for by `status`).
@@ -203,24 +200,9 @@ impl SkillsApi {
         /// `evidence` (default), `confidence` or `name`.
         sort: Query<Option<SkillSortParam>>,
     ) -> ApiResult<Json<SkillList>> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        let sort = match sort.0.unwrap_or(SkillSortParam::Evidence) {
-            SkillSortParam::Evidence => skills::SkillSort::Evidence,
-            SkillSortParam::Confidence => skills::SkillSort::Confidence,
-            SkillSortParam::Name => skills::SkillSort::Name,
-        };
-        let mut rows = skills::list(
-            &db,
-            &p.user_id,
-            status.0.map(SkillStatus::as_str),
-            category.0.as_deref().filter(|c| !c.is_empty()),
-            sort,
-        )
-        .await?;
-        if status.0.is_none() {
-            rows.retain(|s| s.status != "rejected");
-        }
+        let sort = sort.0.unwrap_or(SkillSortParam::Evidence).into();
+        let status = status.0.map(SkillStatus::as_str);
+        let rows = service::list(&state, &auth.0, status, category.0.as_deref(), sort).await?;
         Ok(Json(SkillList {
             items: rows.into_iter().map(Into::into).collect(),
         }))
@@ -240,21 +222,9 @@ impl SkillsApi {
         /// The skill's id.
         id: Path<Id>,
     ) -> ApiResult<Json<SkillOut>> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        let s = own_skill(&db, p, &id).await?;
-        let mut evidence = Vec::new();
-        for e in skills::evidence(&db, &s.id).await? {
-            let entry = worklogs::get(&db, &e.entry_id).await?;
-            evidence.push(EvidenceOut {
-                entry_title: entry.as_ref().map(|x| x.title.clone()),
-                entry_date: entry.as_ref().map(|x| Day::from(x.date)),
-                entry_id: e.entry_id,
-                quote: e.quote,
-            });
-        }
+        let (s, evidence) = service::get(&state, &auth.0, &id).await?;
         let mut out: SkillOut = s.into();
-        out.evidence = Some(evidence);
+        out.evidence = Some(evidence.into_iter().map(Into::into).collect());
         Ok(Json(out))
     }
 
@@ -273,25 +243,14 @@ impl SkillsApi {
         id: Path<Id>,
         body: Json<UpdateSkill>,
     ) -> ApiResult<Json<SkillOut>> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        let s = own_skill(&db, p, &id).await?;
-        let b = body.0;
-        let name = b
-            .name
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty());
-        let key = name.as_deref().map(agents::taxonomy::normalize_skill_name);
-        let row = skills::update(
-            &db,
-            &s.id,
-            name.as_deref().zip(key.as_deref()),
-            b.status.map(SkillStatus::as_str),
-            b.category.as_deref().map(str::trim),
-        )
-        .await?
-        .ok_or_else(|| ApiError::not_found("skill"))?;
-        Ok(Json(row.into()))
+        let change = SkillChange {
+            name: body.name.as_deref(),
+            status: body.status.map(SkillStatus::as_str),
+            category: body.category.as_deref(),
+        };
+        Ok(Json(
+            service::update(&state, &auth.0, &id, change).await?.into(),
+        ))
     }
 
     /// Merge skills into one: evidence moves, names become aliases (so later extractions
@@ -308,35 +267,14 @@ impl SkillsApi {
         auth: Writer,
         body: Json<MergeSkills>,
     ) -> ApiResult<Json<SkillOut>> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        let b = body.0;
-        let target = own_skill(&db, p, &b.into).await?;
-        let mut sources = Vec::new();
-        for id in &b.ids {
-            if **id == *target.id {
-                continue;
-            }
-            sources.push(own_skill(&db, p, id).await?.id);
-        }
-        if sources.is_empty() {
-            return Err(ApiError::validation(
-                "name at least one other skill to merge",
-            ));
-        }
-        skills::merge(&db, &target.id, &sources).await?;
-        if let Some(name) = b
-            .name
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty())
-        {
-            let key = agents::taxonomy::normalize_skill_name(&name);
-            skills::update(&db, &target.id, Some((&name, &key)), None, None).await?;
-        }
-        let row = skills::get(&db, &target.id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("skill"))?;
-        Ok(Json(row.into()))
+        let b = &body.0;
+        let ids: Vec<&str> = b.ids.iter().map(|id| &**id).collect();
+        let name = b.name.as_deref();
+        Ok(Json(
+            service::merge(&state, &auth.0, &b.into, &ids, name)
+                .await?
+                .into(),
+        ))
     }
 
     /// Delete a skill and its evidence (a later extraction may find it again; reject it
@@ -354,10 +292,7 @@ impl SkillsApi {
         /// The skill's id.
         id: Path<Id>,
     ) -> ApiResult<NoContent> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        let s = own_skill(&db, p, &id).await?;
-        skills::delete(&db, &s.id).await?;
+        service::delete(&state, &auth.0, &id).await?;
         Ok(NoContent::Done)
     }
 }

@@ -15,3 +15,10 @@
 pub mod attachments;
 pub mod imports;
 pub mod worklogs;
+
+// The AI resources: what they share (`ai`), then one module per resource.
+pub mod ai;
+pub mod reports;
+pub mod resume;
+pub mod shares;
+pub mod skills;
