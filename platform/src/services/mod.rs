@@ -12,4 +12,9 @@
 //!
 //! [`identity::Principal`]: crate::identity::Principal
 
+pub mod jobs;
+pub mod me;
+pub mod rewards;
+pub mod tenant;
+pub mod users;
 pub mod worklogs;
