@@ -246,167 +246,167 @@ async fn evaluate_all(
     let per_hour = config.max_entries_per_hour as usize + 1;
     let (config, ids) = (&config, &ids);
     repo::apply_with_retry(move |attempt| async move {
-            // The newest `per_hour` entries before each evaluated one settle the hourly
-            // limit; only an entry that passes it needs the whole duplicate window, read
-            // once for the batch when first needed. The rules see the same facts either
-            // way: a rate-limited entry is judged before any duplicate is looked for.
-            let inputs = repo::evaluation_inputs(db, &ids, user, per_hour + ids.len())
-                .await
-                .map_err(db_err)?;
-            let entries: HashMap<&str, &crate::store::worklogs::EntryRow> =
-                inputs.entries.iter().map(|e| (e.id.as_str(), e)).collect();
-            let mut window: Option<Vec<PriorRow>> = None;
-            let mut state = inputs.user.state.clone();
-            let mut records = inputs.records.clone();
-            let mut planned: Vec<Planned> = Vec::new();
-            let mut outcomes: Vec<Result<serde_json::Value, JobError>> = Vec::new();
-            for (job_id, payload) in items {
-                let p = match payload {
-                    Ok(p) => p,
-                    Err(e) => {
-                        outcomes.push(Err(e.clone()));
-                        continue;
-                    }
-                };
-                let skip = |why: String| Ok(json!({"skipped": why}));
-                let Some(entry) = entries.get(p.entry_id.as_str()).copied() else {
-                    outcomes.push(skip("the entry was deleted".into()));
-                    continue;
-                };
-                if entry.author_id != user {
-                    outcomes.push(Err(JobError::fatal("the entry belongs to another user")));
+        // The newest `per_hour` entries before each evaluated one settle the hourly
+        // limit; only an entry that passes it needs the whole duplicate window, read
+        // once for the batch when first needed. The rules see the same facts either
+        // way: a rate-limited entry is judged before any duplicate is looked for.
+        let inputs = repo::evaluation_inputs(db, ids, user, per_hour + ids.len())
+            .await
+            .map_err(db_err)?;
+        let entries: HashMap<&str, &crate::store::worklogs::EntryRow> =
+            inputs.entries.iter().map(|e| (e.id.as_str(), e)).collect();
+        let mut window: Option<Vec<PriorRow>> = None;
+        let mut state = inputs.user.state.clone();
+        let mut records = inputs.records.clone();
+        let mut planned: Vec<Planned> = Vec::new();
+        let mut outcomes: Vec<Result<serde_json::Value, JobError>> = Vec::new();
+        for (job_id, payload) in items {
+            let p = match payload {
+                Ok(p) => p,
+                Err(e) => {
+                    outcomes.push(Err(e.clone()));
                     continue;
                 }
-                if entry.version > p.version {
-                    // The newer version's own job evaluates the current content.
-                    outcomes.push(skip(format!("superseded by version {}", entry.version)));
-                    continue;
+            };
+            let skip = |why: String| Ok(json!({"skipped": why}));
+            let Some(entry) = entries.get(p.entry_id.as_str()).copied() else {
+                outcomes.push(skip("the entry was deleted".into()));
+                continue;
+            };
+            if entry.author_id != user {
+                outcomes.push(Err(JobError::fatal("the entry belongs to another user")));
+                continue;
+            }
+            if entry.version > p.version {
+                // The newer version's own job evaluates the current content.
+                outcomes.push(skip(format!("superseded by version {}", entry.version)));
+                continue;
+            }
+            if entry.version < p.version {
+                outcomes.push(Err(JobError::retryable(format!(
+                    "entry is at version {}, the job is for version {}",
+                    entry.version, p.version
+                ))));
+                continue;
+            }
+            let before = |r: &&PriorRow| (r.created_at, &r.id) < (entry.created_at, &entry.id);
+            let hour_ago = entry.created_at - chrono::Duration::hours(1);
+            let near = inputs.prior.iter().filter(before);
+            let in_last_hour = near.clone().filter(|r| r.created_at > hour_ago).count();
+            let rows: Vec<&PriorRow> = if in_last_hour >= config.max_entries_per_hour as usize {
+                near.collect()
+            } else {
+                if window.is_none() {
+                    let limit = PRIOR_ENTRIES_COMPARED.max(per_hour) + ids.len();
+                    window = Some(
+                        repo::evaluation_inputs(db, ids, user, limit)
+                            .await
+                            .map_err(db_err)?
+                            .prior,
+                    );
                 }
-                if entry.version < p.version {
-                    outcomes.push(Err(JobError::retryable(format!(
-                        "entry is at version {}, the job is for version {}",
-                        entry.version, p.version
-                    ))));
-                    continue;
-                }
-                let before = |r: &&PriorRow| (r.created_at, &r.id) < (entry.created_at, &entry.id);
-                let hour_ago = entry.created_at - chrono::Duration::hours(1);
-                let near = inputs.prior.iter().filter(before);
-                let in_last_hour = near.clone().filter(|r| r.created_at > hour_ago).count();
-                let rows: Vec<&PriorRow> = if in_last_hour >= config.max_entries_per_hour as usize {
-                    near.collect()
+                window.iter().flatten().filter(before).collect()
+            };
+            let (from, _) = rules::prior_entries_window(config, entry.created_at);
+            let prior: Vec<PriorEntry> = rows
+                .into_iter()
+                .filter(|r| r.created_at >= from)
+                .map(|r| PriorEntry {
+                    entry_id: EntryId(r.id.clone()),
+                    created_at: r.created_at,
+                    content: r.content.clone(),
+                })
+                .collect();
+            let record = records
+                .get(&entry.id)
+                .cloned()
+                .unwrap_or_else(|| EntryRecord::new(EntryId(entry.id.clone())));
+            let facts = EntryFacts {
+                entry_id: EntryId(entry.id.clone()),
+                version: entry.version,
+                content: entry.content.clone(),
+                tag_count: entry.tags.len() as u32,
+                attachment_count: entry.attachment_count,
+                has_outcome: entry
+                    .outcome
+                    .as_deref()
+                    .is_some_and(|o| !o.trim().is_empty()),
+                created_at: entry.created_at,
+                version_at: if entry.version == 1 {
+                    entry.created_at
                 } else {
-                    if window.is_none() {
-                        let limit = PRIOR_ENTRIES_COMPARED.max(per_hour) + ids.len();
-                        window = Some(
-                            repo::evaluation_inputs(db, &ids, user, limit)
-                                .await
-                                .map_err(db_err)?
-                                .prior,
-                        );
-                    }
-                    window.iter().flatten().filter(before).collect()
-                };
-                let (from, _) = rules::prior_entries_window(&config, entry.created_at);
-                let prior: Vec<PriorEntry> = rows
-                    .into_iter()
-                    .filter(|r| r.created_at >= from)
-                    .map(|r| PriorEntry {
-                        entry_id: EntryId(r.id.clone()),
-                        created_at: r.created_at,
-                        content: r.content.clone(),
-                    })
-                    .collect();
-                let record = records
-                    .get(&entry.id)
-                    .cloned()
-                    .unwrap_or_else(|| EntryRecord::new(EntryId(entry.id.clone())));
-                let facts = EntryFacts {
-                    entry_id: EntryId(entry.id.clone()),
-                    version: entry.version,
-                    content: entry.content.clone(),
-                    tag_count: entry.tags.len() as u32,
-                    attachment_count: entry.attachment_count,
-                    has_outcome: entry
-                        .outcome
-                        .as_deref()
-                        .is_some_and(|o| !o.trim().is_empty()),
-                    created_at: entry.created_at,
-                    version_at: if entry.version == 1 {
-                        entry.created_at
-                    } else {
-                        entry.updated_at
-                    },
-                };
-                let e = rules::evaluate(&config, &state, &record, &facts, &prior, tz)
-                    .map_err(|e| JobError::fatal(format!("reward rules: {e}")))?;
-                if e.status == EvaluationStatus::AlreadyApplied {
-                    outcomes.push(Ok(
-                        json!({"skipped": "this entry version was already evaluated", "xp_granted": 0}),
-                    ));
-                    continue;
-                }
-                state = e.user.clone();
-                records.insert(entry.id.clone(), e.record.clone());
-                let outcome = json!({
-                    "meaningful": e.meaningful.is_ok(),
-                    "xp_granted": e.xp_granted,
-                    "xp_capped": e.xp_capped,
-                    "badges": e.badges_awarded.iter().map(|b| b.code.to_string()).collect::<BTreeSet<_>>(),
-                    "streak": e.user.streak.current,
-                });
-                let row = json!({
-                    "id": format!("{}_v{}", p.entry_id, p.version),
-                    "row": {
-                        "user_id": user,
-                        "entry_id": p.entry_id,
-                        "entry_version": p.version,
-                        "config_version": e.config_version,
-                        "job_id": job_id,
-                        "outcome": outcome,
-                    }
-                });
-                outcomes.push(Ok(summary(&e, planned.len())));
-                planned.push(Planned {
-                    entry_id: entry.id.clone(),
-                    job_id: job_id.clone(),
-                    evaluation: e,
-                    row,
-                });
-            }
-            if planned.is_empty() {
-                return Ok(Attempt::Done(outcomes));
-            }
-            let change = Change {
-                user_id: user,
-                rev: inputs.user.rev,
-                state: Some(&state),
-                more: planned
-                    .iter()
-                    .map(|p| Part {
-                        entry: (&p.entry_id, &p.evaluation.record),
-                        ledger: &p.evaluation.ledger,
-                        badges: &p.evaluation.badges_awarded,
-                        closed: &p.evaluation.challenges_closed,
-                        evaluation: p.row.clone(),
-                        job_id: &p.job_id,
-                    })
-                    .collect(),
-                ..Change::default()
+                    entry.updated_at
+                },
             };
-            // Another change of this user landed first: start from its result.
-            let Attempt::Done(rev) = repo::try_write(db, &change).await.map_err(db_err)? else {
-                return Ok(Attempt::Stale);
-            };
-            let n = items.len();
-            for o in outcomes.iter_mut().flatten() {
-                if o.get("skipped").is_none() {
-                    o["rev"] = json!(rev);
-                    o["recomputed"] = json!(attempt > 0);
-                }
-                o["batch"] = json!(n);
+            let e = rules::evaluate(config, &state, &record, &facts, &prior, tz)
+                .map_err(|e| JobError::fatal(format!("reward rules: {e}")))?;
+            if e.status == EvaluationStatus::AlreadyApplied {
+                outcomes.push(Ok(
+                    json!({"skipped": "this entry version was already evaluated", "xp_granted": 0}),
+                ));
+                continue;
             }
-            Ok(Attempt::Done(outcomes))
+            state = e.user.clone();
+            records.insert(entry.id.clone(), e.record.clone());
+            let outcome = json!({
+                "meaningful": e.meaningful.is_ok(),
+                "xp_granted": e.xp_granted,
+                "xp_capped": e.xp_capped,
+                "badges": e.badges_awarded.iter().map(|b| b.code.to_string()).collect::<BTreeSet<_>>(),
+                "streak": e.user.streak.current,
+            });
+            let row = json!({
+                "id": format!("{}_v{}", p.entry_id, p.version),
+                "row": {
+                    "user_id": user,
+                    "entry_id": p.entry_id,
+                    "entry_version": p.version,
+                    "config_version": e.config_version,
+                    "job_id": job_id,
+                    "outcome": outcome,
+                }
+            });
+            outcomes.push(Ok(summary(&e, planned.len())));
+            planned.push(Planned {
+                entry_id: entry.id.clone(),
+                job_id: job_id.clone(),
+                evaluation: e,
+                row,
+            });
+        }
+        if planned.is_empty() {
+            return Ok(Attempt::Done(outcomes));
+        }
+        let change = Change {
+            user_id: user,
+            rev: inputs.user.rev,
+            state: Some(&state),
+            more: planned
+                .iter()
+                .map(|p| Part {
+                    entry: (&p.entry_id, &p.evaluation.record),
+                    ledger: &p.evaluation.ledger,
+                    badges: &p.evaluation.badges_awarded,
+                    closed: &p.evaluation.challenges_closed,
+                    evaluation: p.row.clone(),
+                    job_id: &p.job_id,
+                })
+                .collect(),
+            ..Change::default()
+        };
+        // Another change of this user landed first: start from its result.
+        let Attempt::Done(rev) = repo::try_write(db, &change).await.map_err(db_err)? else {
+            return Ok(Attempt::Stale);
+        };
+        let n = items.len();
+        for o in outcomes.iter_mut().flatten() {
+            if o.get("skipped").is_none() {
+                o["rev"] = json!(rev);
+                o["recomputed"] = json!(attempt > 0);
+            }
+            o["batch"] = json!(n);
+        }
+        Ok(Attempt::Done(outcomes))
     })
     .await?
     .ok_or_else(|| JobError::retryable("the user's reward state kept changing; will try again"))
