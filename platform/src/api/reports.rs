@@ -12,7 +12,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::jobs::JobAccepted;
 use super::me::NoContent;
-use super::security::{Authenticated, Principal, Writer};
+use super::security::{Authenticated, Writer};
 use super::text::Text;
 use super::Tag;
 use crate::agents;
