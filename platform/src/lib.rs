@@ -15,6 +15,7 @@ pub mod documents;
 pub mod error;
 pub mod gamification;
 pub mod identity;
+pub mod ids;
 pub mod jobs;
 pub mod llm;
 pub mod observability;

@@ -12,14 +12,14 @@ use poem_openapi::{Object, OpenApi};
 use super::client::ClientInfo;
 use super::pagination;
 use super::security::Staff;
-use super::tenant::{audit_page, create_invitation, AuthEventPage, CreatedInvitationResult};
+use super::tenant::{audit_page, AuthEventPage, CreatedInvitationResult};
 use super::text::Text;
 use super::Tag;
-use crate::error::{ApiError, ApiResult};
-use crate::identity::auditing::{record, AuthEventKind};
-use crate::identity::tenancy::Role;
+use crate::error::ApiResult;
+use crate::identity::auditing::AuthEventKind;
+use crate::services::tenant as workspace;
+use crate::services::users::{self, UserRow};
 use crate::state::AppState;
-use crate::store::platform::{self, UserRow};
 
 #[derive(Object)]
 pub struct AdminUser {
@@ -80,17 +80,10 @@ impl AdminApi {
         auth: Staff,
         body: Json<CreateTenantInvitation>,
     ) -> ApiResult<CreatedInvitationResult> {
-        let created = create_invitation(
-            &state,
-            &client,
-            &auth.0.user_id,
-            None,
-            Role::Owner,
-            body.email.as_deref(),
-            body.expires_in_hours.map(Documented::into_inner),
-        )
-        .await?;
-        Ok(CreatedInvitationResult::Created(Json(created)))
+        let (email, hours) = (body.email.as_deref(), body.expires_in_hours);
+        let hours = hours.map(Documented::into_inner);
+        let created = workspace::invite_founder(&state, &auth.0, &client, email, hours).await?;
+        Ok(CreatedInvitationResult::Created(Json(created.into())))
     }
 
     /// All users, newest first; `q` matches e-mail or name.
@@ -109,13 +102,7 @@ impl AdminApi {
         let (limit, cursor) =
             pagination::page(limit.0.map(Limit::into_inner), cursor.0.map(|c| c.0))?;
         let q = q.0.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let rows = platform::list_users(
-            state.store.platform(),
-            q.as_deref(),
-            cursor.as_deref(),
-            limit + 1,
-        )
-        .await?;
+        let rows = users::list(&state, q.as_deref(), cursor.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
         Ok(Json(AdminUserPage {
             items: rows.into_iter().map(Into::into).collect(),
@@ -137,12 +124,8 @@ impl AdminApi {
         /// The user's id.
         id: Path<uuid::Uuid>,
     ) -> ApiResult<Json<AdminUser>> {
-        if id.0.to_string() == auth.0.user_id {
-            return Err(ApiError::validation("you cannot disable yourself"));
-        }
-        set_disabled(&state, &client, &auth.0.user_id, &id.0.to_string(), true)
-            .await
-            .map(Json)
+        let user = users::set_disabled(&state, &auth.0, &client, &id.0.to_string(), true).await?;
+        Ok(Json(user.into()))
     }
 
     /// Re-enable a disabled user.
@@ -159,9 +142,8 @@ impl AdminApi {
         /// The user's id.
         id: Path<uuid::Uuid>,
     ) -> ApiResult<Json<AdminUser>> {
-        set_disabled(&state, &client, &auth.0.user_id, &id.0.to_string(), false)
-            .await
-            .map(Json)
+        let user = users::set_disabled(&state, &auth.0, &client, &id.0.to_string(), false).await?;
+        Ok(Json(user.into()))
     }
 
     /// The authentication audit log of every tenant, newest first.
@@ -200,42 +182,4 @@ impl AdminApi {
             .await?,
         ))
     }
-}
-
-async fn set_disabled(
-    state: &AppState,
-    client: &ClientInfo,
-    actor: &str,
-    id: &str,
-    disabled: bool,
-) -> ApiResult<AdminUser> {
-    let db = state.store.platform();
-    platform::user_by_id(db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    let changed = platform::set_disabled(db, id, disabled).await;
-    state.principals.forget(id);
-    changed?;
-    if disabled {
-        platform::end_user_sessions(db, id, state.settings.ended_session_memory_secs()).await?;
-    }
-    let kind = if disabled {
-        AuthEventKind::UserDisabled
-    } else {
-        AuthEventKind::UserEnabled
-    };
-    record(
-        state,
-        kind,
-        client,
-        Some(actor),
-        None,
-        None,
-        serde_json::json!({"target_user_id": id}),
-    )
-    .await;
-    Ok(platform::user_by_id(db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?
-        .into())
 }

@@ -1,7 +1,6 @@
 //! `/api/jobs`, `/api/events`: your workspace's jobs, their live progress, the timeline.
 
 use super::schema::{EventTypeParam, Id, IdOrEmpty, Limit};
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,21 +10,17 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::pagination;
-use super::security::{Authenticated, Principal, Writer};
+use super::security::{Authenticated, Writer};
 use super::text::Text;
 use super::Tag;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::jobs::queue::{
-    now_ms, Enqueued, Job, JobFilter, JobState, QueueError, MEMBER_MAX_PRIORITY,
-};
-use crate::observability::events::{kind, Event};
+use crate::jobs::queue::{Enqueued, Job, JobFilter, JobState};
+use crate::services::jobs::{self as jobs, EventFilter, EventRow};
 use crate::state::AppState;
-use crate::store::events::{EventFilter, EventRow};
-use crate::workflows::{Caller, Enqueue};
+use crate::workflows::Enqueue;
 
 /// A finished workflow step.
 #[derive(Object)]
@@ -246,22 +241,11 @@ pub fn job_id(raw: &str) -> ApiResult<Uuid> {
         .map_err(|_| ApiError::new(ErrorCode::InvalidParameter, "job id is not a valid id"))
 }
 
-/// The job `id` if it belongs to `p`'s tenant; another tenant's job is a 404.
-pub fn own_job(state: &AppState, p: &Principal, id: Uuid) -> ApiResult<Job> {
-    state
-        .jobs
-        .queue()
-        .get(id)
-        .map_err(ApiError::internal)?
-        .filter(|j| j.tenant == p.tenant_id())
-        .ok_or_else(|| ApiError::not_found("job"))
-}
-
 fn optional_uuid(name: &str, v: Option<String>) -> ApiResult<Option<String>> {
     match v.filter(|s| !s.is_empty()) {
         None => Ok(None),
         // An id's hyphenated form, lower-cased as ids are stored.
-        Some(s) if crate::store::platform::is_id(&s) => Ok(Some(s.to_ascii_lowercase())),
+        Some(s) if crate::ids::is_id(&s) => Ok(Some(s.to_ascii_lowercase())),
         Some(_) => Err(ApiError::new(
             ErrorCode::InvalidParameter,
             format!("{name} is not a valid id"),
@@ -314,54 +298,16 @@ impl JobsApi {
         body: Json<EnqueueJob>,
     ) -> ApiResult<AcceptedResult> {
         let body = body.0;
-        let workflow = state
-            .workflows
-            .get(&body.kind)
-            .filter(|w| w.enqueue == Enqueue::Members)
-            .ok_or_else(|| {
-                let open: Vec<&str> = state
-                    .workflows
-                    .kinds()
-                    .filter(|w| w.enqueue == Enqueue::Members)
-                    .map(|w| w.kind)
-                    .collect();
-                ApiError::validation(format!(
-                    "unknown job kind {:?}; members can run: {}",
-                    &*body.kind,
-                    open.join(", ")
-                ))
-            })?;
-        let payload = body.payload.unwrap_or_else(|| serde_json::json!({}));
-        let caller = Caller {
-            staff: auth.0.is_staff,
+        let job = jobs::NewJob {
+            kind: body.kind.into_string(),
+            payload: body.payload,
+            idempotency_key: body.idempotency_key.map(Text::into_string),
+            run_at: body.run_at,
+            priority: body.priority,
         };
-        if let Some(validate) = workflow.validate {
-            validate(&payload, caller).map_err(ApiError::validation)?;
-        }
-        let priority = body.priority.unwrap_or(MEMBER_MAX_PRIORITY);
-        if priority > MEMBER_MAX_PRIORITY && !caller.staff {
-            return Err(ApiError::forbidden(format!(
-                "priorities above {MEMBER_MAX_PRIORITY} are for staff"
-            )));
-        }
-        let now = now_ms();
-        let run_at = body.run_at.map(|t| t.timestamp_millis());
-        if run_at.is_some_and(|t| t > now + 30 * 86_400_000) {
-            return Err(ApiError::validation("run_at must be at most 30 days ahead"));
-        }
-        let mut opts = state.jobs.member_options();
-        opts.idempotency_key = body.idempotency_key.map(Text::into_string);
-        opts.run_at = run_at.map(|t| t.max(now));
-        opts.priority = priority;
-        opts.created_by = Some(auth.0.user_id.clone());
-        let outcome = state
-            .jobs
-            .enqueue(&auth.0.tenant_id(), workflow.kind, payload, opts)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(AcceptedResult::Accepted(Json(JobAccepted::from_outcome(
-            &state, outcome,
-        )?)))
+        let outcome = jobs::enqueue(&state, &auth.0, job).await?;
+        let accepted = JobAccepted::from_outcome(&state, outcome)?;
+        Ok(AcceptedResult::Accepted(Json(accepted)))
     }
 
     /// The job kinds members may run through `POST /api/jobs`.
@@ -407,13 +353,7 @@ impl JobsApi {
             state: status.0,
             kind: kind.0.filter(|k| !k.is_empty()),
         };
-        let tenant = auth.0.tenant_id();
-        let jobs = state
-            .jobs
-            .queue()
-            .off_thread(move |q| q.list(&tenant, &filter, cursor, limit as usize + 1))
-            .await
-            .map_err(ApiError::internal)?;
+        let jobs = jobs::list(&state, &auth.0, filter, cursor, limit as usize + 1).await?;
         let (jobs, next_cursor) = pagination::split(jobs, limit, |j| j.id.to_string());
         Ok(Json(JobPage {
             items: jobs.into_iter().map(Into::into).collect(),
@@ -430,7 +370,7 @@ impl JobsApi {
         /// The job's id.
         id: Path<Id>,
     ) -> ApiResult<Json<JobOut>> {
-        let job = own_job(&state, &auth.0, job_id(&id)?)?;
+        let job = jobs::own_job(&state, &auth.0, job_id(&id)?)?;
         Ok(Json(job.into()))
     }
 
@@ -448,33 +388,7 @@ impl JobsApi {
         /// The job's id.
         id: Path<Id>,
     ) -> ApiResult<Json<JobOut>> {
-        let p = &auth.0;
-        let job = own_job(&state, p, job_id(&id)?)?;
-        if !p.role.can_manage_members() && job.created_by.as_deref() != Some(&p.user_id) {
-            return Err(ApiError::forbidden(
-                "members can cancel only their own jobs",
-            ));
-        }
-        let job = match state.jobs.queue().cancel(job.id).await {
-            Ok(j) => j,
-            Err(QueueError::InvalidState(s)) => {
-                return Err(ApiError::conflict(format!(
-                    "the job is already {}",
-                    s.as_str()
-                )))
-            }
-            Err(QueueError::NotFound) => return Err(ApiError::not_found("job")),
-            Err(e) => return Err(ApiError::internal(e)),
-        };
-        let (k, msg) = if job.state == JobState::Cancelled {
-            (kind::JOB_CANCELLED, "cancelled before it started")
-        } else {
-            (kind::JOB_CANCEL_REQUESTED, "cancellation requested")
-        };
-        state.events.emit(
-            &job.tenant,
-            Event::job(k, &job, msg, serde_json::json!({"by": p.user_id})),
-        );
+        let job = jobs::cancel(&state, &auth.0, job_id(&id)?).await?;
         Ok(Json(job.into()))
     }
 
@@ -492,35 +406,9 @@ impl JobsApi {
         /// The job's id.
         id: Path<Id>,
     ) -> ApiResult<JobEventStream> {
-        let p = &auth.0;
-        let job = own_job(&state, p, job_id(&id)?)?;
-        let s = &state.settings;
-        let slot = state
-            .streams
-            .acquire(
-                &[
-                    (format!("user {}", p.user_id), s.event_streams_per_user),
-                    (
-                        format!("workspace {}", job.tenant),
-                        s.event_streams_per_tenant,
-                    ),
-                ],
-                "open event streams",
-            )
-            .map_err(|why| {
-                let mut e = ApiError::new(
-                    ErrorCode::RateLimited,
-                    format!("{why}; close one or poll GET /api/jobs/{{id}} instead"),
-                );
-                e.retry_after = Some(5);
-                e
-            })?;
-        Ok(JobEventStream(live_job_events(
-            state.0.clone(),
-            job.tenant,
-            job.id,
-            Some(slot),
-        )))
+        let events = jobs::follow(&state, &auth.0, job_id(&id)?)?;
+        let events = futures::StreamExt::map(events, EventOut::from);
+        Ok(JobEventStream(Box::pin(events)))
     }
 
     /// Your workspace's Event timeline, newest first.
@@ -550,7 +438,7 @@ impl JobsApi {
             limit.0.map(Limit::into_inner),
         )?;
         let limit = f.limit - 1;
-        let rows = state.events.list(&auth.0.tenant_id(), &f).await?;
+        let rows = jobs::events(&state, &auth.0, &f).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
         Ok(Json(EventPage {
             items: rows.into_iter().map(Into::into).collect(),
@@ -615,113 +503,4 @@ impl poem_openapi::ApiResponse for JobEventStream {
         <JobStreamEvent as poem_openapi::types::Type>::register(registry);
         <EventOut as poem_openapi::types::Type>::register(registry);
     }
-}
-
-/// The stored and then live events of one job, ending with its terminal event.
-///
-/// Subscribes *before* reading history so nothing falls in between; de-duplicates by
-/// id; catches up from storage when the live channel lagged; and, because the queue
-/// marks a job finished a moment before its final event is stored, ends only after
-/// seeing the terminal event (or after two idle checks of a finished job).
-pub fn live_job_events(
-    state: Arc<AppState>,
-    tenant: String,
-    job: Uuid,
-    slot: Option<crate::state::Slot>,
-) -> BoxStream<'static, EventOut> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<EventOut>(256);
-    let mut live = state.events.subscribe();
-    // However long the job runs, one stream ends after this; the client reconnects.
-    let deadline =
-        tokio::time::Instant::now() + Duration::from_secs(state.settings.event_stream_max_secs);
-    tokio::spawn(async move {
-        // Held for as long as this task streams; dropped when it ends.
-        let _slot = slot;
-        let job_str = job.to_string();
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut last: Option<String> = None;
-        // Sends stored events after `last`; returns whether a terminal event was sent.
-        async fn catch_up(
-            state: &AppState,
-            tenant: &str,
-            job: &str,
-            seen: &mut HashSet<String>,
-            last: &mut Option<String>,
-            tx: &tokio::sync::mpsc::Sender<EventOut>,
-        ) -> Option<bool> {
-            let mut terminal = false;
-            loop {
-                let f = EventFilter {
-                    job_id: Some(job.to_string()),
-                    cursor: last.clone(),
-                    limit: 200,
-                    ascending: true,
-                    ..Default::default()
-                };
-                let rows = state.events.list(tenant, &f).await.ok()?;
-                let n = rows.len();
-                for r in rows {
-                    *last = Some(r.id.clone());
-                    if seen.insert(r.id.clone()) {
-                        terminal |= kind::is_terminal(&r.kind);
-                        tx.send(r.into()).await.ok()?;
-                    }
-                }
-                if n < 200 {
-                    return Some(terminal);
-                }
-            }
-        }
-        let mut done = match catch_up(&state, &tenant, &job_str, &mut seen, &mut last, &tx).await {
-            Some(t) => t,
-            None => return,
-        };
-        let mut idle_finished = 0;
-        while !done {
-            tokio::select! {
-                msg = live.recv() => match msg {
-                    Ok(p) => {
-                        if p.tenant != tenant || p.event.job_id.as_deref() != Some(job_str.as_str()) {
-                            continue;
-                        }
-                        let e = &p.event;
-                        if seen.insert(e.id.clone()) {
-                            if last.as_ref().is_none_or(|l| *l < e.id) {
-                                last = Some(e.id.clone());
-                            }
-                            done = kind::is_terminal(&e.kind);
-                            if tx.send(e.clone().into()).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Err(RecvError::Lagged(_)) => {
-                        match catch_up(&state, &tenant, &job_str, &mut seen, &mut last, &tx).await {
-                            Some(t) => done = t,
-                            None => return,
-                        }
-                    }
-                    Err(RecvError::Closed) => return,
-                },
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {
-                    match catch_up(&state, &tenant, &job_str, &mut seen, &mut last, &tx).await {
-                        Some(true) => done = true,
-                        Some(false) => {}
-                        None => return,
-                    }
-                    let finished = state.jobs.queue().get(job).ok().flatten()
-                        .is_none_or(|j| j.state.is_terminal());
-                    if finished {
-                        idle_finished += 1;
-                        done |= idle_finished >= 2;
-                    }
-                }
-                _ = tx.closed() => return,
-                _ = tokio::time::sleep_until(deadline) => return,
-            }
-        }
-    });
-    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|e| (e, rx))
-    }))
 }

@@ -11,12 +11,10 @@ use super::client::ClientInfo;
 use super::security::{Authenticated, Principal};
 use super::text::Text;
 use super::Tag;
-use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::identity::accounts::{self, Email};
-use crate::identity::auditing::{record, AuthEventKind};
+use crate::error::ApiResult;
 use crate::identity::tenancy::Role;
+use crate::services::me::{self, Profile};
 use crate::state::AppState;
-use crate::store::platform::{self, UserRow};
 
 /// The caller's profile and workspace.
 #[derive(Object)]
@@ -58,11 +56,8 @@ pub enum NoContent {
     Done,
 }
 
-async fn me_of(state: &AppState, p: &Principal, user: UserRow) -> ApiResult<Me> {
-    let tenant = platform::tenant_by_id(state.store.platform(), &p.tenant_id())
-        .await?
-        .ok_or_else(|| ApiError::not_found("tenant"))?;
-    Ok(Me {
+fn me_of(p: &Principal, Profile { user, tenant }: Profile) -> Me {
+    Me {
         id: user.id,
         email: user.email,
         display_name: user.display_name,
@@ -72,7 +67,7 @@ async fn me_of(state: &AppState, p: &Principal, user: UserRow) -> ApiResult<Me> 
         tenant_name: tenant.name,
         role: p.role,
         created_at: user.created_at,
-    })
+    }
 }
 
 pub struct MeApi;
@@ -82,10 +77,8 @@ impl MeApi {
     /// Your profile, workspace and role.
     #[oai(path = "/me", method = "get", operation_id = "me_get")]
     async fn get(&self, state: Data<&Arc<AppState>>, auth: Authenticated) -> ApiResult<Json<Me>> {
-        let user = platform::user_by_id(state.store.platform(), &auth.0.user_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("user"))?;
-        Ok(Json(me_of(&state, &auth.0, user).await?))
+        let profile = me::profile(&state, &auth.0).await?;
+        Ok(Json(me_of(&auth.0, profile)))
     }
 
     /// Change your display name or time zone (read-only members may too: it is their own profile).
@@ -96,26 +89,9 @@ impl MeApi {
         auth: Authenticated,
         body: Json<UpdateMe>,
     ) -> ApiResult<Json<Me>> {
-        let name = body
-            .display_name
-            .as_deref()
-            .map(accounts::parse_display_name)
-            .transpose()?;
-        let tz = body
-            .timezone
-            .as_deref()
-            .map(accounts::parse_timezone)
-            .transpose()?;
-        let user = platform::update_profile(
-            state.store.platform(),
-            &auth.0.user_id,
-            name.as_deref(),
-            tz.as_deref(),
-        )
-        .await;
-        state.principals.forget(&auth.0.user_id);
-        let user = user?.ok_or_else(|| ApiError::not_found("user"))?;
-        Ok(Json(me_of(&state, &auth.0, user).await?))
+        let name = body.display_name.as_deref();
+        let profile = me::update_profile(&state, &auth.0, name, body.timezone.as_deref()).await?;
+        Ok(Json(me_of(&auth.0, profile)))
     }
 
     /// Change your password. Every refresh token you hold is revoked (log out everywhere).
@@ -131,58 +107,8 @@ impl MeApi {
         auth: Authenticated,
         body: Json<ChangePassword>,
     ) -> ApiResult<NoContent> {
-        let db = state.store.platform();
-        let user = platform::user_by_id(db, &auth.0.user_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("user"))?;
-        // Guessing the current password with a stolen access token meets the same
-        // failure limits as guessing it at login.
-        state.limits.password_attempt(&user.email, &client.ip)?;
-        if !accounts::verify_password_async(
-            body.current_password.to_string(),
-            user.password_hash.clone(),
-        )
-        .await
-        {
-            record(
-                &state,
-                AuthEventKind::PasswordChangeFailed,
-                &client,
-                Some(&user.id),
-                Some(&auth.0.tenant_id()),
-                Some(&user.email),
-                serde_json::json!({"reason": "bad_current_password"}),
-            )
-            .await;
-            crate::identity::sessions::password_failed(
-                &state,
-                &client,
-                Some(&user.id),
-                &user.email,
-            )
-            .await;
-            return Err(ApiError::new(
-                ErrorCode::InvalidCredentials,
-                "current password is incorrect",
-            ));
-        }
-        state.limits.password_ok(&user.email, &client.ip);
-        accounts::validate_password(&body.new_password, &Email::parse(&user.email)?)?;
-        let hash = accounts::hash_password_async(body.new_password.to_string()).await?;
-        platform::set_password(db, &user.id, &hash).await?;
-        platform::end_user_sessions(db, &user.id, state.settings.ended_session_memory_secs())
-            .await?;
-        state.principals.forget(&user.id);
-        record(
-            &state,
-            AuthEventKind::PasswordChanged,
-            &client,
-            Some(&user.id),
-            Some(&auth.0.tenant_id()),
-            Some(&user.email),
-            serde_json::json!({}),
-        )
-        .await;
+        let (current, new) = (&body.current_password, &body.new_password);
+        me::change_password(&state, &auth.0, &client, current, new).await?;
         Ok(NoContent::Done)
     }
 
@@ -193,25 +119,19 @@ impl MeApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
     ) -> ApiResult<Json<StatusBar>> {
-        let p = &auth.0;
-        let db = p.tenant_db(&state).await?;
-        let (queued, running) = state.jobs.queue().active_counts(&p.tenant_id());
-        let (tokens, calls) = crate::llm::usage_this_month(&db).await?;
-        let g = crate::store::gamification::user(&db, &p.user_id).await?;
-        let config = state.reward_config.get(state.store.platform()).await?;
-        let s = crate::gamification::rules::summary(&config, &g.state, p.timezone, Utc::now());
+        let s = me::status_bar(&state, &auth.0).await?;
         Ok(Json(StatusBar {
-            jobs_running: running,
-            jobs_queued: queued,
-            tokens_used: tokens,
-            token_quota: state.settings.quotas.llm_tokens_per_month,
-            llm_calls: calls,
-            llm_provider: state.llm.provider_name().into(),
-            streak: s.streak.current,
-            today_xp: s.entry_xp_today,
-            daily_xp_cap: config.max_daily_xp,
-            level: s.level.level,
-            quiet_mode: g.quiet_mode,
+            jobs_running: s.jobs_running,
+            jobs_queued: s.jobs_queued,
+            tokens_used: s.tokens_used,
+            token_quota: s.token_quota,
+            llm_calls: s.llm_calls,
+            llm_provider: s.llm_provider,
+            streak: s.streak,
+            today_xp: s.today_xp,
+            daily_xp_cap: s.daily_xp_cap,
+            level: s.level,
+            quiet_mode: s.quiet_mode,
             balance: None,
         }))
     }

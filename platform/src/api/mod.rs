@@ -12,7 +12,8 @@
 //! | [`reports`] | `/reports`, `/reports/*` |
 //! | [`resume`] | `/resume`, `/resume/*` |
 //! | [`shares`] | `/share-links`, `/share-links/*`, the public `/share/{token}` |
-//! | [`gamification`] | `/gamification/*`, `/admin/gamification/*` |
+//! | [`gamification`] | `/gamification/*` |
+//! | [`admin_gamification`] | `/admin/gamification/*` (staff) |
 //! | [`jobs`] | `/jobs`, `/jobs/*`, `/events` |
 //! | [`system`] | `/system/*` (staff: jobs, events, metrics) |
 //!
@@ -23,6 +24,7 @@
 //! visible in signatures through the guards of [`security`].
 
 pub mod admin;
+pub mod admin_gamification;
 pub mod ai;
 pub mod auth;
 pub mod client;
@@ -96,6 +98,7 @@ type Apis = (
     resume::ResumeApi,
     shares::SharesApi,
     gamification::GamificationApi,
+    admin_gamification::AdminGamificationApi,
     jobs::JobsApi,
     system::SystemApi,
 );
@@ -115,6 +118,7 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             resume::ResumeApi,
             shares::SharesApi,
             gamification::GamificationApi,
+            admin_gamification::AdminGamificationApi,
             jobs::JobsApi,
             system::SystemApi,
         ),

@@ -17,7 +17,7 @@ pub fn page(limit: Option<u32>, cursor: Option<String>) -> ApiResult<(u32, Optio
     }
     let cursor = cursor.filter(|c| !c.is_empty());
     if let Some(c) = &cursor {
-        if !crate::store::platform::is_id(c) {
+        if !crate::ids::is_id(c) {
             return Err(ApiError::new(
                 crate::error::ErrorCode::InvalidParameter,
                 "cursor is not valid",

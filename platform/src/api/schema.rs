@@ -18,7 +18,7 @@ use poem_openapi::types::{
 };
 use serde_json::Value;
 
-use crate::store::platform::ID_PATTERN;
+use crate::ids::ID_PATTERN;
 
 /// What a [`Documented`] value adds to its schema.
 pub trait Rule: Send + Sync + 'static {
@@ -215,7 +215,7 @@ impl Rule for RequiredNonBlank {
     }
 }
 
-/// A record id: a UUID in its hyphenated form (see `store::platform::new_id`). Handlers
+/// A record id: a UUID in its hyphenated form (see `ids::new_id`). Handlers
 /// answer a malformed one as they answer an unknown one.
 pub struct UuidFormat;
 impl Rule for UuidFormat {

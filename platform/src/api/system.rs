@@ -19,8 +19,8 @@ use crate::jobs::queue::{JobState, Queue, QueueError, SYSTEM_TENANT};
 use crate::jobs::schedule::Scheduler;
 use crate::observability::events::{kind, Event};
 use crate::observability::metrics::metrics;
+use crate::services::jobs::EventFilter;
 use crate::state::AppState;
-use crate::store::events::EventFilter;
 
 #[derive(Object)]
 pub struct SystemJobPage {

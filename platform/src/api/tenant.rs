@@ -15,12 +15,13 @@ use super::pagination;
 use super::security::{Authenticated, TenantAdmin};
 use super::text::Text;
 use super::Tag;
-use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::identity::auditing::{record, AuthEventKind};
-use crate::identity::credentials;
+use crate::error::{ApiError, ApiResult};
+use crate::identity::auditing::AuthEventKind;
 use crate::identity::tenancy::Role;
+use crate::services::tenant::{
+    self as workspace, AuthEventFilter, AuthEventRow, InvitationRow, MemberRow,
+};
 use crate::state::AppState;
-use crate::store::platform::{self, AuthEventFilter, AuthEventRow, InvitationRow, NewInvitation};
 
 /// A workspace, with your `role` in it.
 // Field docs on `$ref` types (`role`) would be emitted as `allOf` wrappers, which
@@ -48,6 +49,19 @@ pub struct Member {
     pub role: Role,
     pub disabled: bool,
     pub joined_at: DateTime<Utc>,
+}
+
+impl From<MemberRow> for Member {
+    fn from(m: MemberRow) -> Self {
+        Self {
+            user_id: m.user_id,
+            email: m.email,
+            display_name: m.display_name,
+            role: m.role,
+            disabled: m.disabled,
+            joined_at: m.created_at,
+        }
+    }
 }
 
 #[derive(Object)]
@@ -121,6 +135,15 @@ pub struct CreatedInvitation {
     #[oai(flatten)]
     pub invitation: Invitation,
     pub passkey: String,
+}
+
+impl From<workspace::CreatedInvitation> for CreatedInvitation {
+    fn from(c: workspace::CreatedInvitation) -> Self {
+        Self {
+            invitation: c.invitation.into(),
+            passkey: c.passkey,
+        }
+    }
 }
 
 #[derive(Object)]
@@ -208,19 +231,16 @@ pub async fn audit_page(
     limit: Option<u32>,
 ) -> ApiResult<AuthEventPage> {
     let (limit, cursor) = pagination::page(limit, cursor)?;
-    let rows = platform::list_auth_events(
-        state.store.platform(),
-        &AuthEventFilter {
-            tenant_id,
-            kind,
-            user_id,
-            since,
-            until,
-            cursor,
-            limit: limit + 1,
-        },
-    )
-    .await?;
+    let filter = AuthEventFilter {
+        tenant_id,
+        kind,
+        user_id,
+        since,
+        until,
+        cursor,
+        limit: limit + 1,
+    };
+    let rows = workspace::audit_events(state, &filter).await?;
     let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
     Ok(AuthEventPage {
         items: rows.into_iter().map(Into::into).collect(),
@@ -228,44 +248,16 @@ pub async fn audit_page(
     })
 }
 
-/// Creates an invitation and returns it with its one-time passkey.
-pub async fn create_invitation(
-    state: &AppState,
-    client: &ClientInfo,
-    actor_id: &str,
-    tenant_id: Option<String>,
-    role: Role,
-    email: Option<&str>,
-    expires_in_hours: Option<u32>,
-) -> ApiResult<CreatedInvitation> {
-    let hours = expires_in_hours.unwrap_or(72);
-    if !(1..=720).contains(&hours) {
-        return Err(ApiError::validation(
-            "expires_in_hours must be between 1 and 720",
-        ));
-    }
-    let email = email
-        .map(crate::identity::accounts::Email::parse)
-        .transpose()?;
-    let passkey = credentials::new_passkey();
-    let row = platform::create_invitation(
-        state.store.platform(),
-        &NewInvitation {
-            passkey_hash: &credentials::sha256_hex(&passkey),
-            tenant_id: tenant_id.as_deref(),
+impl Tenant {
+    fn of(w: workspace::Workspace, role: Role) -> Self {
+        Self {
+            id: w.tenant.id,
+            name: w.tenant.name,
+            created_at: w.tenant.created_at,
             role,
-            email: email.as_ref().map(|e| e.as_str()),
-            created_by: actor_id,
-            expires_at: Utc::now() + chrono::Duration::hours(i64::from(hours)),
-        },
-    )
-    .await?;
-    record(state, AuthEventKind::InviteCreated, client, Some(actor_id), tenant_id.as_deref(), None,
-        serde_json::json!({"invitation_id": row.id, "role": role, "new_tenant": tenant_id.is_none()})).await;
-    Ok(CreatedInvitation {
-        invitation: row.into(),
-        passkey,
-    })
+            member_count: w.member_count,
+        }
+    }
 }
 
 pub struct TenantApi;
@@ -279,18 +271,8 @@ impl TenantApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
     ) -> ApiResult<Json<Tenant>> {
-        let db = state.store.platform();
-        let t = platform::tenant_by_id(db, &auth.0.tenant_id())
-            .await?
-            .ok_or_else(|| ApiError::not_found("tenant"))?;
-        let members = platform::members_of(db, &t.id).await?;
-        Ok(Json(Tenant {
-            id: t.id,
-            name: t.name,
-            created_at: t.created_at,
-            role: auth.0.role,
-            member_count: members.len() as u32,
-        }))
+        let w = workspace::workspace(&state, &auth.0).await?;
+        Ok(Json(Tenant::of(w, auth.0.role)))
     }
 
     /// Rename your workspace (admin or owner).
@@ -305,18 +287,8 @@ impl TenantApi {
         if name.is_empty() {
             return Err(ApiError::validation("name must not be blank"));
         }
-        let db = state.store.platform();
-        let t = platform::rename_tenant(db, &auth.0.tenant_id(), name)
-            .await?
-            .ok_or_else(|| ApiError::not_found("tenant"))?;
-        let members = platform::members_of(db, &t.id).await?;
-        Ok(Json(Tenant {
-            id: t.id,
-            name: t.name,
-            created_at: t.created_at,
-            role: auth.0.role,
-            member_count: members.len() as u32,
-        }))
+        let w = workspace::rename(&state, &auth.0, name).await?;
+        Ok(Json(Tenant::of(w, auth.0.role)))
     }
 
     /// Members of your workspace.
@@ -330,19 +302,9 @@ impl TenantApi {
         state: Data<&Arc<AppState>>,
         auth: Authenticated,
     ) -> ApiResult<Json<MemberList>> {
-        let rows = platform::members_of(state.store.platform(), &auth.0.tenant_id()).await?;
+        let rows = workspace::members(&state, &auth.0).await?;
         Ok(Json(MemberList {
-            items: rows
-                .into_iter()
-                .map(|m| Member {
-                    user_id: m.user_id,
-                    email: m.email,
-                    display_name: m.display_name,
-                    role: m.role,
-                    disabled: m.disabled,
-                    joined_at: m.created_at,
-                })
-                .collect(),
+            items: rows.into_iter().map(Into::into).collect(),
         }))
     }
 
@@ -362,46 +324,9 @@ impl TenantApi {
         user_id: Path<uuid::Uuid>,
         body: Json<UpdateMember>,
     ) -> ApiResult<Json<Member>> {
-        let p = &auth.0;
-        let db = state.store.platform();
         let uid = user_id.0.to_string();
-        let tid = p.tenant_id();
-        let current = platform::membership_for(db, &uid, Some(&tid))
-            .await?
-            .ok_or_else(|| ApiError::not_found("member"))?;
-        if !p.role.may_assign(current.role) || !p.role.may_assign(body.role) {
-            return Err(ApiError::forbidden(
-                "only an owner can change an owner's role or make someone owner",
-            ));
-        }
-        let changed = platform::set_role(db, &tid, &uid, body.role).await;
-        state.principals.forget(&uid);
-        changed
-            .map_err(last_owner)?
-            .ok_or_else(|| ApiError::not_found("member"))?;
-        record(
-            &state,
-            AuthEventKind::RoleChanged,
-            &client,
-            Some(&p.user_id),
-            Some(&tid),
-            None,
-            serde_json::json!({"target_user_id": uid, "from": current.role, "to": body.role}),
-        )
-        .await;
-        let m = platform::members_of(db, &tid)
-            .await?
-            .into_iter()
-            .find(|m| m.user_id == uid)
-            .ok_or_else(|| ApiError::not_found("member"))?;
-        Ok(Json(Member {
-            user_id: m.user_id,
-            email: m.email,
-            display_name: m.display_name,
-            role: m.role,
-            disabled: m.disabled,
-            joined_at: m.created_at,
-        }))
+        let m = workspace::change_role(&state, &auth.0, &client, &uid, body.role).await?;
+        Ok(Json(m.into()))
     }
 
     /// Remove a member (admin or owner; only owners remove owners; never the last owner).
@@ -418,33 +343,8 @@ impl TenantApi {
         /// The member's user id.
         user_id: Path<uuid::Uuid>,
     ) -> ApiResult<NoContent> {
-        let p = &auth.0;
-        let db = state.store.platform();
         let uid = user_id.0.to_string();
-        let tid = p.tenant_id();
-        let current = platform::membership_for(db, &uid, Some(&tid))
-            .await?
-            .ok_or_else(|| ApiError::not_found("member"))?;
-        if !p.role.may_assign(current.role) {
-            return Err(ApiError::forbidden("only an owner can remove an owner"));
-        }
-        let removed =
-            platform::remove_member(db, &tid, &uid, state.settings.ended_session_memory_secs())
-                .await;
-        state.principals.forget(&uid);
-        if !removed.map_err(last_owner)? {
-            return Err(ApiError::not_found("member"));
-        }
-        record(
-            &state,
-            AuthEventKind::MemberRemoved,
-            &client,
-            Some(&p.user_id),
-            Some(&tid),
-            None,
-            serde_json::json!({"target_user_id": uid, "role": current.role}),
-        )
-        .await;
+        workspace::remove_member(&state, &auth.0, &client, &uid).await?;
         Ok(NoContent::Done)
     }
 
@@ -461,23 +361,13 @@ impl TenantApi {
         auth: TenantAdmin,
         body: Json<CreateInvitation>,
     ) -> ApiResult<CreatedInvitationResult> {
-        let p = &auth.0;
-        if !p.role.may_assign(body.role) {
-            return Err(ApiError::forbidden(
-                "only an owner can invite another owner",
-            ));
-        }
-        let created = create_invitation(
-            &state,
-            &client,
-            &p.user_id,
-            Some(p.tenant_id()),
-            body.role,
-            body.email.as_deref(),
-            body.expires_in_hours.map(Documented::into_inner),
-        )
-        .await?;
-        Ok(CreatedInvitationResult::Created(Json(created)))
+        let invite = workspace::Invite {
+            role: body.role,
+            email: body.email.as_deref(),
+            expires_in_hours: body.expires_in_hours.map(Documented::into_inner),
+        };
+        let created = workspace::invite_member(&state, &auth.0, &client, invite).await?;
+        Ok(CreatedInvitationResult::Created(Json(created.into())))
     }
 
     /// Your workspace's invitations, newest first (admin or owner).
@@ -497,13 +387,7 @@ impl TenantApi {
     ) -> ApiResult<Json<InvitationPage>> {
         let (limit, cursor) =
             pagination::page(limit.0.map(Limit::into_inner), cursor.0.map(|c| c.0))?;
-        let rows = platform::invitations_of(
-            state.store.platform(),
-            Some(&auth.0.tenant_id()),
-            cursor.as_deref(),
-            limit + 1,
-        )
-        .await?;
+        let rows = workspace::invitations(&state, &auth.0, cursor.as_deref(), limit + 1).await?;
         let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
         Ok(Json(InvitationPage {
             items: rows.into_iter().map(Into::into).collect(),
@@ -525,24 +409,7 @@ impl TenantApi {
         /// The invitation's id.
         id: Path<uuid::Uuid>,
     ) -> ApiResult<NoContent> {
-        let tid = auth.0.tenant_id();
-        let row =
-            platform::revoke_invitation(state.store.platform(), Some(&tid), &id.0.to_string())
-                .await?
-                .ok_or_else(|| ApiError::not_found("invitation"))?;
-        if row.used_at.is_some() {
-            return Err(ApiError::conflict("this invitation was already used"));
-        }
-        record(
-            &state,
-            AuthEventKind::InviteRevoked,
-            &client,
-            Some(&auth.0.user_id),
-            Some(&tid),
-            None,
-            serde_json::json!({"invitation_id": row.id}),
-        )
-        .await;
+        workspace::revoke_invitation(&state, &auth.0, &client, &id.0.to_string()).await?;
         Ok(NoContent::Done)
     }
 
@@ -579,16 +446,5 @@ impl TenantApi {
             )
             .await?,
         ))
-    }
-}
-
-fn last_owner(e: crate::store::StoreError) -> ApiError {
-    if e.thrown() == Some("last_owner") {
-        ApiError::new(
-            ErrorCode::LastOwner,
-            "a workspace must keep at least one owner",
-        )
-    } else {
-        e.into()
     }
 }

@@ -14,6 +14,11 @@
 
 pub mod attachments;
 pub mod imports;
+pub mod jobs;
+pub mod me;
+pub mod rewards;
+pub mod tenant;
+pub mod users;
 pub mod worklogs;
 
 // The AI resources: what they share (`ai`), then one module per resource.

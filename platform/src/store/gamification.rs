@@ -480,6 +480,47 @@ pub async fn write(db: &TenantDb, c: &Change<'_>) -> Result<u64, WriteError> {
     }
 }
 
+/// How many times one read-compute-write of a user's state is tried before giving up.
+pub const WRITE_TRIES: u32 = 5;
+
+/// How one try of a read-compute-write of a user's state ended (see [`apply_with_retry`]).
+#[derive(Debug)]
+pub enum Attempt<T> {
+    /// Finished: written, or nothing needed writing.
+    Done(T),
+    /// The state changed after it was read, so nothing was written: read it again.
+    Stale,
+}
+
+/// [`write`], with a lost race as [`Attempt::Stale`] and the new revision otherwise.
+pub async fn try_write(db: &TenantDb, c: &Change<'_>) -> StoreResult<Attempt<u64>> {
+    match write(db, c).await {
+        Ok(rev) => Ok(Attempt::Done(rev)),
+        Err(WriteError::Conflict) => Ok(Attempt::Stale),
+        Err(WriteError::Store(e)) => Err(e),
+    }
+}
+
+/// Runs `attempt` (read the user's state, compute the change, [`try_write`] it) until
+/// a try finishes, at most [`WRITE_TRIES`] times; `attempt` is given the try's number,
+/// from 0. Every change of a user's state goes through here: each write checks the
+/// revision its state was computed from, so a try that lost to a concurrent change
+/// starts over from the state that won rather than overwrite it. `None` when every try
+/// lost; the caller says what that means to its own caller.
+pub async fn apply_with_retry<T, E, Fut>(
+    mut attempt: impl FnMut(u32) -> Fut,
+) -> Result<Option<T>, E>
+where
+    Fut: std::future::Future<Output = Result<Attempt<T>, E>>,
+{
+    for n in 0..WRITE_TRIES {
+        if let Attempt::Done(done) = attempt(n).await? {
+            return Ok(Some(done));
+        }
+    }
+    Ok(None)
+}
+
 // ------------------------------------------------------------------ reads for the API
 
 /// A ledger row.

@@ -10,19 +10,7 @@ use serde_json::json;
 use super::{Db, StoreError, StoreResult};
 use crate::identity::tenancy::Role;
 
-/// A new time-ordered id.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-/// The form every id takes: a hyphenated UUID (what [`new_id`] makes).
-pub const ID_PATTERN: &str =
-    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
-
-/// Whether `s` has the form of [`ID_PATTERN`] (the other UUID spellings do not).
-pub fn is_id(s: &str) -> bool {
-    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
-}
+pub use crate::ids::{is_id, new_id, ID_PATTERN};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserRow {

@@ -27,7 +27,7 @@ use crate::gamification::rules::{
 use crate::jobs::queue::Job;
 use crate::jobs::runner::{self, JobError};
 use crate::observability::events::{kind, Event};
-use crate::store::gamification::{self as repo, Change, Part, PriorRow, WriteError};
+use crate::store::gamification::{self as repo, Attempt, Change, Part, PriorRow};
 use crate::store::{platform, TenantDb};
 
 /// The payload of `gamification.reward_evaluate`.
@@ -244,12 +244,13 @@ async fn evaluate_all(
         }
     }
     let per_hour = config.max_entries_per_hour as usize + 1;
-    for attempt in 0..5 {
+    let (config, ids) = (&config, &ids);
+    repo::apply_with_retry(move |attempt| async move {
         // The newest `per_hour` entries before each evaluated one settle the hourly
         // limit; only an entry that passes it needs the whole duplicate window, read
         // once for the batch when first needed. The rules see the same facts either
         // way: a rate-limited entry is judged before any duplicate is looked for.
-        let inputs = repo::evaluation_inputs(db, &ids, user, per_hour + ids.len())
+        let inputs = repo::evaluation_inputs(db, ids, user, per_hour + ids.len())
             .await
             .map_err(db_err)?;
         let entries: HashMap<&str, &crate::store::worklogs::EntryRow> =
@@ -298,7 +299,7 @@ async fn evaluate_all(
                 if window.is_none() {
                     let limit = PRIOR_ENTRIES_COMPARED.max(per_hour) + ids.len();
                     window = Some(
-                        repo::evaluation_inputs(db, &ids, user, limit)
+                        repo::evaluation_inputs(db, ids, user, limit)
                             .await
                             .map_err(db_err)?
                             .prior,
@@ -306,7 +307,7 @@ async fn evaluate_all(
                 }
                 window.iter().flatten().filter(before).collect()
             };
-            let (from, _) = rules::prior_entries_window(&config, entry.created_at);
+            let (from, _) = rules::prior_entries_window(config, entry.created_at);
             let prior: Vec<PriorEntry> = rows
                 .into_iter()
                 .filter(|r| r.created_at >= from)
@@ -337,7 +338,7 @@ async fn evaluate_all(
                     entry.updated_at
                 },
             };
-            let e = rules::evaluate(&config, &state, &record, &facts, &prior, tz)
+            let e = rules::evaluate(config, &state, &record, &facts, &prior, tz)
                 .map_err(|e| JobError::fatal(format!("reward rules: {e}")))?;
             if e.status == EvaluationStatus::AlreadyApplied {
                 outcomes.push(Ok(
@@ -374,7 +375,7 @@ async fn evaluate_all(
             });
         }
         if planned.is_empty() {
-            return Ok(outcomes);
+            return Ok(Attempt::Done(outcomes));
         }
         let change = Change {
             user_id: user,
@@ -393,26 +394,22 @@ async fn evaluate_all(
                 .collect(),
             ..Change::default()
         };
-        match repo::write(db, &change).await {
-            Ok(rev) => {
-                let n = items.len();
-                for o in outcomes.iter_mut().flatten() {
-                    if o.get("skipped").is_none() {
-                        o["rev"] = json!(rev);
-                        o["recomputed"] = json!(attempt > 0);
-                    }
-                    o["batch"] = json!(n);
-                }
-                return Ok(outcomes);
+        // Another change of this user landed first: start from its result.
+        let Attempt::Done(rev) = repo::try_write(db, &change).await.map_err(db_err)? else {
+            return Ok(Attempt::Stale);
+        };
+        let n = items.len();
+        for o in outcomes.iter_mut().flatten() {
+            if o.get("skipped").is_none() {
+                o["rev"] = json!(rev);
+                o["recomputed"] = json!(attempt > 0);
             }
-            // Another change of this user landed first: start from its result.
-            Err(WriteError::Conflict) => continue,
-            Err(WriteError::Store(err)) => return Err(db_err(err)),
+            o["batch"] = json!(n);
         }
-    }
-    Err(JobError::retryable(
-        "the user's reward state kept changing; will try again",
-    ))
+        Ok(Attempt::Done(outcomes))
+    })
+    .await?
+    .ok_or_else(|| JobError::retryable("the user's reward state kept changing; will try again"))
 }
 
 /// What an evaluation decided, as the job's result.
@@ -482,29 +479,31 @@ async fn sweep(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         for user_id in repo::user_ids(&db).await.map_err(db_err)? {
             users += 1;
             let tz = timezone(&ctx, &user_id).await?;
-            for _ in 0..5 {
-                let row = repo::user(&db, &user_id).await.map_err(db_err)?;
-                let out = rules::weekly_sweep(&config, &row.state, tz, now)
+            let (db, user_id, config) = (&db, &user_id, &config);
+            let closed = repo::apply_with_retry(move |_| async move {
+                let row = repo::user(db, user_id).await.map_err(db_err)?;
+                let out = rules::weekly_sweep(config, &row.state, tz, now)
                     .map_err(|e| JobError::fatal(format!("reward rules: {e}")))?;
                 if out.closed.is_empty() && out.opened.is_none() {
-                    break;
+                    return Ok(Attempt::Done(None));
                 }
                 let change = Change {
-                    user_id: &user_id,
+                    user_id,
                     rev: row.rev,
                     state: Some(&out.user),
                     closed: &out.closed,
                     ..Change::default()
                 };
-                match repo::write(&db, &change).await {
-                    Ok(_) => {
-                        swept += 1;
-                        closed_total += out.closed.len() as u64;
-                        break;
-                    }
-                    Err(WriteError::Conflict) => continue,
-                    Err(WriteError::Store(e)) => return Err(db_err(e)),
-                }
+                Ok(match repo::try_write(db, &change).await.map_err(db_err)? {
+                    Attempt::Done(_) => Attempt::Done(Some(out.closed.len() as u64)),
+                    Attempt::Stale => Attempt::Stale,
+                })
+            })
+            .await?;
+            // Still changing after every try: the next sweep closes the week.
+            if let Some(Some(closed)) = closed {
+                swept += 1;
+                closed_total += closed;
             }
         }
     }
