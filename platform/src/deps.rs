@@ -32,6 +32,8 @@ pub struct Deps {
     pub artifacts: Artifacts,
     /// The LLM client (sidecar, vLLM or the offline provider).
     pub llm: crate::llm::LlmClient,
+    /// Open event streams per user and per workspace.
+    pub streams: Arc<Slots>,
     /// Uploads and imports in progress by user (`UPLOADS_PER_USER`, one import at a time).
     pub uploads: Arc<Slots>,
     /// Attachment bytes reserved by uploads in progress, by tenant: the storage quota
@@ -57,6 +59,7 @@ impl Deps {
             llm,
             settings,
             store,
+            streams: Arc::new(Slots::default()),
             uploads: Arc::new(Slots::default()),
             storage: Arc::new(Reservations::default()),
         }))

@@ -245,8 +245,6 @@ pub struct AppState {
     /// A real argon2 hash checked when the e-mail is unknown, so a failed login takes
     /// the same time whether or not the account exists.
     pub dummy_hash: String,
-    /// Open event streams per user and per workspace.
-    pub streams: Arc<Slots>,
     /// The last readiness probe and when it ran (see `api::health`).
     pub readiness: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<Probe>>)>>,
 }
@@ -293,7 +291,6 @@ impl AppState {
             workflows: Registry::builtin(),
             dummy_hash,
             readiness: tokio::sync::Mutex::new(None),
-            streams: Arc::new(Slots::default()),
             deps: Deps::new(settings, store, queue)?,
         }))
     }

@@ -16,7 +16,7 @@ use crate::jobs::queue::Enqueued;
 use crate::services::ai::{enqueue, Rendered};
 use crate::state::AppState;
 
-pub(super) use crate::services::ai::{ensure_llm_quota, valid_id};
+pub(super) use crate::services::ai::ensure_llm_quota;
 
 /// Where the SPA and share pages load the document stylesheet from.
 pub const DOCUMENT_CSS_PATH: &str = "/assets/documents.css";

@@ -305,7 +305,7 @@ impl JobsApi {
             run_at: body.run_at,
             priority: body.priority,
         };
-        let outcome = jobs::enqueue(&state, &auth.0, job).await?;
+        let outcome = jobs::enqueue(&state, &state.workflows, &auth.0, job).await?;
         let accepted = JobAccepted::from_outcome(&state, outcome)?;
         Ok(AcceptedResult::Accepted(Json(accepted)))
     }
@@ -406,7 +406,7 @@ impl JobsApi {
         /// The job's id.
         id: Path<Id>,
     ) -> ApiResult<JobEventStream> {
-        let events = jobs::follow(&state, &auth.0, job_id(&id)?)?;
+        let events = jobs::follow(&state.deps, &auth.0, job_id(&id)?)?;
         let events = futures::StreamExt::map(events, EventOut::from);
         Ok(JobEventStream(Box::pin(events)))
     }

@@ -108,7 +108,7 @@ impl MeApi {
         body: Json<ChangePassword>,
     ) -> ApiResult<NoContent> {
         let (current, new) = (&body.current_password, &body.new_password);
-        me::change_password(&state, &auth.0, &client, current, new).await?;
+        crate::identity::sessions::change_password(&state, &auth.0, &client, current, new).await?;
         Ok(NoContent::Done)
     }
 

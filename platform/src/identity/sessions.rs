@@ -465,6 +465,58 @@ pub async fn signup(
     .await
 }
 
+/// Changes the caller's password after checking the current one, and ends every login
+/// they have (each refresh token is revoked). Both outcomes are audited.
+pub async fn change_password(
+    state: &AppState,
+    p: &crate::identity::Principal,
+    client: &ClientInfo,
+    current: &str,
+    new: &str,
+) -> ApiResult<()> {
+    let db = state.store.platform();
+    let user = platform::user_by_id(db, &p.user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    // Guessing the current password with a stolen access token meets the same
+    // failure limits as guessing it at login.
+    state.limits.password_attempt(&user.email, &client.ip)?;
+    if !accounts::verify_password_async(current.to_string(), user.password_hash.clone()).await {
+        record(
+            state,
+            AuthEventKind::PasswordChangeFailed,
+            client,
+            Some(&user.id),
+            Some(&p.tenant_id()),
+            Some(&user.email),
+            serde_json::json!({"reason": "bad_current_password"}),
+        )
+        .await;
+        password_failed(state, client, Some(&user.id), &user.email).await;
+        return Err(ApiError::new(
+            ErrorCode::InvalidCredentials,
+            "current password is incorrect",
+        ));
+    }
+    state.limits.password_ok(&user.email, &client.ip);
+    accounts::validate_password(new, &Email::parse(&user.email)?)?;
+    let hash = accounts::hash_password_async(new.to_string()).await?;
+    platform::set_password(db, &user.id, &hash).await?;
+    platform::end_user_sessions(db, &user.id, state.settings.ended_session_memory_secs()).await?;
+    state.principals.forget(&user.id);
+    record(
+        state,
+        AuthEventKind::PasswordChanged,
+        client,
+        Some(&user.id),
+        Some(&p.tenant_id()),
+        Some(&user.email),
+        serde_json::json!({}),
+    )
+    .await;
+    Ok(())
+}
+
 /// The refusal for each code the signup transaction throws (an invitation that no longer
 /// holds, an e-mail in use), and for the races it can lose.
 fn signup_error(e: StoreError) -> ApiError {

@@ -5,18 +5,18 @@
 
 use serde::Serialize;
 
+use crate::deps::Deps;
 use crate::documents::DocError;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::Principal;
 use crate::jobs::queue::{EnqueueOptions, Enqueued, QueueError};
-use crate::state::AppState;
 use crate::store::TenantDb;
 
 /// Refuses AI work when the tenant's monthly LLM tokens are used up. Otherwise returns
 /// how many AI jobs the tenant may have in flight: each holds
 /// `LLM_TOKENS_RESERVED_PER_JOB` of what is left, so parallel jobs can't all start on
 /// the same remainder (`None`: no quota).
-pub async fn ensure_llm_quota(state: &AppState, db: &TenantDb) -> ApiResult<Option<usize>> {
+pub async fn ensure_llm_quota(state: &Deps, db: &TenantDb) -> ApiResult<Option<usize>> {
     let q = &state.settings.quotas;
     let quota = q.llm_tokens_per_month;
     if quota == 0 {
@@ -45,7 +45,7 @@ pub fn llm_quota_error(message: String) -> ApiError {
 /// Enqueues an AI job of `kind` for `p`, at most `in_flight` of them at once (what
 /// [`ensure_llm_quota`] allowed). `payload` is the workflow's typed payload.
 pub async fn enqueue(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     kind: &str,
     payload: &impl Serialize,
@@ -73,7 +73,7 @@ pub async fn enqueue(
 
 /// Checks the quota, then enqueues: how a use case that is one AI job starts it.
 pub async fn start(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     db: &TenantDb,
     kind: &str,

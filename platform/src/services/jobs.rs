@@ -11,14 +11,14 @@ use futures::stream::BoxStream;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
+use crate::deps::Deps;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::Principal;
 use crate::jobs::queue::{
     now_ms, Enqueued, Job, JobFilter, JobState, QueueError, MEMBER_MAX_PRIORITY,
 };
 use crate::observability::events::{kind, Event};
-use crate::state::AppState;
-use crate::workflows::{Caller, Enqueue};
+use crate::workflows::{Caller, Enqueue, Registry};
 
 pub use crate::store::events::{EventFilter, EventRow};
 
@@ -33,15 +33,19 @@ pub struct NewJob {
     pub priority: Option<u8>,
 }
 
-/// Queues a job of a kind members may run, once its payload passes the kind's check.
-pub async fn enqueue(state: &AppState, p: &Principal, job: NewJob) -> ApiResult<Enqueued> {
-    let workflow = state
-        .workflows
+/// Queues a job of a kind members may run (one of `workflows`, this server's), once its
+/// payload passes the kind's check.
+pub async fn enqueue(
+    state: &Deps,
+    workflows: &Registry,
+    p: &Principal,
+    job: NewJob,
+) -> ApiResult<Enqueued> {
+    let workflow = workflows
         .get(&job.kind)
         .filter(|w| w.enqueue == Enqueue::Members)
         .ok_or_else(|| {
-            let open: Vec<&str> = state
-                .workflows
+            let open: Vec<&str> = workflows
                 .kinds()
                 .filter(|w| w.enqueue == Enqueue::Members)
                 .map(|w| w.kind)
@@ -81,7 +85,7 @@ pub async fn enqueue(state: &AppState, p: &Principal, job: NewJob) -> ApiResult<
 }
 
 /// The job `id` if it belongs to `p`'s tenant; another tenant's job is not found.
-pub fn own_job(state: &AppState, p: &Principal, id: Uuid) -> ApiResult<Job> {
+pub fn own_job(state: &Deps, p: &Principal, id: Uuid) -> ApiResult<Job> {
     state
         .jobs
         .queue()
@@ -94,7 +98,7 @@ pub fn own_job(state: &AppState, p: &Principal, id: Uuid) -> ApiResult<Job> {
 /// The caller's workspace's jobs matching `filter`, newest first: at most `limit`
 /// after `cursor`.
 pub async fn list(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     filter: JobFilter,
     cursor: Option<Uuid>,
@@ -111,7 +115,7 @@ pub async fn list(
 
 /// Cancels a job: a queued one at once, a running one at its next check. Members
 /// cancel their own jobs; admins and owners any.
-pub async fn cancel(state: &AppState, p: &Principal, id: Uuid) -> ApiResult<Job> {
+pub async fn cancel(state: &Deps, p: &Principal, id: Uuid) -> ApiResult<Job> {
     let job = own_job(state, p, id)?;
     if !p.role.can_manage_members() && job.created_by.as_deref() != Some(&p.user_id) {
         return Err(ApiError::forbidden(
@@ -142,7 +146,7 @@ pub async fn cancel(state: &AppState, p: &Principal, id: Uuid) -> ApiResult<Job>
 }
 
 /// The caller's workspace's events matching `filter`.
-pub async fn events(state: &AppState, p: &Principal, f: &EventFilter) -> ApiResult<Vec<EventRow>> {
+pub async fn events(state: &Deps, p: &Principal, f: &EventFilter) -> ApiResult<Vec<EventRow>> {
     Ok(state.events.list(&p.tenant_id(), f).await?)
 }
 
@@ -150,7 +154,7 @@ pub async fn events(state: &AppState, p: &Principal, f: &EventFilter) -> ApiResu
 /// ends (see [`live_job_events`]). Each user and workspace holds only so many streams at
 /// once; one more is refused (rate limited).
 pub fn follow(
-    state: &Arc<AppState>,
+    state: &Arc<Deps>,
     p: &Principal,
     id: Uuid,
 ) -> ApiResult<BoxStream<'static, EventRow>> {
@@ -191,10 +195,10 @@ pub fn follow(
 /// marks a job finished a moment before its final event is stored, ends only after
 /// seeing the terminal event (or after two idle checks of a finished job).
 pub fn live_job_events(
-    state: Arc<AppState>,
+    state: Arc<Deps>,
     tenant: String,
     job: Uuid,
-    slot: Option<crate::state::Slot>,
+    slot: Option<crate::slots::Slot>,
 ) -> BoxStream<'static, EventRow> {
     let (tx, rx) = tokio::sync::mpsc::channel::<EventRow>(256);
     let mut live = state.events.subscribe();
@@ -209,7 +213,7 @@ pub fn live_job_events(
         let mut last: Option<String> = None;
         // Sends stored events after `last`; returns whether a terminal event was sent.
         async fn catch_up(
-            state: &AppState,
+            state: &Deps,
             tenant: &str,
             job: &str,
             seen: &mut HashSet<String>,

@@ -1,13 +1,13 @@
-//! The caller's own account: profile, password, and the status bar's read model.
+//! The caller's own account: profile, and the status bar's read model (a password
+//! change is `identity::sessions::change_password`: it shares the login's limits).
 
 use chrono::Utc;
 
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::deps::Deps;
+use crate::error::{ApiError, ApiResult};
 use crate::gamification::rules;
-use crate::identity::accounts::{self, Email};
-use crate::identity::auditing::{record, AuthEventKind};
-use crate::identity::{ClientInfo, Principal};
-use crate::state::AppState;
+use crate::identity::accounts;
+use crate::identity::Principal;
 use crate::store::platform;
 
 pub use crate::store::platform::{TenantRow, UserRow};
@@ -18,14 +18,14 @@ pub struct Profile {
     pub tenant: TenantRow,
 }
 
-async fn profile_of(state: &AppState, p: &Principal, user: UserRow) -> ApiResult<Profile> {
+async fn profile_of(state: &Deps, p: &Principal, user: UserRow) -> ApiResult<Profile> {
     let tenant = platform::tenant_by_id(state.store.platform(), &p.tenant_id())
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
     Ok(Profile { user, tenant })
 }
 
-pub async fn profile(state: &AppState, p: &Principal) -> ApiResult<Profile> {
+pub async fn profile(state: &Deps, p: &Principal) -> ApiResult<Profile> {
     let user = platform::user_by_id(state.store.platform(), &p.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
@@ -35,7 +35,7 @@ pub async fn profile(state: &AppState, p: &Principal) -> ApiResult<Profile> {
 /// Changes the caller's display name or time zone (a read-only member may too: it is
 /// their own profile). Each is checked by the account rules first.
 pub async fn update_profile(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     display_name: Option<&str>,
     timezone: Option<&str>,
@@ -54,59 +54,6 @@ pub async fn update_profile(
     profile_of(state, p, user).await
 }
 
-/// Changes the caller's password after checking the current one, and ends every login
-/// they have (each refresh token is revoked). Both outcomes are audited.
-pub async fn change_password(
-    state: &AppState,
-    p: &Principal,
-    client: &ClientInfo,
-    current: &str,
-    new: &str,
-) -> ApiResult<()> {
-    let db = state.store.platform();
-    let user = platform::user_by_id(db, &p.user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    // Guessing the current password with a stolen access token meets the same
-    // failure limits as guessing it at login.
-    state.limits.password_attempt(&user.email, &client.ip)?;
-    if !accounts::verify_password_async(current.to_string(), user.password_hash.clone()).await {
-        record(
-            state,
-            AuthEventKind::PasswordChangeFailed,
-            client,
-            Some(&user.id),
-            Some(&p.tenant_id()),
-            Some(&user.email),
-            serde_json::json!({"reason": "bad_current_password"}),
-        )
-        .await;
-        crate::identity::sessions::password_failed(state, client, Some(&user.id), &user.email)
-            .await;
-        return Err(ApiError::new(
-            ErrorCode::InvalidCredentials,
-            "current password is incorrect",
-        ));
-    }
-    state.limits.password_ok(&user.email, &client.ip);
-    accounts::validate_password(new, &Email::parse(&user.email)?)?;
-    let hash = accounts::hash_password_async(new.to_string()).await?;
-    platform::set_password(db, &user.id, &hash).await?;
-    platform::end_user_sessions(db, &user.id, state.settings.ended_session_memory_secs()).await?;
-    state.principals.forget(&user.id);
-    record(
-        state,
-        AuthEventKind::PasswordChanged,
-        client,
-        Some(&user.id),
-        Some(&p.tenant_id()),
-        Some(&user.email),
-        serde_json::json!({}),
-    )
-    .await;
-    Ok(())
-}
-
 /// What the status bar shows: the workspace's jobs and LLM use, the caller's rewards.
 pub struct StatusBar {
     pub jobs_running: u64,
@@ -123,7 +70,7 @@ pub struct StatusBar {
     pub quiet_mode: bool,
 }
 
-pub async fn status_bar(state: &AppState, p: &Principal) -> ApiResult<StatusBar> {
+pub async fn status_bar(state: &Deps, p: &Principal) -> ApiResult<StatusBar> {
     let db = p.tenant_db(state).await?;
     let (queued, running) = state.jobs.queue().active_counts(&p.tenant_id());
     let (tokens, calls) = crate::llm::usage_this_month(&db).await?;

@@ -7,11 +7,11 @@ use chrono::NaiveDate;
 use super::ai::{doc_error, enqueue, ensure_llm_quota, valid_id, Rendered};
 use super::shares::{Expiry, NewLink};
 use crate::agents::report::ReportKind;
+use crate::deps::Deps;
 use crate::documents::{self as docs, CssMode, ReportMeta};
 use crate::error::{ApiError, ApiResult};
 use crate::identity::Principal;
 use crate::jobs::queue::Enqueued;
-use crate::state::AppState;
 use crate::store::{documents as store, platform, worklogs, TenantDb};
 use crate::workflows::ai::ReportPayload;
 
@@ -37,7 +37,7 @@ const MAX_PERIOD_DAYS: i64 = 366;
 /// worker can pick the job up) and deleted again when the job can't be enqueued, so a
 /// refused report leaves no pending row that nothing will ever finish.
 pub async fn create(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     new: NewReport,
 ) -> ApiResult<(ReportRow, Enqueued)> {
@@ -104,7 +104,7 @@ async fn withdraw_report(db: &TenantDb, id: &str) {
 /// The workspace's reports (only `p`'s own when `mine`), newest first: at most `take`
 /// of them after `cursor` (the id of the last report of the previous page).
 pub async fn list(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     mine: bool,
     cursor: Option<&str>,
@@ -123,11 +123,7 @@ pub struct Citation {
 }
 
 /// Report `id` with its citations, in the order of their `[n]` in the text.
-pub async fn get(
-    state: &AppState,
-    p: &Principal,
-    id: &str,
-) -> ApiResult<(ReportRow, Vec<Citation>)> {
+pub async fn get(state: &Deps, p: &Principal, id: &str) -> ApiResult<(ReportRow, Vec<Citation>)> {
     let db = p.tenant_db(state).await?;
     let r = report_of(&db, id).await?;
     let mut citations = Vec::with_capacity(r.citations.len());
@@ -142,7 +138,7 @@ pub async fn get(
 }
 
 /// Deletes report `id` (its share links stop working).
-pub async fn delete(state: &AppState, p: &Principal, id: &str) -> ApiResult<()> {
+pub async fn delete(state: &Deps, p: &Principal, id: &str) -> ApiResult<()> {
     let db = p.tenant_db(state).await?;
     let r = report_of(&db, id).await?;
     p.may_manage(&r.author_id)?;
@@ -160,7 +156,7 @@ pub enum ExportFormat {
 
 /// Report `id` rendered for download (a finished report only).
 pub async fn export(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     id: &str,
     format: ExportFormat,
@@ -195,12 +191,7 @@ pub async fn export(
 }
 
 /// Shares report `id` until `expiry` (a finished report, by whoever may manage it).
-pub async fn share(
-    state: &AppState,
-    p: &Principal,
-    id: &str,
-    expiry: Expiry,
-) -> ApiResult<NewLink> {
+pub async fn share(state: &Deps, p: &Principal, id: &str, expiry: Expiry) -> ApiResult<NewLink> {
     let db = p.tenant_db(state).await?;
     let r = report_of(&db, id).await?;
     p.may_manage(&r.author_id)?;
@@ -219,7 +210,7 @@ async fn report_of(db: &TenantDb, id: &str) -> ApiResult<ReportRow> {
 
 /// The display name of a report's author for its rendering (empty if unknown: a
 /// missing name must not keep a report from being read).
-pub(super) async fn author_name(state: &AppState, user_id: &str) -> String {
+pub(super) async fn author_name(state: &Deps, user_id: &str) -> String {
     platform::user_by_id(state.store.platform(), user_id)
         .await
         .ok()

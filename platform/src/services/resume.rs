@@ -6,11 +6,11 @@ use serde_json::Value;
 use super::ai::{doc_error, start, Rendered};
 use super::shares::{Expiry, NewLink};
 use crate::agents;
+use crate::deps::Deps;
 use crate::documents::{self as docs, CssMode};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::Principal;
 use crate::jobs::queue::Enqueued;
-use crate::state::AppState;
 use crate::store::{documents as store, TenantDb};
 use crate::workflows::ai::ResumePayload;
 
@@ -37,7 +37,7 @@ const MAX_EDIT_BYTES: usize = 256 * 1024;
 
 /// Starts rebuilding `p`'s resume from their profile, entries and confirmed skills
 /// (their manual edits are kept).
-pub async fn refresh(state: &AppState, p: &Principal) -> ApiResult<Enqueued> {
+pub async fn refresh(state: &Deps, p: &Principal) -> ApiResult<Enqueued> {
     let db = p.tenant_db(state).await?;
     let payload = ResumePayload {
         user_id: p.user_id.clone(),
@@ -47,7 +47,7 @@ pub async fn refresh(state: &AppState, p: &Principal) -> ApiResult<Enqueued> {
 
 /// `p`'s resume (JSON Resume, their edits applied) and its row; `None` before the first
 /// refresh.
-pub async fn get(state: &AppState, p: &Principal) -> ApiResult<Option<(Value, ResumeRow)>> {
+pub async fn get(state: &Deps, p: &Principal) -> ApiResult<Option<(Value, ResumeRow)>> {
     let db = p.tenant_db(state).await?;
     merged_resume(&db, &p.user_id).await
 }
@@ -55,11 +55,7 @@ pub async fn get(state: &AppState, p: &Principal) -> ApiResult<Option<(Value, Re
 /// Merges `fragment` (a JSON Resume fragment: an object of top-level sections, `null`
 /// removing a section's edit) into `p`'s earlier edits, which win over generated values
 /// on every refresh; returns the resume as it is now.
-pub async fn edit(
-    state: &AppState,
-    p: &Principal,
-    fragment: Value,
-) -> ApiResult<(Value, ResumeRow)> {
+pub async fn edit(state: &Deps, p: &Principal, fragment: Value) -> ApiResult<(Value, ResumeRow)> {
     let Some(sections) = fragment.as_object() else {
         return Err(ApiError::validation(
             "the body must be a JSON object (a JSON Resume fragment)",
@@ -99,7 +95,7 @@ pub enum ExportFormat {
 }
 
 /// `p`'s resume rendered for download.
-pub async fn export(state: &AppState, p: &Principal, format: ExportFormat) -> ApiResult<Rendered> {
+pub async fn export(state: &Deps, p: &Principal, format: ExportFormat) -> ApiResult<Rendered> {
     let db = p.tenant_db(state).await?;
     let (doc, _) = merged_resume(&db, &p.user_id)
         .await?
@@ -136,7 +132,7 @@ pub async fn export(state: &AppState, p: &Principal, format: ExportFormat) -> Ap
 }
 
 /// Shares `p`'s resume until `expiry` (once there is one).
-pub async fn share(state: &AppState, p: &Principal, expiry: Expiry) -> ApiResult<NewLink> {
+pub async fn share(state: &Deps, p: &Principal, expiry: Expiry) -> ApiResult<NewLink> {
     let db = p.tenant_db(state).await?;
     if merged_resume(&db, &p.user_id).await?.is_none() {
         return Err(ApiError::conflict("refresh your resume before sharing it"));

@@ -9,13 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::deps::Deps;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::gamification::rules::{
     self, BadgeCode, BadgeStatus, ChallengeWeek, RewardConfig, Summary, UserChallenge,
 };
 use crate::identity::auditing::{record, AuthEventKind};
 use crate::identity::{ClientInfo, Principal};
-use crate::state::AppState;
 use crate::store::gamification::{self as repo, Attempt, Change};
 use crate::store::{platform, StoreError, TenantDb, TenantId};
 
@@ -26,14 +26,14 @@ fn kept_changing() -> ApiError {
     ApiError::conflict("the user's rewards kept changing; retry")
 }
 
-async fn user_tz(state: &AppState, user_id: &str) -> ApiResult<chrono_tz::Tz> {
+async fn user_tz(state: &Deps, user_id: &str) -> ApiResult<chrono_tz::Tz> {
     let user = platform::user_by_id(state.store.platform(), user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
     Ok(rules::parse_timezone(&user.timezone).unwrap_or(chrono_tz::UTC))
 }
 
-async fn config(state: &AppState) -> ApiResult<RewardConfig> {
+async fn config(state: &Deps) -> ApiResult<RewardConfig> {
     Ok(state.reward_config.get(state.store.platform()).await?)
 }
 
@@ -44,7 +44,7 @@ pub struct Status {
     pub config: RewardConfig,
 }
 
-pub async fn status(state: &AppState, p: &Principal) -> ApiResult<Status> {
+pub async fn status(state: &Deps, p: &Principal) -> ApiResult<Status> {
     let db = p.tenant_db(state).await?;
     let row = repo::user(&db, &p.user_id).await?;
     let config = config(state).await?;
@@ -64,7 +64,7 @@ pub struct Badge {
 }
 
 /// The whole badge catalog, in its order, for the caller.
-pub async fn badges(state: &AppState, p: &Principal) -> ApiResult<Vec<Badge>> {
+pub async fn badges(state: &Deps, p: &Principal) -> ApiResult<Vec<Badge>> {
     let db = p.tenant_db(state).await?;
     let row = repo::user(&db, &p.user_id).await?;
     let config = config(state).await?;
@@ -100,7 +100,7 @@ pub struct Challenges {
     pub history: Vec<PastChallenge>,
 }
 
-pub async fn challenges(state: &AppState, p: &Principal) -> ApiResult<Challenges> {
+pub async fn challenges(state: &Deps, p: &Principal) -> ApiResult<Challenges> {
     let db = p.tenant_db(state).await?;
     let row = repo::user(&db, &p.user_id).await?;
     let config = config(state).await?;
@@ -127,7 +127,7 @@ pub async fn challenges(state: &AppState, p: &Principal) -> ApiResult<Challenges
 
 /// The caller's XP ledger, newest first: at most `limit` rows after `cursor`.
 pub async fn ledger(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     cursor: Option<&str>,
     limit: u32,
@@ -137,7 +137,7 @@ pub async fn ledger(
 }
 
 /// Quiet mode on or off. A read-only member may still choose what *they* see.
-pub async fn set_quiet(state: &AppState, p: &Principal, quiet: bool) -> ApiResult<()> {
+pub async fn set_quiet(state: &Deps, p: &Principal, quiet: bool) -> ApiResult<()> {
     let db = p.tenant_db(state).await?;
     Ok(repo::set_quiet(&db, &p.user_id, quiet).await?)
 }
@@ -161,7 +161,7 @@ pub struct Metrics {
 pub const STREAK_BUCKETS: [&str; 5] = ["0", "1-6", "7-29", "30-99", "100+"];
 
 /// Engagement over the last `days` days (the caller checks the range).
-pub async fn metrics(state: &AppState, days: u32) -> ApiResult<Metrics> {
+pub async fn metrics(state: &Deps, days: u32) -> ApiResult<Metrics> {
     let since = (Utc::now() - chrono::Duration::days(i64::from(days)))
         .format("%Y-%m-%d")
         .to_string();
@@ -229,7 +229,7 @@ pub async fn metrics(state: &AppState, days: u32) -> ApiResult<Metrics> {
 }
 
 /// The tenant database of a staff target, checking the user is a member of it.
-async fn member_db(state: &AppState, tenant_id: &str, user_id: &str) -> ApiResult<TenantDb> {
+async fn member_db(state: &Deps, tenant_id: &str, user_id: &str) -> ApiResult<TenantDb> {
     let uuid = uuid::Uuid::parse_str(tenant_id)
         .map_err(|_| ApiError::new(ErrorCode::InvalidParameter, "tenant_id is not a valid id"))?;
     platform::membership_for(state.store.platform(), user_id, Some(tenant_id))
@@ -260,7 +260,7 @@ pub struct Granted {
 
 /// Grants XP by hand, with a reason: audited, and shown in the user's ledger.
 pub async fn grant_xp(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     client: &ClientInfo,
     g: Grant,
@@ -345,7 +345,7 @@ pub struct Revoke {
 /// Revokes a badge, with a reason: audited, and not re-awarded automatically. Returns
 /// the badges the user still holds.
 pub async fn revoke_badge(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     client: &ClientInfo,
     r: Revoke,
@@ -390,7 +390,7 @@ pub struct Configs {
     pub history: Vec<ConfigRow>,
 }
 
-pub async fn configs(state: &AppState) -> ApiResult<Configs> {
+pub async fn configs(state: &Deps) -> ApiResult<Configs> {
     let db = state.store.platform();
     // Publishes the defaults when none was published yet.
     repo::active_config(db).await?;
@@ -405,7 +405,7 @@ pub async fn configs(state: &AppState) -> ApiResult<Configs> {
 /// Publishes `body`, a whole reward config (its `version` ignored), as the next
 /// version; evaluations from now on apply it.
 pub async fn publish_config(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     client: &ClientInfo,
     body: serde_json::Value,

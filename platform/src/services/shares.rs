@@ -5,11 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::reports::{author_name, report_meta};
 use super::resume::merged_resume;
+use crate::deps::Deps;
 use crate::documents::{self as docs, CssMode};
 use crate::error::{ApiError, ApiResult};
 use crate::identity::credentials::{new_share_token, sha256_hex};
 use crate::identity::Principal;
-use crate::state::AppState;
 use crate::store::{documents as store, platform, TenantId};
 
 pub use crate::store::documents::ShareRow;
@@ -48,7 +48,7 @@ impl Expiry {
 /// Shares document `doc_id` of `kind` (`report` or `resume`) until `expiry`. The
 /// caller has checked that `p` may share it.
 pub(super) async fn create(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     kind: &str,
     doc_id: &str,
@@ -78,7 +78,7 @@ pub(super) async fn create(
 
 /// The workspace's links that `p` may manage (admins and owners: all; members: their
 /// own), newest first.
-pub async fn list(state: &AppState, p: &Principal) -> ApiResult<Vec<ShareRow>> {
+pub async fn list(state: &Deps, p: &Principal) -> ApiResult<Vec<ShareRow>> {
     let rows = store::shares(state.store.platform(), &p.tenant_id(), None).await?;
     Ok(rows
         .into_iter()
@@ -87,7 +87,7 @@ pub async fn list(state: &AppState, p: &Principal) -> ApiResult<Vec<ShareRow>> {
 }
 
 /// Revokes link `id`: it opens nothing from now on.
-pub async fn revoke(state: &AppState, p: &Principal, id: &str) -> ApiResult<()> {
+pub async fn revoke(state: &Deps, p: &Principal, id: &str) -> ApiResult<()> {
     valid_id(id, "share link")?;
     let db = state.store.platform();
     let link = store::share(db, &p.tenant_id(), id)
@@ -130,7 +130,7 @@ pub struct SharedData {
 /// Opens the document behind a share token, counting the view. Expired, revoked and
 /// unknown links, links to documents gone or not finished, and every link while sharing
 /// is disabled are all the same not found: a token holder learns nothing more.
-pub async fn open(state: &AppState, token: &str, rendering: Rendering<'_>) -> ApiResult<Shared> {
+pub async fn open(state: &Deps, token: &str, rendering: Rendering<'_>) -> ApiResult<Shared> {
     let gone = || ApiError::not_found("shared document");
     if state.settings.disable_sharing || token.len() < 16 || token.len() > 128 {
         return Err(gone());

@@ -5,10 +5,10 @@ use chrono::NaiveDate;
 
 use super::ai::{start, valid_id};
 use crate::agents::taxonomy::normalize_skill_name;
+use crate::deps::Deps;
 use crate::error::{ApiError, ApiResult};
 use crate::identity::Principal;
 use crate::jobs::queue::Enqueued;
-use crate::state::AppState;
 use crate::store::{skills, worklogs, TenantDb};
 use crate::workflows::ai::SkillsPayload;
 
@@ -17,7 +17,7 @@ pub use crate::store::skills::{SkillRow, SkillSort};
 /// Starts finding skills with evidence in `p`'s entries of `[from, to]` (all days when
 /// absent). New findings merge into their skills; reviews and renames stay.
 pub async fn extract(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
@@ -39,7 +39,7 @@ pub async fn extract(
 /// `p`'s skills with review status `status` (any but `rejected` when absent) and
 /// category `category` (any when absent or empty), in `sort` order.
 pub async fn list(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     status: Option<&str>,
     category: Option<&str>,
@@ -63,11 +63,7 @@ pub struct Evidence {
 }
 
 /// Skill `id` of `p` with its evidence.
-pub async fn get(
-    state: &AppState,
-    p: &Principal,
-    id: &str,
-) -> ApiResult<(SkillRow, Vec<Evidence>)> {
+pub async fn get(state: &Deps, p: &Principal, id: &str) -> ApiResult<(SkillRow, Vec<Evidence>)> {
     let db = p.tenant_db(state).await?;
     let s = own_skill(&db, p, id).await?;
     let mut evidence = Vec::new();
@@ -93,7 +89,7 @@ pub struct SkillChange<'a> {
 
 /// Renames, reviews or recategorises skill `id` of `p`.
 pub async fn update(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     id: &str,
     change: SkillChange<'_>,
@@ -117,7 +113,7 @@ pub async fn update(
 /// aliases (so later extractions find the merged skill), the others disappear. `name`
 /// (unless blank) renames the remaining skill.
 pub async fn merge(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     into: &str,
     ids: &[&str],
@@ -149,7 +145,7 @@ pub async fn merge(
 
 /// Deletes skill `id` of `p` and its evidence (a later extraction may find it again;
 /// rejecting it keeps it out).
-pub async fn delete(state: &AppState, p: &Principal, id: &str) -> ApiResult<()> {
+pub async fn delete(state: &Deps, p: &Principal, id: &str) -> ApiResult<()> {
     let db = p.tenant_db(state).await?;
     let s = own_skill(&db, p, id).await?;
     skills::delete(&db, &s.id).await?;

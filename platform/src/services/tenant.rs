@@ -3,12 +3,12 @@
 
 use chrono::Utc;
 
+use crate::deps::Deps;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::auditing::{record, AuthEventKind};
 use crate::identity::credentials;
 use crate::identity::tenancy::Role;
 use crate::identity::{ClientInfo, Principal};
-use crate::state::AppState;
 use crate::store::platform::{self, NewInvitation};
 use crate::store::StoreError;
 
@@ -34,7 +34,7 @@ pub struct Workspace {
     pub member_count: u32,
 }
 
-async fn with_members(state: &AppState, tenant: TenantRow) -> ApiResult<Workspace> {
+async fn with_members(state: &Deps, tenant: TenantRow) -> ApiResult<Workspace> {
     let members = platform::members_of(state.store.platform(), &tenant.id).await?;
     Ok(Workspace {
         tenant,
@@ -43,7 +43,7 @@ async fn with_members(state: &AppState, tenant: TenantRow) -> ApiResult<Workspac
 }
 
 /// The caller's workspace.
-pub async fn workspace(state: &AppState, p: &Principal) -> ApiResult<Workspace> {
+pub async fn workspace(state: &Deps, p: &Principal) -> ApiResult<Workspace> {
     let t = platform::tenant_by_id(state.store.platform(), &p.tenant_id())
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
@@ -51,7 +51,7 @@ pub async fn workspace(state: &AppState, p: &Principal) -> ApiResult<Workspace> 
 }
 
 /// Renames the caller's workspace to `name` (already trimmed, not blank).
-pub async fn rename(state: &AppState, p: &Principal, name: &str) -> ApiResult<Workspace> {
+pub async fn rename(state: &Deps, p: &Principal, name: &str) -> ApiResult<Workspace> {
     let t = platform::rename_tenant(state.store.platform(), &p.tenant_id(), name)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
@@ -59,14 +59,14 @@ pub async fn rename(state: &AppState, p: &Principal, name: &str) -> ApiResult<Wo
 }
 
 /// The members of the caller's workspace, oldest first.
-pub async fn members(state: &AppState, p: &Principal) -> ApiResult<Vec<MemberRow>> {
+pub async fn members(state: &Deps, p: &Principal) -> ApiResult<Vec<MemberRow>> {
     Ok(platform::members_of(state.store.platform(), &p.tenant_id()).await?)
 }
 
 /// Gives member `user_id` the role `role`. Only an owner touches an owner's role or
 /// makes someone owner; the last owner keeps theirs. Audited.
 pub async fn change_role(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     client: &ClientInfo,
     user_id: &str,
@@ -107,7 +107,7 @@ pub async fn change_role(
 /// Removes member `user_id` (only owners remove owners; never the last owner); their
 /// logins into the workspace end. Audited.
 pub async fn remove_member(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     client: &ClientInfo,
     user_id: &str,
@@ -162,7 +162,7 @@ pub struct Invite<'a> {
 
 /// Invites someone into the caller's workspace; only an owner invites an owner.
 pub async fn invite_member(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     client: &ClientInfo,
     invite: Invite<'_>,
@@ -177,7 +177,7 @@ pub async fn invite_member(
 
 /// Invites someone to create a new workspace, which they will own (staff).
 pub async fn invite_founder(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     client: &ClientInfo,
     email: Option<&str>,
@@ -192,7 +192,7 @@ pub async fn invite_founder(
 }
 
 async fn create_invitation(
-    state: &AppState,
+    state: &Deps,
     client: &ClientInfo,
     p: &Principal,
     tenant_id: Option<String>,
@@ -232,7 +232,7 @@ async fn create_invitation(
 
 /// The caller's workspace's invitations, newest first: at most `limit` after `cursor`.
 pub async fn invitations(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     cursor: Option<&str>,
     limit: u32,
@@ -243,7 +243,7 @@ pub async fn invitations(
 
 /// Revokes an unused invitation of the caller's workspace. Audited.
 pub async fn revoke_invitation(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     client: &ClientInfo,
     id: &str,
@@ -270,9 +270,6 @@ pub async fn revoke_invitation(
 
 /// Audit events matching `filter`, newest first. The caller scopes it: a workspace's
 /// admins see their `tenant_id` only; staff may see every tenant's.
-pub async fn audit_events(
-    state: &AppState,
-    filter: &AuthEventFilter,
-) -> ApiResult<Vec<AuthEventRow>> {
+pub async fn audit_events(state: &Deps, filter: &AuthEventFilter) -> ApiResult<Vec<AuthEventRow>> {
     Ok(platform::list_auth_events(state.store.platform(), filter).await?)
 }

@@ -1,9 +1,9 @@
 //! Staff over every user: the list, and disabling or re-enabling an account.
 
+use crate::deps::Deps;
 use crate::error::{ApiError, ApiResult};
 use crate::identity::auditing::{record, AuthEventKind};
 use crate::identity::{ClientInfo, Principal};
-use crate::state::AppState;
 use crate::store::platform;
 
 pub use crate::store::platform::UserRow;
@@ -11,7 +11,7 @@ pub use crate::store::platform::UserRow;
 /// Users, newest first, whose e-mail or name contains `q`: at most `limit` after
 /// `cursor`.
 pub async fn list(
-    state: &AppState,
+    state: &Deps,
     q: Option<&str>,
     cursor: Option<&str>,
     limit: u32,
@@ -22,7 +22,7 @@ pub async fn list(
 /// Disables user `id` (they can no longer log in, refresh, or use an access token, and
 /// their logins end) or enables them again. Nobody disables themselves. Audited.
 pub async fn set_disabled(
-    state: &AppState,
+    state: &Deps,
     p: &Principal,
     client: &ClientInfo,
     id: &str,
