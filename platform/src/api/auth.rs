@@ -8,12 +8,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::client::ClientInfo;
+use super::security::RoleName;
 use super::text::Text;
 use super::Tag;
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::sessions::{self, IssuedSession, SignupInput};
-use crate::identity::tenancy::Role;
 use crate::state::AppState;
 
 /// Name of the HttpOnly refresh-token cookie.
@@ -62,7 +62,7 @@ pub struct TokenResponse {
     pub expires_in: i64,
     pub user_id: String,
     pub tenant_id: String,
-    pub role: Role,
+    pub role: RoleName,
 }
 
 #[derive(ApiResponse)]
@@ -98,7 +98,7 @@ fn token_body(s: &IssuedSession) -> Json<TokenResponse> {
         expires_in: s.expires_in,
         user_id: s.user_id.clone(),
         tenant_id: s.tenant_id.clone(),
-        role: s.role,
+        role: s.role.into(),
     })
 }
 

@@ -8,11 +8,11 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::client::ClientInfo;
+use super::security::RoleName;
 use super::security::{Authenticated, Principal};
 use super::text::Text;
 use super::Tag;
 use crate::error::ApiResult;
-use crate::identity::tenancy::Role;
 use crate::services::me::{self, Profile};
 use crate::state::AppState;
 
@@ -26,7 +26,7 @@ pub struct Me {
     pub is_staff: bool,
     pub tenant_id: String,
     pub tenant_name: String,
-    pub role: Role,
+    pub role: RoleName,
     pub created_at: DateTime<Utc>,
 }
 
@@ -65,7 +65,7 @@ fn me_of(p: &Principal, Profile { user, tenant }: Profile) -> Me {
         is_staff: user.is_staff,
         tenant_id: tenant.id,
         tenant_name: tenant.name,
-        role: p.role,
+        role: p.role.into(),
         created_at: user.created_at,
     }
 }

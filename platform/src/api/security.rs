@@ -122,6 +122,40 @@ async fn check_staff(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     require(req, bearer, |p| p.is_staff, "staff").await
 }
 
+// The API's spelling of the domain's `Role`, which knows nothing of the document (its
+// doc comment below is the schema's description).
+/// A member's role in a tenant, from most to least powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename = "Role", rename_all = "snake_case")]
+pub enum RoleName {
+    Owner,
+    Admin,
+    Member,
+    ReadOnly,
+}
+
+impl From<Role> for RoleName {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Owner => RoleName::Owner,
+            Role::Admin => RoleName::Admin,
+            Role::Member => RoleName::Member,
+            Role::ReadOnly => RoleName::ReadOnly,
+        }
+    }
+}
+
+impl From<RoleName> for Role {
+    fn from(r: RoleName) -> Self {
+        match r {
+            RoleName::Owner => Role::Owner,
+            RoleName::Admin => Role::Admin,
+            RoleName::Member => Role::Member,
+            RoleName::ReadOnly => Role::ReadOnly,
+        }
+    }
+}
+
 /// Any member of a tenant, read_only included.
 #[derive(SecurityScheme)]
 #[oai(

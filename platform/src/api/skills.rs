@@ -179,7 +179,8 @@ impl SkillsApi {
     ) -> ApiResult<Accepted> {
         let from = day("from", body.0.from.map(|d| d.0.into_string()))?;
         let to = day("to", body.0.to.map(|d| d.0.into_string()))?;
-        accepted(&state, service::extract(&state, &auth.0, from, to).await?)
+        let range = crate::worklog::DateRange::new(from, to)?;
+        accepted(&state, service::extract(&state, &auth.0, range).await?)
     }
 
     /// Your skills (rejected ones only when asked for by `status`).

@@ -12,6 +12,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use super::client::ClientInfo;
 use super::me::NoContent;
 use super::pagination;
+use super::security::RoleName;
 use super::security::{Authenticated, TenantAdmin};
 use super::text::Text;
 use super::Tag;
@@ -31,7 +32,7 @@ pub struct Tenant {
     pub id: String,
     pub name: String,
     pub created_at: DateTime<Utc>,
-    pub role: Role,
+    pub role: RoleName,
     pub member_count: u32,
 }
 
@@ -46,7 +47,7 @@ pub struct Member {
     pub user_id: String,
     pub email: String,
     pub display_name: String,
-    pub role: Role,
+    pub role: RoleName,
     pub disabled: bool,
     pub joined_at: DateTime<Utc>,
 }
@@ -57,7 +58,7 @@ impl From<MemberRow> for Member {
             user_id: m.user_id,
             email: m.email,
             display_name: m.display_name,
-            role: m.role,
+            role: m.role.into(),
             disabled: m.disabled,
             joined_at: m.created_at,
         }
@@ -71,7 +72,7 @@ pub struct MemberList {
 
 #[derive(Object)]
 pub struct UpdateMember {
-    pub role: Role,
+    pub role: RoleName,
 }
 
 /// Where an invitation stands.
@@ -90,7 +91,7 @@ pub struct Invitation {
     /// `null` for a staff invitation that creates a new workspace.
     #[oai(nullable)]
     pub tenant_id: Option<String>,
-    pub role: Role,
+    pub role: RoleName,
     #[oai(nullable)]
     pub email: Option<String>,
     pub status: InvitationStatus,
@@ -117,7 +118,7 @@ impl From<InvitationRow> for Invitation {
         Self {
             id: r.id,
             tenant_id: r.tenant_id,
-            role: r.role,
+            role: r.role.into(),
             email: r.email,
             status,
             created_by: r.created_by,
@@ -157,7 +158,7 @@ pub struct InvitationPage {
 // No doc on `role` itself: see `Tenant`.
 #[derive(Object)]
 pub struct CreateInvitation {
-    pub role: Role,
+    pub role: RoleName,
     /// Optional: who the invitation is for (informational).
     #[oai(validator(max_length = 254))]
     #[oai(nullable)]
@@ -254,7 +255,7 @@ impl Tenant {
             id: w.tenant.id,
             name: w.tenant.name,
             created_at: w.tenant.created_at,
-            role,
+            role: role.into(),
             member_count: w.member_count,
         }
     }
@@ -325,7 +326,7 @@ impl TenantApi {
         body: Json<UpdateMember>,
     ) -> ApiResult<Json<Member>> {
         let uid = user_id.0.to_string();
-        let m = workspace::change_role(&state, &auth.0, &client, &uid, body.role).await?;
+        let m = workspace::change_role(&state, &auth.0, &client, &uid, body.role.into()).await?;
         Ok(Json(m.into()))
     }
 
@@ -362,7 +363,7 @@ impl TenantApi {
         body: Json<CreateInvitation>,
     ) -> ApiResult<CreatedInvitationResult> {
         let invite = workspace::Invite {
-            role: body.role,
+            role: body.role.into(),
             email: body.email.as_deref(),
             expires_in_hours: body.expires_in_hours.map(Documented::into_inner),
         };

@@ -1,10 +1,7 @@
 //! Tenants, memberships and roles: who may do what inside a tenant.
 
-use poem_openapi::Enum;
-
 /// A member's role in a tenant, from most to least powerful.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, serde::Serialize, serde::Deserialize)]
-#[oai(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Owner,

@@ -14,6 +14,7 @@ use crate::identity::Principal;
 use crate::jobs::queue::Enqueued;
 use crate::store::{documents as store, platform, worklogs, TenantDb};
 use crate::workflows::ai::ReportPayload;
+use crate::worklog::DateRange;
 
 pub use crate::store::documents::ReportRow;
 
@@ -41,10 +42,8 @@ pub async fn create(
     p: &Principal,
     new: NewReport,
 ) -> ApiResult<(ReportRow, Enqueued)> {
-    if new.from > new.to {
-        return Err(ApiError::validation("from must not be after to"));
-    }
-    if (new.to - new.from).num_days() > MAX_PERIOD_DAYS {
+    let range = DateRange::new(Some(new.from), Some(new.to))?;
+    if range.days().unwrap_or(0) > MAX_PERIOD_DAYS + 1 {
         return Err(ApiError::validation("a report covers at most 366 days"));
     }
     let db = p.tenant_db(state).await?;

@@ -11,27 +11,18 @@ use crate::identity::Principal;
 use crate::jobs::queue::Enqueued;
 use crate::store::{skills, worklogs, TenantDb};
 use crate::workflows::ai::SkillsPayload;
+use crate::worklog::DateRange;
 
 pub use crate::store::skills::{SkillRow, SkillSort};
 
 /// Starts finding skills with evidence in `p`'s entries of `[from, to]` (all days when
 /// absent). New findings merge into their skills; reviews and renames stay.
-pub async fn extract(
-    state: &Deps,
-    p: &Principal,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> ApiResult<Enqueued> {
-    if let (Some(a), Some(b)) = (from, to) {
-        if a > b {
-            return Err(ApiError::validation("from must not be after to"));
-        }
-    }
+pub async fn extract(state: &Deps, p: &Principal, range: DateRange) -> ApiResult<Enqueued> {
     let db = p.tenant_db(state).await?;
     let payload = SkillsPayload {
         user_id: p.user_id.clone(),
-        from,
-        to,
+        from: range.from(),
+        to: range.to(),
     };
     start(state, p, &db, "skills.extract", &payload, None).await
 }
