@@ -56,12 +56,17 @@ const DECODE_STEPS: usize = 2;
 ///
 /// Measured on SmolLM2-135M-Instruct Q4_1 (the test prints every comparison), sidecar
 /// against candle: max |diff| 0.52-0.96 on logits spanning 32-48 units (0.014-0.025 of
-/// the range), cosine 0.9987-0.9997, the same top-1 and the same top-5 everywhere. Each
-/// is about as far from candle's f32 reference (same weights, no activation
-/// quantization: max |diff| 0.44-0.84 for the sidecar, 0.51-0.96 for candle), so the
-/// gap is the two quantization noises, not a bias of one side. The bounds allow twice
-/// the measured worst case; a wrong position or weight gives max |diff| of several
-/// units and a cosine far below (the test's perturbation check in the README).
+/// the range), cosine 0.9987-0.9997, the same top-1 and top-5 everywhere. Each is about
+/// as far from candle's f32 reference (same weights, no activation quantization: max
+/// |diff| 0.44-0.83 for the sidecar, 0.51-0.96 for candle), so the gap is the two
+/// quantization noises, not a bias of one side. With K-quant weights candle's own noise
+/// grows (up to 0.056 of the range from the sidecar, cosine 0.9971), the sidecar's stays
+/// within 0.032 and 0.9986 of f32.
+///
+/// So the tight bounds are against f32 and sit just above the sidecar's worst case:
+/// candle decoding one position late (a RoPE off-by-one, about the smallest bug
+/// possible) moved the sidecar-vs-f32 comparisons to 0.048-0.058 of the range and
+/// cosine 0.9906-0.9971, and failed four of the six decode comparisons.
 struct Tolerance {
     /// Largest |a - b| over the vocabulary, relative to b's logit range (max - min), so
     /// the bound doesn't depend on the model's logit scale.
@@ -342,13 +347,13 @@ fn golden(path: &Path, label: &str, tol: &Tolerance) -> Vec<String> {
 
     let mut bad = Vec::new();
     for (i, p) in prompts.iter().enumerate() {
-        for step in 0..=DECODE_STEPS {
+        for (step, ours_step) in ours.iter().enumerate() {
             let what = match step {
                 0 => format!("[{label}] prompt {i} ({} tokens), prefill", p.len()),
                 s => format!("[{label}] prompt {i} ({} tokens), decode step {s}", p.len()),
             };
             let (o, c, e) = (
-                &ours[step][i],
+                &ours_step[i],
                 &theirs.logits[i][step],
                 &exact.logits[i][step],
             );
