@@ -6,9 +6,10 @@
 //! The two implementations do not compute the same numbers bit for bit: the sidecar
 //! quantizes activations to 8-bit blocks with `f32` scales before its integer dot
 //! products, candle to Q8_1 blocks with `f16` scales, and both sum in different orders.
-//! So the comparison is on agreement, with tolerances derived from measurements on
-//! SmolLM2-135M (see `Tolerance`); a real bug (a wrong position, a swapped weight, a
-//! broken kernel) moves the logits by whole units and fails every bound at once.
+//! So the comparison is on agreement, against candle's quantized model and, tighter,
+//! against candle with f32 weights and matmuls (no activation quantization), with
+//! tolerances derived from measurements on SmolLM2-135M (see `Tolerance`, which also
+//! says which deliberate bugs they caught).
 
 mod common;
 
