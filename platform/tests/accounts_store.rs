@@ -2,7 +2,7 @@
 //! last-owner rule under concurrent demotions (write skew).
 
 use afterresume::identity::tenancy::Role;
-use afterresume::store::platform::{self, NewInvitation, NewUser, Signup, StoreErrorExt};
+use afterresume::store::platform::{self, NewInvitation, NewUser, Signup};
 use afterresume::store::Store;
 use chrono::{Duration, Utc};
 
@@ -39,7 +39,7 @@ async fn expired_passkey_has_its_own_code() {
         .unwrap_err();
     assert_eq!(err.thrown(), Some("passkey_expired"));
     assert_eq!(
-        err.into_signup_error().code,
+        afterresume::identity::sessions::signup_error(err).code,
         afterresume::error::ErrorCode::PasskeyExpired
     );
     // Nothing was created.

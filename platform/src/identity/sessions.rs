@@ -519,7 +519,7 @@ pub async fn change_password(
 
 /// The refusal for each code the signup transaction throws (an invitation that no longer
 /// holds, an e-mail in use), and for the races it can lose.
-fn signup_error(e: StoreError) -> ApiError {
+pub fn signup_error(e: StoreError) -> ApiError {
     match e.thrown() {
         Some("passkey_unknown") => ApiError::new(
             ErrorCode::PasskeyUnknown,
