@@ -526,17 +526,23 @@ fn k_quant(dtype: GgmlDType) {
     assert!(bad.is_empty(), "logits differ:\n{}", bad.join("\n"));
 }
 
+// Measurements for the README (minutes on a debug build): run them with `--ignored`.
 #[test]
+#[ignore = "measurement; run with --ignored"]
 fn q4_k_weights_requantized_to_q8_0() {
     k_quant(GgmlDType::Q4K);
 }
 
+// Measurements for the README (minutes on a debug build): run them with `--ignored`.
 #[test]
+#[ignore = "measurement; run with --ignored"]
 fn q5_k_weights_requantized_to_q8_0() {
     k_quant(GgmlDType::Q5K);
 }
 
+// Measurements for the README (minutes on a debug build): run them with `--ignored`.
 #[test]
+#[ignore = "measurement; run with --ignored"]
 fn q6_k_weights_requantized_to_q8_0() {
     k_quant(GgmlDType::Q6K);
 }
@@ -545,7 +551,9 @@ fn q6_k_weights_requantized_to_q8_0() {
 /// have multiples of 256 columns) costs at run time against the Q4_1 original: every
 /// matrix requantized to Q8_0, the same golden check, and single-sequence decode time
 /// of both, interleaved so background load hits both alike.
+// Measurements for the README (minutes on a debug build): run them with `--ignored`.
 #[test]
+#[ignore = "measurement; run with --ignored"]
 fn all_q8_0_weights_cost() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
