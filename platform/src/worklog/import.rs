@@ -988,7 +988,7 @@ mod tests {
         // A bare content key (an import from before keys had an author) still matches.
         let bare: HashSet<String> = rows.iter().filter_map(ImportRow::key).take(1).collect();
         let legacy = plan_import(&rows, "author-1", &bare);
-        let rows: Vec<_> = legacy.valid_rows().iter().map(|(r, _, d)| (*r, *d)).collect();
-        assert_eq!(rows, [(1, true), (2, false)]);
+        let flags: Vec<_> = legacy.valid_rows().iter().map(|v| (v.0, v.2)).collect();
+        assert_eq!(flags, [(1, true), (2, false)]);
     }
 }
