@@ -244,7 +244,7 @@ pub type IdOrEmpty = Documented<String, IdOrEmptyRule>;
 pub struct WorklogCursorRule;
 impl Rule for WorklogCursorRule {
     fn apply(s: &mut MetaSchema) {
-        s.pattern = Some(crate::store::worklogs::Cursor::PATTERN.to_string());
+        s.pattern = Some(crate::services::worklogs::Cursor::PATTERN.to_string());
     }
 }
 pub type WorklogCursorParam = Documented<String, WorklogCursorRule>;

@@ -19,8 +19,8 @@ use poem_openapi::SecurityScheme;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::auditing::{self, AuthEventKind};
 use crate::identity::tenancy::Role;
+use crate::identity::TenantId;
 use crate::state::AppState;
-use crate::store::TenantId;
 
 use super::client::ClientInfo;
 pub use crate::identity::Principal;

@@ -13,6 +13,8 @@ pub mod tenancy;
 
 use std::net::IpAddr;
 
+/// The workspace a principal acts in (its data lives in its own database).
+pub use crate::store::TenantId;
 pub use principal::Principal;
 
 /// Request metadata used for rate limiting and audit records (read from the request by

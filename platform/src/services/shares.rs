@@ -135,7 +135,7 @@ pub async fn open(state: &Deps, token: &str, rendering: Rendering<'_>) -> ApiRes
     if state.settings.disable_sharing || token.len() < 16 || token.len() > 128 {
         return Err(gone());
     }
-    let link = store::open_share(state.store.platform(), &sha256_hex(token))
+    let link = store::open_share(state.store.platform(), &sha256_hex(token), Utc::now())
         .await?
         .ok_or_else(gone)?;
     let tenant = uuid::Uuid::parse_str(&link.tenant_id).map_err(|_| gone())?;

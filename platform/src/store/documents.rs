@@ -249,13 +249,18 @@ pub async fn create_share(db: &Db, s: &NewShare<'_>) -> StoreResult<ShareRow> {
 }
 
 /// The live link with this token hash (not revoked, not expired), counting the view.
-pub async fn open_share(db: &Db, token_hash: &str) -> StoreResult<Option<ShareRow>> {
+/// `now` is the caller's clock (the service passes the current time; tests pass any).
+pub async fn open_share(
+    db: &Db,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<ShareRow>> {
     let sql = format!(
-        "UPDATE share_link SET views += 1, last_viewed_at = time::now()
-         WHERE token_hash = $hash AND revoked_at = NONE AND expires_at > time::now()
+        "UPDATE share_link SET views += 1, last_viewed_at = <datetime> $now
+         WHERE token_hash = $hash AND revoked_at = NONE AND expires_at > <datetime> $now
          RETURN {SHARE_FIELDS};"
     );
-    db.query_retrying(&sql, json!({"hash": token_hash}))
+    db.query_retrying(&sql, json!({"hash": token_hash, "now": now.to_rfc3339()}))
         .await?
         .first(0)
 }
