@@ -6,7 +6,6 @@
 use serde::Serialize;
 
 use crate::deps::Deps;
-use crate::documents::DocError;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::Principal;
 use crate::jobs::queue::{EnqueueOptions, Enqueued, QueueError};
@@ -110,10 +109,3 @@ impl Rendered {
     }
 }
 
-/// A rendering failure: a document too long to render is the client's to shorten.
-pub fn doc_error(e: DocError) -> ApiError {
-    match e {
-        DocError::TooLong { .. } => ApiError::new(ErrorCode::PayloadTooLarge, e.to_string()),
-        other => ApiError::internal(other),
-    }
-}

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::ai::{doc_error, start, Rendered};
+use super::ai::{start, Rendered};
 use super::shares::{Expiry, NewLink};
 use crate::agents;
 use crate::deps::Deps;
@@ -114,12 +114,12 @@ pub async fn export(state: &Deps, p: &Principal, format: ExportFormat) -> ApiRes
             "resume.html",
         ),
         ExportFormat::Pdf => rendered(
-            docs::resume_pdf(&doc).map_err(doc_error)?,
+            docs::resume_pdf(&doc)?,
             "application/pdf",
             "resume.pdf",
         ),
         ExportFormat::Docx => rendered(
-            docs::resume_docx(&doc).map_err(doc_error)?,
+            docs::resume_docx(&doc)?,
             docs::DOCX_MIME,
             "resume.docx",
         ),

@@ -16,18 +16,6 @@ pub use crate::store::platform::{
     AuthEventFilter, AuthEventRow, InvitationRow, MemberRow, TenantRow,
 };
 
-/// The store refusing to leave a workspace without an owner, as the API says it.
-fn last_owner(e: StoreError) -> ApiError {
-    if e.thrown() == Some("last_owner") {
-        ApiError::new(
-            ErrorCode::LastOwner,
-            "a workspace must keep at least one owner",
-        )
-    } else {
-        e.into()
-    }
-}
-
 /// A workspace and how many members it has.
 pub struct Workspace {
     pub tenant: TenantRow,
@@ -85,7 +73,7 @@ pub async fn change_role(
     let changed = platform::set_role(db, &tid, user_id, role).await;
     state.principals.forget(user_id);
     changed
-        .map_err(last_owner)?
+        ?
         .ok_or_else(|| ApiError::not_found("member"))?;
     record(
         state,
@@ -128,7 +116,7 @@ pub async fn remove_member(
     )
     .await;
     state.principals.forget(user_id);
-    if !removed.map_err(last_owner)? {
+    if !removed? {
         return Err(ApiError::not_found("member"));
     }
     record(
