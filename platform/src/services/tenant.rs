@@ -4,13 +4,12 @@
 use chrono::Utc;
 
 use crate::deps::Deps;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::identity::auditing::{record, AuthEventKind};
 use crate::identity::credentials;
 use crate::identity::tenancy::Role;
 use crate::identity::{ClientInfo, Principal};
 use crate::store::platform::{self, NewInvitation};
-use crate::store::StoreError;
 
 pub use crate::store::platform::{
     AuthEventFilter, AuthEventRow, InvitationRow, MemberRow, TenantRow,
