@@ -10,7 +10,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{Object, OpenApi};
 
-use super::jobs::{event_filter, job_id, EventOut, EventPage, JobOut};
+use super::jobs::{event_filter, job_id, EventPage, JobOut};
 use super::pagination;
 use super::security::Staff;
 use super::Tag;
@@ -229,7 +229,10 @@ impl SystemApi {
             dead_letters: o.dead_letters,
             by_status: counts(o.by_status),
             by_kind: (o.by_kind.into_iter())
-                .map(|(kind, c)| KindCounts { kind, counts: counts(c) })
+                .map(|(kind, c)| KindCounts {
+                    kind,
+                    counts: counts(c),
+                })
                 .collect(),
             recent_failures: o.recent_failures.into_iter().map(Into::into).collect(),
             schedules: o.schedules.into_iter().map(Into::into).collect(),

@@ -73,7 +73,7 @@ pub async fn create(
     )
     .await?;
     let key = Some(format!("report:{id}"));
-    let job = match enqueue(state, p, "report.generate", &payload, key, in_flight).await {
+    let job = match enqueue(state, p, &payload, key, in_flight).await {
         Ok(job) => job,
         Err(e) => {
             withdraw_report(&db, id).await;

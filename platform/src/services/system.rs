@@ -141,19 +141,14 @@ pub async fn events(state: &Deps, filter: &EventFilter) -> ApiResult<Vec<EventRo
 /// are kept, so it resumes where it stopped), on the job's timeline as requeued by
 /// `staff_user_id`.
 pub async fn retry(state: &Deps, staff_user_id: &str, id: Uuid) -> ApiResult<Job> {
-    let job = state
-        .jobs
-        .queue()
-        .retry(id)
-        .await
-        .map_err(|e| match e {
-            QueueError::NotFound => ApiError::not_found("job"),
-            QueueError::InvalidState(s) => ApiError::conflict(format!(
-                "only failed or cancelled jobs can be retried; this one is {}",
-                s.as_str()
-            )),
-            e => ApiError::internal(e),
-        })?;
+    let job = state.jobs.queue().retry(id).await.map_err(|e| match e {
+        QueueError::NotFound => ApiError::not_found("job"),
+        QueueError::InvalidState(s) => ApiError::conflict(format!(
+            "only failed or cancelled jobs can be retried; this one is {}",
+            s.as_str()
+        )),
+        e => ApiError::internal(e),
+    })?;
     state.events.emit(
         &job.tenant,
         Event::job(

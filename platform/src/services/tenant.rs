@@ -71,9 +71,7 @@ pub async fn change_role(
     }
     let changed = platform::set_role(db, &tid, user_id, role).await;
     state.principals.forget(user_id);
-    changed
-        ?
-        .ok_or_else(|| ApiError::not_found("member"))?;
+    changed?.ok_or_else(|| ApiError::not_found("member"))?;
     record(
         state,
         AuthEventKind::RoleChanged,
