@@ -500,8 +500,10 @@ async fn reports_of_every_kind_cite_entries_of_their_period() {
 #[tokio::test]
 async fn reports_are_paged_and_export_as_pdf_html_and_markdown() {
     let Reporting { app, s, .. } = reporting().await;
-    ready_report(&app, &s, "status").await;
-    ready_report(&app, &s, "weekly").await;
+    // Three reports, so a page of two has a next one.
+    for kind in ["status", "standup", "weekly"] {
+        ready_report(&app, &s, kind).await;
+    }
     let r = app.get("/api/reports?limit=2", &s.token).await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
     assert!(r.body["next_cursor"].is_string());
