@@ -421,6 +421,14 @@ impl From<crate::jobs::queue::QueueError> for ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
+        // The business rules a transaction checks and throws (`AR:<code>`) that mean the
+        // same wherever they are thrown.
+        if e.thrown() == Some("last_owner") {
+            return Self::new(
+                ErrorCode::LastOwner,
+                "a workspace must keep at least one owner",
+            );
+        }
         match e {
             crate::store::StoreError::Conflict(msg) => Self::new(
                 ErrorCode::Conflict,
@@ -479,6 +487,18 @@ impl From<crate::identity::accounts::Invalid> for ApiError {
 impl From<crate::identity::accounts::HashFailed> for ApiError {
     fn from(e: crate::identity::accounts::HashFailed) -> Self {
         ApiError::internal(e)
+    }
+}
+
+/// A rendering failure: a document too long to render is the client's to shorten.
+impl From<crate::documents::DocError> for ApiError {
+    fn from(e: crate::documents::DocError) -> Self {
+        match e {
+            crate::documents::DocError::TooLong { .. } => {
+                ApiError::new(ErrorCode::PayloadTooLarge, e.to_string())
+            }
+            other => ApiError::internal(other),
+        }
     }
 }
 

@@ -10,30 +10,13 @@ use poem_openapi::payload::Json;
 use poem_openapi::ApiResponse;
 
 use super::jobs::JobAccepted;
-use super::security::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::queue::Enqueued;
-use crate::services::ai::{enqueue, Rendered};
+use crate::services::ai::Rendered;
 use crate::state::AppState;
-
-pub(super) use crate::services::ai::ensure_llm_quota;
 
 /// Where the SPA and share pages load the document stylesheet from.
 pub const DOCUMENT_CSS_PATH: &str = "/assets/documents.css";
-
-/// Enqueues an AI job for `p` and answers with it (for handlers that enqueue a JSON
-/// payload themselves; the others call a service and answer with [`accepted`]).
-pub(super) async fn start_job(
-    state: &AppState,
-    p: &Principal,
-    kind: &str,
-    payload: serde_json::Value,
-    key: Option<String>,
-    in_flight: Option<usize>,
-) -> ApiResult<JobAccepted> {
-    let outcome = enqueue(state, p, kind, &payload, key, in_flight).await?;
-    JobAccepted::from_outcome(state, outcome)
-}
 
 /// The 202 for a job a service started.
 pub(super) fn accepted(state: &AppState, outcome: Enqueued) -> ApiResult<Accepted> {

@@ -160,6 +160,18 @@ pub struct EventPage {
     pub next_cursor: Option<String>,
 }
 
+impl EventPage {
+    /// A page of `limit` events from `rows` (read with one extra, which only tells
+    /// whether there is a next page).
+    pub fn of(rows: Vec<EventRow>, limit: u32) -> Self {
+        let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
+        Self {
+            items: rows.into_iter().map(Into::into).collect(),
+            next_cursor,
+        }
+    }
+}
+
 /// A job to run.
 #[derive(Object)]
 pub struct EnqueueJob {
@@ -439,11 +451,7 @@ impl JobsApi {
         )?;
         let limit = f.limit - 1;
         let rows = jobs::events(&state, &auth.0, &f).await?;
-        let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
-        Ok(Json(EventPage {
-            items: rows.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
+        Ok(Json(EventPage::of(rows, limit)))
     }
 }
 

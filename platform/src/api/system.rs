@@ -10,16 +10,16 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{Object, OpenApi};
 
-use super::jobs::{event_filter, job_id, EventOut, EventPage, JobOut};
+use super::jobs::{event_filter, job_id, EventPage, JobOut};
 use super::pagination;
 use super::security::Staff;
 use super::Tag;
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::queue::{JobState, Queue, QueueError, SYSTEM_TENANT};
-use crate::jobs::schedule::Scheduler;
-use crate::observability::events::{kind, Event};
+use crate::jobs::queue::{JobState, Queue};
+use crate::jobs::schedule::ScheduleRecord;
 use crate::observability::metrics::metrics;
 use crate::services::jobs::EventFilter;
+use crate::services::system;
 use crate::state::AppState;
 
 #[derive(Object)]
@@ -76,19 +76,21 @@ pub struct SystemOverview {
     pub workers: u32,
 }
 
-fn queue_error(e: QueueError) -> ApiError {
-    match e {
-        QueueError::NotFound => ApiError::not_found("job"),
-        QueueError::InvalidState(s) => ApiError::conflict(format!(
-            "only failed or cancelled jobs can be retried; this one is {}",
-            s.as_str()
-        )),
-        e => ApiError::internal(e),
-    }
-}
-
 fn time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+impl From<ScheduleRecord> for ScheduleOut {
+    fn from(s: ScheduleRecord) -> Self {
+        Self {
+            name: s.name,
+            cron: s.cron,
+            kind: s.kind,
+            next_run_at: time(s.next_run_at),
+            last_run_at: s.last_run_at.map(time),
+            last_job_id: s.last_job_id.map(|i| i.to_string()),
+        }
+    }
 }
 
 /// A poem endpoint serving `/metrics` without authentication (for `METRICS_BIND`).
@@ -132,31 +134,15 @@ impl SystemApi {
                 "offset must be at most {MAX_OFFSET}"
             )));
         }
-        let tenant = tenant_id.0.filter(|t| !t.is_empty());
-        let kind = kind.0.filter(|k| !k.is_empty());
-        let scanned = tenant.clone();
-        let mut jobs: Vec<_> = state
-            .jobs
-            .queue()
-            .off_thread(move |q| q.scan(scanned.as_deref()))
-            .await
-            .map_err(ApiError::internal)?
-            .into_iter()
-            .filter(|j| status.0.is_none_or(|s| s == j.state))
-            .filter(|j| kind.as_ref().is_none_or(|k| *k == j.kind))
-            .collect();
-        // The scan is newest first; a stable sort keeps that order within each group.
-        jobs.sort_by_key(|j| j.state != JobState::Failed);
-        let total = jobs.len() as u64;
-        let items: Vec<JobOut> = jobs
-            .into_iter()
-            .skip(offset as usize)
-            .take(limit as usize)
-            .map(Into::into)
-            .collect();
-        let next = offset + items.len() as u64;
+        let query = system::JobQuery {
+            status: status.0,
+            kind: kind.0.filter(|k| !k.is_empty()),
+            tenant: tenant_id.0.filter(|t| !t.is_empty()),
+        };
+        let (jobs, total) = system::jobs(&state, query, offset as usize, limit as usize).await?;
+        let next = offset + jobs.len() as u64;
         Ok(Json(SystemJobPage {
-            items,
+            items: jobs.into_iter().map(Into::into).collect(),
             total,
             next_offset: (next < total).then_some(next),
         }))
@@ -171,13 +157,7 @@ impl SystemApi {
         /// The job's id.
         id: Path<Id>,
     ) -> ApiResult<Json<JobOut>> {
-        let job = state
-            .jobs
-            .queue()
-            .get(job_id(&id)?)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found("job"))?;
-        Ok(Json(job.into()))
+        Ok(Json(system::job(&state, job_id(&id)?)?.into()))
     }
 
     /// The stored events of any tenant's job, oldest first.
@@ -197,27 +177,16 @@ impl SystemApi {
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EventPage>> {
-        let job = state
-            .jobs
-            .queue()
-            .get(job_id(&id)?)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found("job"))?;
+        let job = system::job(&state, job_id(&id)?)?;
         let (limit, cursor) =
             pagination::page(limit.0.map(Limit::into_inner), cursor.0.map(|c| c.0))?;
         let f = EventFilter {
-            job_id: Some(job.id.to_string()),
             cursor,
             limit: limit + 1,
-            ascending: true,
             ..Default::default()
         };
-        let rows = state.events.list(&job.tenant, &f).await?;
-        let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
-        Ok(Json(EventPage {
-            items: rows.into_iter().map(EventOut::from).collect(),
-            next_cursor,
-        }))
+        let rows = system::job_events(&state, &job, f).await?;
+        Ok(Json(EventPage::of(rows, limit)))
     }
 
     /// Put a failed (dead-lettered) or cancelled job back in the queue with fresh
@@ -234,21 +203,7 @@ impl SystemApi {
         /// The job's id.
         id: Path<Id>,
     ) -> ApiResult<Json<JobOut>> {
-        let job = state
-            .jobs
-            .queue()
-            .retry(job_id(&id)?)
-            .await
-            .map_err(queue_error)?;
-        state.events.emit(
-            &job.tenant,
-            Event::job(
-                kind::JOB_QUEUED,
-                &job,
-                "requeued by staff",
-                serde_json::json!({"by": auth.0.user_id, "retry": true}),
-            ),
-        );
+        let job = system::retry(&state, &auth.0.user_id, job_id(&id)?).await?;
         Ok(Json(job.into()))
     }
 
@@ -260,67 +215,28 @@ impl SystemApi {
         state: Data<&Arc<AppState>>,
         _auth: Staff,
     ) -> ApiResult<Json<SystemOverview>> {
-        let q = state.jobs.queue();
-        let stats = q.stats().map_err(ApiError::internal)?;
-        let by_status = JobState::ALL
-            .iter()
-            .map(|s| StateCount {
-                status: *s,
-                count: stats
-                    .by_kind_state
-                    .iter()
-                    .filter(|((_, st), _)| st == s)
-                    .map(|(_, n)| *n)
-                    .sum(),
-            })
-            .collect();
-        let mut grouped: std::collections::BTreeMap<&str, Vec<StateCount>> = Default::default();
-        for ((k, s), n) in &stats.by_kind_state {
-            grouped.entry(k).or_default().push(StateCount {
-                status: *s,
-                count: *n,
-            });
-        }
-        let by_kind = grouped
-            .into_iter()
-            .map(|(k, counts)| KindCounts {
-                kind: k.to_string(),
-                counts,
-            })
-            .collect();
-        let recent_failures = q
-            .off_thread(|q| q.scan(None))
-            .await
-            .map_err(ApiError::internal)?
-            .into_iter()
-            .filter(|j| j.state == JobState::Failed)
-            .take(10)
-            .map(Into::into)
-            .collect();
-        let schedules = Scheduler::new(q.clone())
-            .and_then(|s| s.list())
-            .map_err(ApiError::internal)?
-            .into_iter()
-            .map(|s| ScheduleOut {
-                name: s.name,
-                cron: s.cron,
-                kind: s.kind,
-                next_run_at: time(s.next_run_at),
-                last_run_at: s.last_run_at.map(time),
-                last_job_id: s.last_job_id.map(|i| i.to_string()),
-            })
-            .collect();
+        let o = system::overview(&state).await?;
+        let counts = |c: Vec<(JobState, u64)>| {
+            c.into_iter()
+                .map(|(status, count)| StateCount { status, count })
+                .collect()
+        };
         Ok(Json(SystemOverview {
-            queue_depth: q.depth() as u64,
-            due: stats.due,
-            running: q.running() as u64,
-            oldest_due_age_seconds: stats.oldest_due_age_ms.map(|ms| ms as f64 / 1000.0),
-            dead_letters: stats.dead_letters,
-            by_status,
-            by_kind,
-            recent_failures,
-            schedules,
-            workers: state.settings.jobs.workers as u32,
+            queue_depth: o.depth as u64,
+            due: o.due,
+            running: o.running as u64,
+            oldest_due_age_seconds: o.oldest_due_age_ms.map(|ms| ms as f64 / 1000.0),
+            dead_letters: o.dead_letters,
+            by_status: counts(o.by_status),
+            by_kind: (o.by_kind.into_iter())
+                .map(|(kind, c)| KindCounts {
+                    kind,
+                    counts: counts(c),
+                })
+                .collect(),
+            recent_failures: o.recent_failures.into_iter().map(Into::into).collect(),
+            schedules: o.schedules.into_iter().map(Into::into).collect(),
+            workers: o.workers as u32,
         }))
     }
 
@@ -351,12 +267,8 @@ impl SystemApi {
             limit.0.map(Limit::into_inner),
         )?;
         let limit = f.limit - 1;
-        let rows = state.events.list(SYSTEM_TENANT, &f).await?;
-        let (rows, next_cursor) = pagination::split(rows, limit, |r| r.id.clone());
-        Ok(Json(EventPage {
-            items: rows.into_iter().map(EventOut::from).collect(),
-            next_cursor,
-        }))
+        let rows = system::events(&state, &f).await?;
+        Ok(Json(EventPage::of(rows, limit)))
     }
 
     /// Prometheus metrics (text format): HTTP requests by route and status with a

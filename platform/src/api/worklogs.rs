@@ -1,7 +1,7 @@
 //! `/api/worklogs`, `/api/artifacts`: the daily work log, its evidence attachments,
 //! search, import and export.
 
-use super::ai::{ensure_llm_quota, start_job, Accepted};
+use super::ai::{accepted, Accepted};
 use super::download::{AttachmentTypes, ExportTypes, File};
 use super::schema::{
     date_range, DateParam, Day, Documented, Id, IsoDate, Limit, NonBlank, RequiredNonBlank,
@@ -737,14 +737,6 @@ impl WorklogsApi {
         /// The entry's id.
         id: Path<Id>,
     ) -> ApiResult<Accepted> {
-        let p = &auth.0;
-        let entry = service::editable_entry(&state, p, &id).await?;
-        let db = p.tenant_db(&state).await?;
-        let in_flight = ensure_llm_quota(&state, &db).await?;
-        let payload = serde_json::json!({"entry_id": entry.id, "version": entry.version});
-        let key = Some(format!("analyze:{}:v{}", entry.id, entry.version));
-        Ok(Accepted::Accepted(Json(
-            start_job(&state, p, "worklog.analyze", payload, key, in_flight).await?,
-        )))
+        accepted(&state, service::analyze(&state, &auth.0, &id).await?)
     }
 }

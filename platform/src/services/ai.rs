@@ -3,14 +3,12 @@
 //! rendered documents they hand out. Everything AI runs as a job: a use case that starts
 //! work returns the queue's [`Enqueued`] outcome, which the API answers with.
 
-use serde::Serialize;
-
 use crate::deps::Deps;
-use crate::documents::DocError;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::Principal;
 use crate::jobs::queue::{EnqueueOptions, Enqueued, QueueError};
 use crate::store::TenantDb;
+use crate::workflows::JobPayload;
 
 /// Refuses AI work when the tenant's monthly LLM tokens are used up. Otherwise returns
 /// how many AI jobs the tenant may have in flight: each holds
@@ -42,13 +40,12 @@ pub fn llm_quota_error(message: String) -> ApiError {
     e
 }
 
-/// Enqueues an AI job of `kind` for `p`, at most `in_flight` of them at once (what
-/// [`ensure_llm_quota`] allowed). `payload` is the workflow's typed payload.
-pub async fn enqueue(
+/// Enqueues the AI job `payload` (the workflow's typed input, which names its kind) for
+/// `p`, at most `in_flight` of them at once (what [`ensure_llm_quota`] allowed).
+pub async fn enqueue<P: JobPayload>(
     state: &Deps,
     p: &Principal,
-    kind: &str,
-    payload: &impl Serialize,
+    payload: &P,
     key: Option<String>,
     in_flight: Option<usize>,
 ) -> ApiResult<Enqueued> {
@@ -61,7 +58,7 @@ pub async fn enqueue(
     opts.timeout = std::time::Duration::from_secs(state.settings.llm_timeout_secs * 6);
     state
         .jobs
-        .enqueue(&p.tenant_id(), kind, payload, opts)
+        .enqueue(&p.tenant_id(), P::KIND.as_str(), payload, opts)
         .await
         .map_err(|e| match e {
             QueueError::TooManyActive(n) => llm_quota_error(format!(
@@ -72,16 +69,15 @@ pub async fn enqueue(
 }
 
 /// Checks the quota, then enqueues: how a use case that is one AI job starts it.
-pub async fn start(
+pub async fn start<P: JobPayload>(
     state: &Deps,
     p: &Principal,
     db: &TenantDb,
-    kind: &str,
-    payload: &impl Serialize,
+    payload: &P,
     key: Option<String>,
 ) -> ApiResult<Enqueued> {
     let in_flight = ensure_llm_quota(state, db).await?;
-    enqueue(state, p, kind, payload, key, in_flight).await
+    enqueue(state, p, payload, key, in_flight).await
 }
 
 /// Refuses an id that no record can have as not found (without asking the store).
@@ -107,13 +103,5 @@ impl Rendered {
             content_type,
             file_name,
         }
-    }
-}
-
-/// A rendering failure: a document too long to render is the client's to shorten.
-pub fn doc_error(e: DocError) -> ApiError {
-    match e {
-        DocError::TooLong { .. } => ApiError::new(ErrorCode::PayloadTooLarge, e.to_string()),
-        other => ApiError::internal(other),
     }
 }

@@ -17,6 +17,7 @@ pub mod imports;
 pub mod jobs;
 pub mod me;
 pub mod rewards;
+pub mod system;
 pub mod tenant;
 pub mod users;
 pub mod worklogs;

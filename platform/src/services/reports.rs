@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use super::ai::{doc_error, enqueue, ensure_llm_quota, valid_id, Rendered};
+use super::ai::{enqueue, ensure_llm_quota, valid_id, Rendered};
 use super::shares::{Expiry, NewLink};
 use crate::agents::report::ReportKind;
 use crate::deps::Deps;
@@ -73,7 +73,7 @@ pub async fn create(
     )
     .await?;
     let key = Some(format!("report:{id}"));
-    let job = match enqueue(state, p, "report.generate", &payload, key, in_flight).await {
+    let job = match enqueue(state, p, &payload, key, in_flight).await {
         Ok(job) => job,
         Err(e) => {
             withdraw_report(&db, id).await;
@@ -182,7 +182,7 @@ pub async fn export(
             format!("{base}.html"),
         ),
         ExportFormat::Pdf => Rendered::new(
-            docs::report_pdf(&title, &md, &meta).map_err(doc_error)?,
+            docs::report_pdf(&title, &md, &meta)?,
             "application/pdf",
             format!("{base}.pdf"),
         ),

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::ai::{doc_error, start, Rendered};
+use super::ai::{start, Rendered};
 use super::shares::{Expiry, NewLink};
 use crate::agents;
 use crate::deps::Deps;
@@ -42,7 +42,7 @@ pub async fn refresh(state: &Deps, p: &Principal) -> ApiResult<Enqueued> {
     let payload = ResumePayload {
         user_id: p.user_id.clone(),
     };
-    start(state, p, &db, "resume.refresh", &payload, None).await
+    start(state, p, &db, &payload, None).await
 }
 
 /// `p`'s resume (JSON Resume, their edits applied) and its row; `None` before the first
@@ -113,16 +113,8 @@ pub async fn export(state: &Deps, p: &Principal, format: ExportFormat) -> ApiRes
             "text/html; charset=utf-8",
             "resume.html",
         ),
-        ExportFormat::Pdf => rendered(
-            docs::resume_pdf(&doc).map_err(doc_error)?,
-            "application/pdf",
-            "resume.pdf",
-        ),
-        ExportFormat::Docx => rendered(
-            docs::resume_docx(&doc).map_err(doc_error)?,
-            docs::DOCX_MIME,
-            "resume.docx",
-        ),
+        ExportFormat::Pdf => rendered(docs::resume_pdf(&doc)?, "application/pdf", "resume.pdf"),
+        ExportFormat::Docx => rendered(docs::resume_docx(&doc)?, docs::DOCX_MIME, "resume.docx"),
         ExportFormat::Json => rendered(
             serde_json::to_vec_pretty(&doc).map_err(ApiError::internal)?,
             "application/json",

@@ -24,7 +24,7 @@ pub async fn extract(state: &Deps, p: &Principal, range: DateRange) -> ApiResult
         from: range.from(),
         to: range.to(),
     };
-    start(state, p, &db, "skills.extract", &payload, None).await
+    start(state, p, &db, &payload, None).await
 }
 
 /// `p`'s skills with review status `status` (any but `rejected` when absent) and

@@ -4,29 +4,16 @@
 use chrono::Utc;
 
 use crate::deps::Deps;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::identity::auditing::{record, AuthEventKind};
 use crate::identity::credentials;
 use crate::identity::tenancy::Role;
 use crate::identity::{ClientInfo, Principal};
 use crate::store::platform::{self, NewInvitation};
-use crate::store::StoreError;
 
 pub use crate::store::platform::{
     AuthEventFilter, AuthEventRow, InvitationRow, MemberRow, TenantRow,
 };
-
-/// The store refusing to leave a workspace without an owner, as the API says it.
-fn last_owner(e: StoreError) -> ApiError {
-    if e.thrown() == Some("last_owner") {
-        ApiError::new(
-            ErrorCode::LastOwner,
-            "a workspace must keep at least one owner",
-        )
-    } else {
-        e.into()
-    }
-}
 
 /// A workspace and how many members it has.
 pub struct Workspace {
@@ -84,9 +71,7 @@ pub async fn change_role(
     }
     let changed = platform::set_role(db, &tid, user_id, role).await;
     state.principals.forget(user_id);
-    changed
-        .map_err(last_owner)?
-        .ok_or_else(|| ApiError::not_found("member"))?;
+    changed?.ok_or_else(|| ApiError::not_found("member"))?;
     record(
         state,
         AuthEventKind::RoleChanged,
@@ -128,7 +113,7 @@ pub async fn remove_member(
     )
     .await;
     state.principals.forget(user_id);
-    if !removed.map_err(last_owner)? {
+    if !removed? {
         return Err(ApiError::not_found("member"));
     }
     record(

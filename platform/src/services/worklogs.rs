@@ -8,8 +8,10 @@ use futures::StreamExt;
 use crate::deps::Deps;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::Principal;
+use crate::jobs::queue::Enqueued;
 use crate::store::worklogs::{self as repo, EntryFields};
 use crate::store::TenantDb;
+use crate::workflows::ai::AnalyzePayload;
 use crate::workflows::rewards::HeldReward;
 use crate::worklog::{self, EntryDraft, EntryPatch, ValidEntry};
 
@@ -65,6 +67,21 @@ pub async fn editable_entry(state: &Deps, p: &Principal, id: &str) -> ApiResult<
     let entry = entry(state, p, id).await?;
     p.may_edit_content_of(&entry.author_id)?;
     Ok(entry)
+}
+
+/// Has the AI analyse an entry the caller may change (the analysis lands on the entry's
+/// current version; asking twice for one version queues one job).
+pub async fn analyze(state: &Deps, p: &Principal, id: &str) -> ApiResult<Enqueued> {
+    let db = p.tenant_db(state).await?;
+    let entry = entry_in(&db, id).await?;
+    // The analysis is written onto the entry: the same right as editing it.
+    p.may_edit_content_of(&entry.author_id)?;
+    let key = Some(format!("analyze:{}:v{}", entry.id, entry.version));
+    let payload = AnalyzePayload {
+        entry_id: entry.id,
+        version: entry.version,
+    };
+    super::ai::start(state, p, &db, &payload, key).await
 }
 
 /// Queues the reward evaluation of an entry version (idempotent per version). The

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Enqueue, Step, StepCtx, Timeline, Workflow};
+use super::{Enqueue, JobKind, JobPayload, Step, StepCtx, Timeline, Workflow};
 use crate::agents::{
     self, analysis::WorklogAnalysis, citations, report::ReportGenerate, resume::ResumeRefresh,
     skills::SkillsExtract, Agent,
@@ -22,10 +22,10 @@ use crate::store::{documents, platform, skills, TenantDb};
 
 /// The kinds of the AI workflows: the jobs that hold LLM tokens while in flight.
 pub const KINDS: &[&str] = &[
-    "worklog.analyze",
-    "skills.extract",
-    "report.generate",
-    "resume.refresh",
+    JobKind::WorklogAnalyze.as_str(),
+    JobKind::SkillsExtract.as_str(),
+    JobKind::ReportGenerate.as_str(),
+    JobKind::ResumeRefresh.as_str(),
 ];
 
 fn db_err(e: impl std::fmt::Display) -> JobError {
@@ -97,7 +97,7 @@ async fn entries_of(
 pub fn workflows() -> Vec<Workflow> {
     vec![
         Workflow {
-            kind: "worklog.analyze",
+            kind: JobKind::WorklogAnalyze.as_str(),
             description:
                 "Summarises an entry, suggests tags, detects its outcome, and gives quality hints",
             enqueue: Enqueue::Internal,
@@ -109,7 +109,7 @@ pub fn workflows() -> Vec<Workflow> {
             ],
         },
         Workflow {
-            kind: "skills.extract",
+            kind: JobKind::SkillsExtract.as_str(),
             description:
                 "Finds skills with evidence in the work log and merges them into your skills",
             enqueue: Enqueue::Internal,
@@ -121,7 +121,7 @@ pub fn workflows() -> Vec<Workflow> {
             ],
         },
         Workflow {
-            kind: "report.generate",
+            kind: JobKind::ReportGenerate.as_str(),
             description:
                 "Writes a status, standup, weekly or custom report whose every bullet cites entries",
             enqueue: Enqueue::Internal,
@@ -135,7 +135,7 @@ pub fn workflows() -> Vec<Workflow> {
             ],
         },
         Workflow {
-            kind: "resume.refresh",
+            kind: JobKind::ResumeRefresh.as_str(),
             description:
                 "Builds your resume (JSON Resume) from your profile, entries and confirmed skills",
             enqueue: Enqueue::Internal,
@@ -156,6 +156,10 @@ pub fn workflows() -> Vec<Workflow> {
 pub struct AnalyzePayload {
     pub entry_id: String,
     pub version: u32,
+}
+
+impl JobPayload for AnalyzePayload {
+    const KIND: JobKind = JobKind::WorklogAnalyze;
 }
 
 async fn analyze(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
@@ -209,6 +213,10 @@ pub struct SkillsPayload {
     pub user_id: String,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+}
+
+impl JobPayload for SkillsPayload {
+    const KIND: JobKind = JobKind::SkillsExtract;
 }
 
 /// Entries read per extraction (the newest); older ones were covered by earlier runs.
@@ -407,6 +415,10 @@ pub struct ReportPayload {
     pub instructions: Option<String>,
 }
 
+impl JobPayload for ReportPayload {
+    const KIND: JobKind = JobKind::ReportGenerate;
+}
+
 /// Entries a report reads at most.
 const REPORT_MAX_ENTRIES: usize = 500;
 
@@ -526,6 +538,10 @@ async fn render_report(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResumePayload {
     pub user_id: String,
+}
+
+impl JobPayload for ResumePayload {
+    const KIND: JobKind = JobKind::ResumeRefresh;
 }
 
 /// Entries a resume reads at most (the newest).

@@ -14,7 +14,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Caller, Enqueue, Step, StepCtx, Timeline, Workflow};
+use super::{Caller, Enqueue, JobKind, Step, StepCtx, Timeline, Workflow};
 use crate::jobs::runner::JobError;
 use crate::observability::events::kind;
 
@@ -72,7 +72,7 @@ impl EchoPayload {
 /// `diagnostics.noop`: a workflow of one step that does nothing.
 pub fn noop() -> Workflow {
     Workflow {
-        kind: "diagnostics.noop",
+        kind: JobKind::DiagnosticsNoop.as_str(),
         description:
             "Does nothing, through the whole job pipeline (queue, runner, one step, Events)",
         enqueue: Enqueue::Members,
@@ -88,7 +88,7 @@ pub fn noop() -> Workflow {
 /// The workflow.
 pub fn echo() -> Workflow {
     Workflow {
-        kind: "diagnostics.echo",
+        kind: JobKind::DiagnosticsEcho.as_str(),
         description: "Checks the job pipeline: waits, optionally fails, records one effect row",
         enqueue: Enqueue::Members,
         validate: Some(|v, caller| {

@@ -11,8 +11,11 @@
 
 pub mod ai;
 pub mod diagnostics;
+pub mod kinds;
 pub mod rewards;
 pub mod system;
+
+pub use kinds::{JobKind, JobPayload};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -20,7 +20,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Enqueue, Step, StepCtx, Timeline, Workflow};
+use super::{Enqueue, JobKind, JobPayload, Step, StepCtx, Timeline, Workflow};
 use crate::gamification::rules::{
     self, EntryFacts, EntryId, EntryRecord, Evaluation, EvaluationStatus, PriorEntry, RewardConfig,
 };
@@ -36,6 +36,10 @@ pub struct RewardPayload {
     pub entry_id: String,
     pub version: u32,
     pub user_id: String,
+}
+
+impl JobPayload for RewardPayload {
+    const KIND: JobKind = JobKind::RewardEvaluate;
 }
 
 /// How long a reward evaluation queued ahead of its entry's write waits before it runs
@@ -74,7 +78,7 @@ pub async fn queue_evaluation(
     let payload = json!({"entry_id": entry_id, "version": version, "user_id": author_id});
     state
         .jobs
-        .enqueue(tenant, "gamification.reward_evaluate", payload, opts)
+        .enqueue(tenant, JobKind::RewardEvaluate.as_str(), payload, opts)
         .await
 }
 
@@ -143,7 +147,7 @@ pub const PRIOR_ENTRIES_COMPARED: usize = 500;
 /// The workflow.
 pub fn reward_evaluate() -> Workflow {
     Workflow {
-        kind: "gamification.reward_evaluate",
+        kind: JobKind::RewardEvaluate.as_str(),
         description: "Evaluates entry versions (with the user's other queued ones): meaningfulness, XP with caps, streak, badges, challenges, ledger",
         enqueue: Enqueue::Internal,
         validate: None,
@@ -444,7 +448,7 @@ fn summary(e: &Evaluation, position: usize) -> serde_json::Value {
 /// finished week of challenges and opens the current one (per the user's time zone).
 pub fn weekly_sweep() -> Workflow {
     Workflow {
-        kind: "gamification.weekly_sweep",
+        kind: JobKind::RewardWeeklySweep.as_str(),
         description: "Closes finished weekly challenges and opens new ones, per user time zone",
         enqueue: Enqueue::Internal,
         validate: None,

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Enqueue, Step, StepCtx, Timeline, Workflow};
+use super::{Enqueue, JobKind, Step, StepCtx, Timeline, Workflow};
 use crate::jobs::queue::JobState;
 use crate::jobs::runner::JobError;
 
@@ -13,7 +13,7 @@ fn db_error(e: impl std::fmt::Display) -> JobError {
 /// `system.compute_metrics`: platform-wide numbers for the staff dashboard.
 pub fn compute_metrics() -> Workflow {
     Workflow {
-        kind: "system.compute_metrics",
+        kind: JobKind::SystemComputeMetrics.as_str(),
         description: "Computes platform metrics (tenants, users, jobs) into a snapshot",
         enqueue: Enqueue::Internal,
         validate: None,
