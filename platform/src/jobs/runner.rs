@@ -298,6 +298,11 @@ impl Shared {
         };
         if !task.is_finished() {
             task.abort();
+            // Wait for the handler to stop at its next await, so nothing it emits on the
+            // way out (a step's `job.step_failed` when it saw the cancellation) lands
+            // after the outcome's event. Bounded: a handler blocking its thread can't
+            // be stopped and must not hold the worker.
+            let _ = tokio::time::timeout(Duration::from_secs(5), &mut task).await;
         }
         heartbeat.abort();
         outcome
