@@ -45,7 +45,7 @@ API_MAX_LINES = 600
 # api/ files allowed to import the store (rule 4): none.
 API_STORE_IMPORTS: set = set()
 # api/ files over API_MAX_LINES, with the most lines each may have (rule 4).
-API_LONG_FILES = {"worklogs.rs": 800}
+API_LONG_FILES: dict = {}
 
 
 def code_of(path):
@@ -109,8 +109,8 @@ def main():
         print(f"rule 4: api/{done} no longer imports crate::store: remove it from the list")
     print(
         f"rule 4: {len(api)} api files; {len(with_store)} still import crate::store "
-        f"(allowed: {len(API_STORE_IMPORTS)}); at most {API_MAX_LINES} lines except "
-        + ", ".join(f"{k} <= {v}" for k, v in sorted(API_LONG_FILES.items()))
+        f"(allowed: {len(API_STORE_IMPORTS)}); at most {API_MAX_LINES} lines"
+        + "".join(f", {k} <= {v}" for k, v in sorted(API_LONG_FILES.items()))
     )
 
     # 5.

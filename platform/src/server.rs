@@ -9,7 +9,7 @@ use poem::listener::TcpListener;
 use crate::config::Settings;
 use crate::jobs::queue::{Queue, QueueConfig};
 use crate::jobs::runner::{self, RunnerConfig};
-use crate::jobs::schedule::{self, Scheduler};
+use crate::jobs::schedule::Scheduler;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::workflows::{Engine, Registry};
@@ -49,7 +49,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     )?;
     let scheduler = Scheduler::new(queue.clone())?;
     let now = crate::jobs::queue::now_ms();
-    for spec in schedule::builtin() {
+    for spec in crate::workflows::schedules() {
         scheduler.ensure(&spec, now)?;
     }
     let addr = format!("{}:{}", settings.host, settings.port);

@@ -291,12 +291,7 @@ async fn concurrent_signups_with_one_passkey_exactly_one_wins() {
             .collect::<Vec<_>>()
     );
     for r in results.iter().filter(|r| r.status != 201) {
-        assert_eq!(
-            (r.status.as_u16(), r.code()),
-            (410, "passkey_used"),
-            "{}",
-            r.body
-        );
+        r.assert_error(410, "passkey_used");
     }
     // Exactly one new tenant appeared: the staff user's workspace plus the winner's.
     let staff = app.staff().await;

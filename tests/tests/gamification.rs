@@ -410,21 +410,11 @@ async fn grants_to_the_wrong_workspace_and_bad_amounts_or_badges_are_refused() {
             json!({"tenant_id": s.tenant_id, "user_id": s.user_id, "amount": 0, "reason": "zero"}),
         )
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (422, "validation_failed"),
-        "{}",
-        r.body
-    );
+    r.assert_error(422, "validation_failed");
     let r = app
         .post("/api/admin/gamification/revoke", Some(&staff.token), json!({"tenant_id": s.tenant_id, "user_id": s.user_id, "badge": "king", "reason": "no such"}))
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (422, "validation_failed"),
-        "{}",
-        r.body
-    );
+    r.assert_error(422, "validation_failed");
 }
 
 #[tokio::test]
@@ -495,12 +485,7 @@ async fn a_published_rule_version_applies_and_nonsense_is_refused() {
             Some(config),
         )
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (422, "validation_failed"),
-        "{}",
-        r.body
-    );
+    r.assert_error(422, "validation_failed");
     let r = app.get("/api/gamification/summary", &s.token).await;
     assert_eq!(
         (

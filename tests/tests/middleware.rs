@@ -302,12 +302,7 @@ async fn trailing_slash_is_ignored() {
     assert_eq!(slashed.body["email"], STAFF_EMAIL);
     // Without a token the slashed path is still protected.
     let r = raw(&app, Method::GET, "/api/me/", &[], None).await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (401, "unauthorized"),
-        "{}",
-        r.body
-    );
+    r.assert_error(401, "unauthorized");
 }
 
 #[tokio::test]
@@ -461,12 +456,7 @@ async fn failed_logins_are_rate_limited() {
     );
     // Even the right password is refused while limited.
     let r = app.login(STAFF_EMAIL, PASSWORD).await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (429, "rate_limited"),
-        "{}",
-        r.body
-    );
+    r.assert_error(429, "rate_limited");
 }
 
 #[tokio::test]
@@ -486,12 +476,7 @@ async fn maintenance_mode_lets_only_health_and_staff_through() {
     assert!(retry >= 1, "Retry-After {retry}");
     // A forged/invalid token is not staff.
     let r = app.get("/api/tenant", "garbage.token.value").await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (503, "maintenance"),
-        "{}",
-        r.body
-    );
+    r.assert_error(503, "maintenance");
 
     // Staff can log in and work.
     let staff = app.staff().await;

@@ -365,12 +365,7 @@ async fn owner_and_admin_rules() {
             json!({"role": "owner"}),
         )
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (403, "forbidden"),
-        "{}",
-        r.body
-    );
+    r.assert_error(403, "forbidden");
     let r = app
         .post(
             "/api/invitations",
@@ -395,34 +390,14 @@ async fn owner_and_admin_rules() {
 
     // An admin can't touch an owner nor make anyone owner.
     let r = patch_role(&app, &admin, &owner.user_id, "member").await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (403, "forbidden"),
-        "{}",
-        r.body
-    );
+    r.assert_error(403, "forbidden");
     let r = patch_role(&app, &admin, &member.user_id, "owner").await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (403, "forbidden"),
-        "{}",
-        r.body
-    );
+    r.assert_error(403, "forbidden");
     let r = remove(&app, &admin, &owner.user_id).await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (403, "forbidden"),
-        "{}",
-        r.body
-    );
+    r.assert_error(403, "forbidden");
     // A member can't change roles at all.
     let r = patch_role(&app, &member, &admin.user_id, "read_only").await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (403, "forbidden"),
-        "{}",
-        r.body
-    );
+    r.assert_error(403, "forbidden");
     let roles = member_roles(&app, &owner).await;
     assert_eq!(role_of(&roles, &owner.user_id).as_deref(), Some("owner"));
     assert_eq!(role_of(&roles, &member.user_id).as_deref(), Some("member"));
@@ -430,19 +405,9 @@ async fn owner_and_admin_rules() {
 
     // The last owner can neither be demoted nor removed.
     let r = patch_role(&app, &owner, &owner.user_id, "admin").await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (409, "last_owner"),
-        "{}",
-        r.body
-    );
+    r.assert_error(409, "last_owner");
     let r = remove(&app, &owner, &owner.user_id).await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (409, "last_owner"),
-        "{}",
-        r.body
-    );
+    r.assert_error(409, "last_owner");
     assert_eq!(
         role_of(&member_roles(&app, &owner).await, &owner.user_id).as_deref(),
         Some("owner")
@@ -458,20 +423,10 @@ async fn owner_and_admin_rules() {
     );
     // ...and the remaining owner is now the last one.
     let r = patch_role(&app, &owner2, &owner2.user_id, "member").await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (409, "last_owner"),
-        "{}",
-        r.body
-    );
+    r.assert_error(409, "last_owner");
     // The demoted owner (now admin, same token) can no longer touch the owner.
     let r = patch_role(&app, &owner, &owner2.user_id, "admin").await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (403, "forbidden"),
-        "{}",
-        r.body
-    );
+    r.assert_error(403, "forbidden");
     let r = app.get("/api/me", &owner.token).await;
     assert_eq!(r.body["role"], "admin", "{}", r.body);
 
@@ -496,12 +451,7 @@ async fn role_changes_and_removal_take_effect_immediately() {
 
     // The member is refused, and the refusal is audited.
     let r = app.get("/api/invitations", &member.token).await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (403, "forbidden"),
-        "{}",
-        r.body
-    );
+    r.assert_error(403, "forbidden");
     let kinds = app.audit_kinds(&member.user_id).await;
     assert!(
         kinds.iter().any(|k| k == "permission_denied"),
@@ -746,12 +696,7 @@ async fn a_revoked_invitation_is_refused_at_signup() {
         .await;
     assert_eq!(r.status, 204, "{}", r.body);
     let r = app.signup(&passkey, "late@example.test").await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (410, "passkey_revoked"),
-        "{}",
-        r.body
-    );
+    r.assert_error(410, "passkey_revoked");
     let r = app.get("/api/invitations", &a.token).await;
     let inv = r.body["items"]
         .as_array()

@@ -384,12 +384,7 @@ async fn event_streams_are_capped_per_user_and_end_after_their_lifetime() {
         (200, 200)
     );
     let third = common::App::read(open_stream(&app, &owner.token, &job).await).await;
-    assert_eq!(
-        (third.status.as_u16(), third.code()),
-        (429, "rate_limited"),
-        "{}",
-        third.body
-    );
+    third.assert_error(429, "rate_limited");
     assert!(third.header("retry-after").is_some());
     // The workspace's third slot is the member's; the fourth is refused to anyone.
     let members = open_stream(&app, &member.token, &job).await;
@@ -803,12 +798,7 @@ async fn a_flood_of_long_jobs_does_not_delay_another_workspaces_reward() {
             serde_json::json!({"kind": "diagnostics.echo", "priority": 6}),
         )
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (403, "forbidden"),
-        "{}",
-        r.body
-    );
+    r.assert_error(403, "forbidden");
     let r = app
         .post(
             "/api/jobs",
@@ -816,12 +806,7 @@ async fn a_flood_of_long_jobs_does_not_delay_another_workspaces_reward() {
             serde_json::json!({"kind": "diagnostics.echo", "payload": {"sleep_ms": 30001}}),
         )
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (422, "validation_failed"),
-        "{}",
-        r.body
-    );
+    r.assert_error(422, "validation_failed");
 
     // 5,000 long jobs from one workspace: the first 1,000 (JOB_TENANT_MAX_QUEUED) queue,
     // the rest are refused with the limit in the message.
@@ -967,12 +952,7 @@ async fn imports_are_bounded_and_scoped_to_their_author() {
     );
     // 40 + 30 new rows pass the 60 a day.
     let r = import_json(&app, &owner, rows(100, 30)).await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (429, "quota_exceeded"),
-        "{}",
-        r.body
-    );
+    r.assert_error(429, "quota_exceeded");
     let r = import_json(&app, &owner, rows(100, 20)).await;
     assert_eq!(
         (r.status.as_u16(), &r.body["created"]),
@@ -1086,12 +1066,7 @@ async fn uploads_in_progress_are_capped_per_user() {
     };
     let (slow, second) = tokio::join!(slow, second);
     let second = common::App::read(second.unwrap()).await;
-    assert_eq!(
-        (second.status.as_u16(), second.code()),
-        (429, "rate_limited"),
-        "{}",
-        second.body
-    );
+    second.assert_error(429, "rate_limited");
     assert_eq!(slow.unwrap().status(), 201);
 }
 
@@ -1108,30 +1083,24 @@ async fn analysing_a_colleagues_entry_needs_edit_rights() {
     let r = app
         .post(&path, Some(&other.token), serde_json::json!({}))
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (403, "forbidden"),
-        "{}",
-        r.body
-    );
+    r.assert_error(403, "forbidden");
     for s in [&author, &owner] {
         let r = app.post(&path, Some(&s.token), serde_json::json!({})).await;
         assert_eq!(r.status, 202, "{}", r.body);
     }
 }
 
-#[tokio::test]
-async fn a_report_refused_by_the_quota_leaves_no_pending_report() {
-    // One worker, kept busy, so the first AI job stays queued and holds the one slot
-    // the quota allows (20,000 tokens left, 20,000 held per job).
+/// An app with 20,000 LLM tokens a month, `reserved` held per AI job, and one worker
+/// kept busy by a 30-second job, so AI jobs stay queued (and counted) while a test runs.
+async fn app_with_busy_worker(reserved: &str) -> common::App {
     let app = spawn_app(&[
         ("JOB_WORKERS", "1"),
         ("JOB_INTERACTIVE_WORKERS", "0"),
         ("LLM_TOKENS_PER_MONTH", "20000"),
-        ("LLM_TOKENS_RESERVED_PER_JOB", "20000"),
+        ("LLM_TOKENS_RESERVED_PER_JOB", reserved),
     ])
     .await;
-    let busy = app.new_owner("busy-reports@example.test").await;
+    let busy = app.new_owner("busy-worker@example.test").await;
     let r = app
         .post(
             "/api/jobs",
@@ -1141,6 +1110,14 @@ async fn a_report_refused_by_the_quota_leaves_no_pending_report() {
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    app
+}
+
+#[tokio::test]
+async fn a_report_refused_by_the_quota_leaves_no_pending_report() {
+    // The first AI job stays queued and holds the one slot the quota allows (20,000
+    // tokens left, 20,000 held per job).
+    let app = app_with_busy_worker("20000").await;
 
     let owner = app.new_owner("report-quota@example.test").await;
     let r = app
@@ -1158,12 +1135,7 @@ async fn a_report_refused_by_the_quota_leaves_no_pending_report() {
             serde_json::json!({"kind": "status", "from": "2026-01-01", "to": "2026-01-31"}),
         )
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (429, "quota_exceeded"),
-        "{}",
-        r.body
-    );
+    r.assert_error(429, "quota_exceeded");
     let r = app.get("/api/reports", &owner.token).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["items"], serde_json::json!([]), "{}", r.body);
@@ -1171,24 +1143,8 @@ async fn a_report_refused_by_the_quota_leaves_no_pending_report() {
 
 #[tokio::test]
 async fn parallel_ai_jobs_cannot_overshoot_the_token_quota() {
-    // One worker, kept busy, so the AI jobs stay queued while they are counted.
-    let app = spawn_app(&[
-        ("JOB_WORKERS", "1"),
-        ("JOB_INTERACTIVE_WORKERS", "0"),
-        ("LLM_TOKENS_PER_MONTH", "20000"),
-        ("LLM_TOKENS_RESERVED_PER_JOB", "8192"),
-    ])
-    .await;
-    let busy = app.new_owner("busy-worker@example.test").await;
-    let r = app
-        .post(
-            "/api/jobs",
-            Some(&busy.token),
-            serde_json::json!({"kind": "diagnostics.echo", "payload": {"sleep_ms": 30000}}),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // The AI jobs stay queued while they are counted (8,192 held per job).
+    let app = app_with_busy_worker("8192").await;
 
     let owner = app.new_owner("ai-quota@example.test").await;
     let calls = (0..8).map(|_| async {

@@ -428,12 +428,7 @@ async fn attachments_roundtrip(app: &App, s: &Session) -> Vec<String> {
         b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff".to_vec(),
     )
     .await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (415, "unsupported_media_type"),
-        "{}",
-        r.body
-    );
+    r.assert_error(415, "unsupported_media_type");
     let r = upload(
         app,
         s,
@@ -444,12 +439,7 @@ async fn attachments_roundtrip(app: &App, s: &Session) -> Vec<String> {
     .await;
     assert_eq!(r.status, 415, "{}", r.body);
     let r = upload(app, s, entry, "huge.png", png(26 * 1024 * 1024)).await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (413, "payload_too_large"),
-        "{}",
-        r.body
-    );
+    r.assert_error(413, "payload_too_large");
     let r = upload(app, s, entry, "empty.txt", Vec::new()).await;
     r.assert_refused("an empty file");
     // The body has one part, `file`: a stray part before or after it is a malformed
@@ -610,12 +600,7 @@ async fn quotas_answer_429_and_413() {
             json!({"content": "one too many"}),
         )
         .await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (429, "quota_exceeded"),
-        "{}",
-        r.body
-    );
+    r.assert_error(429, "quota_exceeded");
     assert!(r.body["error"]["message"]
         .as_str()
         .unwrap()
@@ -627,12 +612,7 @@ async fn quotas_answer_429_and_413() {
     let r = upload(&app, &s, entry, "a.png", png(60_000)).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let r = upload(&app, &s, entry, "b.png", png(60_000)).await;
-    assert_eq!(
-        (r.status.as_u16(), r.code()),
-        (413, "payload_too_large"),
-        "{}",
-        r.body
-    );
+    r.assert_error(413, "payload_too_large");
     assert!(r.body["error"]["message"]
         .as_str()
         .unwrap()

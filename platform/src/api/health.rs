@@ -71,24 +71,7 @@ impl HealthApi {
             .and_then(|h| h.strip_prefix("Bearer "))
             .and_then(|t| state.jwt.verify(t).ok())
             .is_some_and(|c| c.staff);
-        let checks: Vec<ComponentCheck> = probes
-            .iter()
-            .map(|p| ComponentCheck {
-                name: if staff {
-                    format!("{} ({})", p.name, p.target)
-                } else {
-                    p.name.to_string()
-                },
-                ok: p.ok,
-                critical: p.critical,
-                latency_ms: p.latency_ms,
-                error: match (&p.error, staff) {
-                    (Some(e), true) => Some(e.clone()),
-                    (Some(_), false) => Some("unavailable".into()),
-                    (None, _) => None,
-                },
-            })
-            .collect();
+        let checks: Vec<ComponentCheck> = probes.iter().map(|p| p.shown(staff)).collect();
         let ok = checks.iter().all(|c| c.ok || !c.critical);
         let body = Readiness {
             status: if ok { "ok" } else { "unavailable" }.into(),
@@ -98,6 +81,28 @@ impl HealthApi {
             ReadyResult::Ready(Json(body))
         } else {
             ReadyResult::NotReady(Json(body))
+        }
+    }
+}
+
+impl Probe {
+    /// The check as a caller sees it: staff get the probed target and the failure;
+    /// everyone else gets the component's name and `unavailable`.
+    fn shown(&self, staff: bool) -> ComponentCheck {
+        ComponentCheck {
+            name: if staff {
+                format!("{} ({})", self.name, self.target)
+            } else {
+                self.name.to_string()
+            },
+            ok: self.ok,
+            critical: self.critical,
+            latency_ms: self.latency_ms,
+            error: match (&self.error, staff) {
+                (Some(e), true) => Some(e.clone()),
+                (Some(_), false) => Some("unavailable".into()),
+                (None, _) => None,
+            },
         }
     }
 }

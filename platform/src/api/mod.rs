@@ -7,7 +7,8 @@
 //! | [`me`] | `/me`, `/me/*`, `/status/bar` |
 //! | [`tenant`] | `/tenant`, `/tenant/*`, `/invitations` |
 //! | [`admin`] | `/admin/users`, `/admin/invitations`, `/admin/audit` |
-//! | [`worklogs`] | `/worklogs`, `/worklogs/*` (entries, import, export, attachments, analysis), `/artifacts/*` |
+//! | [`worklogs`] | `/worklogs`, `/worklogs/*` (entries, import, export, analysis) |
+//! | [`attachments`] | `/worklogs/{id}/attachments`, `/artifacts/*` |
 //! | [`skills`] | `/skills`, `/skills/*` |
 //! | [`reports`] | `/reports`, `/reports/*` |
 //! | [`resume`] | `/resume`, `/resume/*` |
@@ -20,12 +21,13 @@
 //! [`ai`] holds what the AI groups share; [`routes`] reads the path templates back from
 //! the document (metrics labels, `Allow`).
 //!
-//! Handlers are thin: validate, call a service or repository, respond. Authorization is
+//! Handlers are thin: validate, call one service, respond. Authorization is
 //! visible in signatures through the guards of [`security`].
 
 pub mod admin;
 pub mod admin_gamification;
 pub mod ai;
+pub mod attachments;
 pub mod auth;
 pub mod client;
 pub mod download;
@@ -92,7 +94,11 @@ type Apis = (
     me::MeApi,
     tenant::TenantApi,
     admin::AdminApi,
-    worklogs::WorklogsApi,
+    (
+        worklogs::WorklogsApi,
+        attachments::AttachmentsApi,
+        worklogs::WorklogAnalysisApi,
+    ),
     skills::SkillsApi,
     reports::ReportsApi,
     resume::ResumeApi,
@@ -112,7 +118,11 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             me::MeApi,
             tenant::TenantApi,
             admin::AdminApi,
-            worklogs::WorklogsApi,
+            (
+                worklogs::WorklogsApi,
+                attachments::AttachmentsApi,
+                worklogs::WorklogAnalysisApi,
+            ),
             skills::SkillsApi,
             reports::ReportsApi,
             resume::ResumeApi,

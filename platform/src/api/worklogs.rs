@@ -2,7 +2,7 @@
 //! search, import and export.
 
 use super::ai::{accepted, Accepted};
-use super::download::{AttachmentTypes, ExportTypes, File};
+use super::download::{ExportTypes, File};
 use super::schema::{
     date_range, DateParam, Day, Documented, Id, IsoDate, Limit, NonBlank, RequiredNonBlank,
     WorklogCursorParam,
@@ -18,12 +18,10 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::me::NoContent;
-use super::multipart::MultipartUpload;
 use super::security::{Authenticated, Writer};
 use super::text::Text;
 use super::Tag;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::services::attachments::{self, AttachmentRow};
 use crate::services::imports::{self, Imported};
 use crate::services::worklogs::{self as service, Cursor, EntryRow, Facet, ListFilter};
 use crate::state::AppState;
@@ -160,54 +158,11 @@ impl From<Vec<Facet>> for FacetList {
     }
 }
 
-/// An evidence file attached to an entry.
-#[derive(Object)]
-pub struct AttachmentOut {
-    pub id: String,
-    pub entry_id: String,
-    pub author_id: String,
-    pub filename: String,
-    /// Decided from the file's bytes, not from what the client said.
-    pub content_type: String,
-    pub size: u64,
-    pub sha256: String,
-    pub created_at: DateTime<Utc>,
-    pub download_url: String,
-}
-
-impl From<AttachmentRow> for AttachmentOut {
-    fn from(a: AttachmentRow) -> Self {
-        Self {
-            download_url: format!("/api/artifacts/{}/download", a.id),
-            id: a.id,
-            entry_id: a.entry_id,
-            author_id: a.author_id,
-            filename: a.filename,
-            content_type: a.content_type,
-            size: a.size,
-            sha256: a.sha256,
-            created_at: a.created_at,
-        }
-    }
-}
-
-#[derive(Object)]
-pub struct AttachmentList {
-    pub items: Vec<AttachmentOut>,
-}
-
 #[derive(ApiResponse)]
 pub enum CreatedEntry {
     /// Created.
     #[oai(status = 201)]
     Created(Json<Entry>),
-}
-
-#[derive(ApiResponse)]
-pub enum CreatedAttachment {
-    /// Stored.
-    #[oai(status = 201)]
-    Created(Json<AttachmentOut>),
 }
 
 /// Import and export formats.
@@ -390,10 +345,6 @@ fn filter_of(
     Ok(f)
 }
 
-fn disposition(filename: &str) -> String {
-    worklog::content_disposition(filename)
-}
-
 pub struct WorklogsApi;
 
 #[OpenApi(tag = "Tag::Worklogs")]
@@ -525,7 +476,7 @@ impl WorklogsApi {
         Ok(File::new(
             Body::from_bytes_stream(stream),
             &content_type,
-            disposition(&name),
+            worklog::content_disposition(&name),
         ))
     }
 
@@ -620,109 +571,14 @@ impl WorklogsApi {
         service::delete(&state, &auth.0, &id).await?;
         Ok(NoContent::Done)
     }
+}
 
-    /// Attach an evidence file (multipart field `file`). The type is decided from the
-    /// bytes: images, PDF, plain text and Markdown, office documents. Queues the reward
-    /// evaluation of the entry's new version.
-    #[oai(
-        path = "/worklogs/:id/attachments",
-        method = "post",
-        operation_id = "attachment_upload"
-    )]
-    async fn upload(
-        &self,
-        state: Data<&Arc<AppState>>,
-        auth: Writer,
-        /// The entry's id.
-        id: Path<Id>,
-        body: MultipartUpload,
-    ) -> ApiResult<CreatedAttachment> {
-        let upload = attachments::begin(&state, &auth.0, &id).await?;
-        let mut body = body;
-        let field = body.file().await?;
-        let name = field.file_name().map(str::to_string);
-        let read = Box::pin(field.into_async_read());
-        let stored = match upload.store(name.as_deref(), read).await {
-            Ok(stored) => stored,
-            Err(e) => {
-                body.drain().await;
-                return Err(e);
-            }
-        };
-        if let Err(e) = body.end().await {
-            upload.discard(stored).await;
-            return Err(e);
-        }
-        let attachment = upload.record(stored).await?;
-        Ok(CreatedAttachment::Created(Json(attachment.into())))
-    }
+/// The entry analysis route, registered after the attachments' routes so the
+/// document keeps its order (`/worklogs/{id}/analyze` after the files).
+pub struct WorklogAnalysisApi;
 
-    /// An entry's attachments.
-    #[oai(
-        path = "/worklogs/:id/attachments",
-        method = "get",
-        operation_id = "attachment_list"
-    )]
-    async fn attachments(
-        &self,
-        state: Data<&Arc<AppState>>,
-        auth: Authenticated,
-        /// The entry's id.
-        id: Path<Id>,
-    ) -> ApiResult<Json<AttachmentList>> {
-        let rows = attachments::of_entry(&state, &auth.0, &id).await?;
-        Ok(Json(AttachmentList {
-            items: rows.into_iter().map(Into::into).collect(),
-        }))
-    }
-
-    /// Download a file (as an attachment, with its stored type).
-    #[oai(
-        path = "/artifacts/:id/download",
-        method = "get",
-        operation_id = "artifact_download"
-    )]
-    async fn download(
-        &self,
-        state: Data<&Arc<AppState>>,
-        auth: Authenticated,
-        /// The attachment's id (from its `download_url`).
-        id: Path<Id>,
-    ) -> ApiResult<File<AttachmentTypes>> {
-        let attachments::Download {
-            attachment: a,
-            body,
-        } = attachments::download(&state, &auth.0, &id).await?;
-        // Text is served with its charset so browsers don't guess one.
-        let content_type = if a.content_type.starts_with("text/") {
-            format!("{}; charset=utf-8", a.content_type)
-        } else {
-            a.content_type
-        };
-        Ok(File::new(
-            Body::from_bytes_stream(body),
-            &content_type,
-            disposition(&a.filename),
-        ))
-    }
-
-    /// Delete a file.
-    #[oai(
-        path = "/artifacts/:id",
-        method = "delete",
-        operation_id = "artifact_delete"
-    )]
-    async fn delete_artifact(
-        &self,
-        state: Data<&Arc<AppState>>,
-        auth: Writer,
-        /// The attachment's id (from its `download_url`).
-        id: Path<Id>,
-    ) -> ApiResult<NoContent> {
-        attachments::delete(&state, &auth.0, &id).await?;
-        Ok(NoContent::Done)
-    }
-
+#[OpenApi(tag = "Tag::Worklogs")]
+impl WorklogAnalysisApi {
     /// Analyse an entry: a short summary, suggested tags, the detected outcome, and hints
     /// to make it better. The result lands on the entry's `analysis`.
     #[oai(

@@ -102,13 +102,28 @@ async fn end_family(state: &AppState, user_id: &str, family: &str) -> ApiResult<
     Ok(ended?)
 }
 
-/// Counts a wrong password for `account` from this client and audits a lockout it causes.
-pub async fn password_failed(
+/// A wrong password for `account` (of `user_id` in `tenant`, when known): audits it as
+/// `kind` with `reason`, counts it against the account from this client, and audits a
+/// lockout it causes. Login and the password change share it, so guessing through
+/// either meets the same limits.
+async fn password_failed(
     state: &AppState,
     client: &ClientInfo,
-    user_id: Option<&str>,
+    kind: AuthEventKind,
+    (user_id, tenant): (Option<&str>, Option<&str>),
     account: &str,
+    reason: &str,
 ) {
+    record(
+        state,
+        kind,
+        client,
+        user_id,
+        tenant,
+        Some(account),
+        serde_json::json!({ "reason": reason }),
+    )
+    .await;
     let Some(lockout) = state.limits.password_failed(account, &client.ip) else {
         return;
     };
@@ -173,13 +188,19 @@ pub async fn login(
     let user = match (user, ok) {
         (Some(u), true) => u,
         (u, _) => {
-            record(state, AuthEventKind::LoginFailed, client, u.as_ref().map(|u| u.id.as_str()), None, Some(&email_norm),
-                serde_json::json!({"reason": if u.is_some() { "bad_password" } else { "unknown_email" }})).await;
+            let reason = if u.is_some() {
+                "bad_password"
+            } else {
+                "unknown_email"
+            };
+            let user_id = u.as_ref().map(|u| u.id.as_str());
             password_failed(
                 state,
                 client,
-                u.as_ref().map(|u| u.id.as_str()),
+                AuthEventKind::LoginFailed,
+                (user_id, None),
                 &email_norm,
+                reason,
             )
             .await;
             return Err(invalid_credentials());
@@ -482,17 +503,15 @@ pub async fn change_password(
     // failure limits as guessing it at login.
     state.limits.password_attempt(&user.email, &client.ip)?;
     if !accounts::verify_password_async(current.to_string(), user.password_hash.clone()).await {
-        record(
+        password_failed(
             state,
-            AuthEventKind::PasswordChangeFailed,
             client,
-            Some(&user.id),
-            Some(&p.tenant_id()),
-            Some(&user.email),
-            serde_json::json!({"reason": "bad_current_password"}),
+            AuthEventKind::PasswordChangeFailed,
+            (Some(&user.id), Some(&p.tenant_id())),
+            &user.email,
+            "bad_current_password",
         )
         .await;
-        password_failed(state, client, Some(&user.id), &user.email).await;
         return Err(ApiError::new(
             ErrorCode::InvalidCredentials,
             "current password is incorrect",

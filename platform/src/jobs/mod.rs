@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::observability::events::{kind, Event, Events};
 use crate::observability::metrics::metrics;
+use crate::store::Scope;
 use queue::{EnqueueOptions, Enqueued, Queue, QueueResult};
 
 /// Enqueues jobs and records them on the timeline: what API handlers and workflows use.
@@ -73,7 +74,7 @@ impl Jobs {
     /// An idempotent repeat returns the existing job and writes nothing.
     pub async fn enqueue(
         &self,
-        tenant: &str,
+        scope: Scope,
         job_kind: &str,
         payload: serde_json::Value,
         opts: EnqueueOptions,
@@ -81,14 +82,15 @@ impl Jobs {
         // Allocated before the job is visible to workers, so `job.queued` sorts before
         // the `job.started` of a worker that picks the job up at once.
         let event_id = uuid::Uuid::now_v7().to_string();
-        let outcome = self.queue.enqueue(tenant, job_kind, payload, opts).await?;
+        let tenant = scope.to_string();
+        let outcome = self.queue.enqueue(&tenant, job_kind, payload, opts).await?;
         if let Enqueued::Created(id) = outcome {
             metrics().jobs_enqueued.with_label_values(&[job_kind]).inc();
             if let Some(job) = self.queue.get(id)? {
                 let data = json!({"priority": job.priority, "run_at": job.run_at, "max_attempts": job.max_attempts});
                 let mut event = Event::job(kind::JOB_QUEUED, &job, "queued", data);
                 event.id = Some(event_id);
-                self.events.emit(tenant, event);
+                self.events.emit(&tenant, event);
             }
         }
         Ok(outcome)

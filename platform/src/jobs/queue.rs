@@ -74,6 +74,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::store::Scope;
+
 /// Most queued jobs of a tenant [`Queue::claim_more`] looks through.
 pub const CLAIM_SCAN: usize = 2000;
 
@@ -88,8 +90,8 @@ pub const MEMBER_MAX_PRIORITY: u8 = 5;
 /// above what staff may set, leased first and by the interactive workers.
 pub const INTERACTIVE_PRIORITY: u8 = 9;
 
-/// The tenant name of platform-wide jobs (metrics, sweeps).
-pub const SYSTEM_TENANT: &str = crate::store::Scope::SYSTEM;
+/// The scope of platform-wide jobs (metrics, sweeps), as the queue keys it.
+pub const SYSTEM_TENANT: &str = Scope::SYSTEM;
 
 /// Where a job is in its life.
 #[derive(
@@ -149,7 +151,8 @@ impl JobState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: Uuid,
-    /// A tenant id, or [`SYSTEM_TENANT`].
+    /// Whose job it is: a [`Scope`] as text (a tenant id, or [`SYSTEM_TENANT`]). The
+    /// queue core treats it as an opaque fairness key; [`Job::scope`] reads it back.
     pub tenant: String,
     pub kind: String,
     pub payload: serde_json::Value,
@@ -181,6 +184,14 @@ pub struct Job {
     pub result: Option<serde_json::Value>,
     /// Names of finished workflow steps with their outputs, so a retry resumes.
     pub steps: Vec<StepRecord>,
+}
+
+impl Job {
+    /// Whose job it is (`None` only for a record written with a key that is neither a
+    /// tenant id nor the system scope, which the API never enqueues).
+    pub fn scope(&self) -> Option<Scope> {
+        Scope::parse(&self.tenant)
+    }
 }
 
 /// One finished step of a workflow.

@@ -37,28 +37,6 @@ pub struct ScheduleRecord {
     pub last_job_id: Option<Uuid>,
 }
 
-/// The schedules every `afterresume serve` keeps.
-pub fn builtin() -> Vec<ScheduleSpec> {
-    vec![
-        ScheduleSpec {
-            name: "system.compute_metrics",
-            // Nightly at 02:15 UTC.
-            cron: "0 15 2 * * *",
-            kind: "system.compute_metrics",
-            payload: serde_json::json!({}),
-        },
-        ScheduleSpec {
-            name: "gamification.weekly_sweep",
-            // Hourly: the sweep closes a user's week when *their* Monday 00:00 has come,
-            // and time zones turn over on the hour (or half/quarter hour: the next hourly
-            // run catches those).
-            cron: "0 0 * * * *",
-            kind: "gamification.weekly_sweep",
-            payload: serde_json::json!({}),
-        },
-    ]
-}
-
 fn parse(expr: &str) -> QueueResult<cron::Schedule> {
     cron::Schedule::from_str(expr)
         .map_err(|e| QueueError::Storage(format!("invalid cron expression {expr:?}: {e}")))

@@ -7,7 +7,7 @@ use crate::deps::Deps;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::Principal;
 use crate::jobs::queue::{EnqueueOptions, Enqueued, QueueError};
-use crate::store::TenantDb;
+use crate::store::{Scope, TenantDb};
 use crate::workflows::JobPayload;
 
 /// Refuses AI work when the tenant's monthly LLM tokens are used up. Otherwise returns
@@ -49,16 +49,13 @@ pub async fn enqueue<P: JobPayload>(
     key: Option<String>,
     in_flight: Option<usize>,
 ) -> ApiResult<Enqueued> {
-    let payload = serde_json::to_value(payload).map_err(ApiError::internal)?;
     let mut opts: EnqueueOptions = state.jobs.member_options();
     opts.max_active_of = in_flight.map(|cap| (crate::workflows::ai::KINDS, cap));
     opts.idempotency_key = key;
     opts.created_by = Some(p.user_id.clone());
     // AI work is slower than bookkeeping: a generous per-attempt timeout.
     opts.timeout = std::time::Duration::from_secs(state.settings.llm_timeout_secs * 6);
-    state
-        .jobs
-        .enqueue(&p.tenant_id(), P::KIND.as_str(), payload, opts)
+    crate::workflows::kinds::enqueue(state, Scope::Tenant(p.tenant), payload, opts)
         .await
         .map_err(|e| match e {
             QueueError::TooManyActive(n) => llm_quota_error(format!(

@@ -18,6 +18,7 @@ use crate::jobs::queue::{
     now_ms, Enqueued, Job, JobFilter, JobState, QueueError, MEMBER_MAX_PRIORITY,
 };
 use crate::observability::events::{kind, Event};
+use crate::store::Scope;
 use crate::workflows::{Caller, Enqueue, Registry};
 
 pub use crate::store::events::{EventFilter, EventRow};
@@ -79,7 +80,7 @@ pub async fn enqueue(
     opts.created_by = Some(p.user_id.clone());
     state
         .jobs
-        .enqueue(&p.tenant_id(), workflow.kind, payload, opts)
+        .enqueue(Scope::Tenant(p.tenant), workflow.kind, payload, opts)
         .await
         .map_err(ApiError::from)
 }
@@ -91,7 +92,7 @@ pub fn own_job(state: &Deps, p: &Principal, id: Uuid) -> ApiResult<Job> {
         .queue()
         .get(id)
         .map_err(ApiError::internal)?
-        .filter(|j| j.tenant == p.tenant_id())
+        .filter(|j| j.scope() == Some(Scope::Tenant(p.tenant)))
         .ok_or_else(|| ApiError::not_found("job"))
 }
 

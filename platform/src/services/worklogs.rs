@@ -90,7 +90,7 @@ pub async fn analyze(state: &Deps, p: &Principal, id: &str) -> ApiResult<Enqueue
 pub(crate) async fn queue_reward(state: &Deps, p: &Principal, e: &EntryRow) {
     if let Err(err) = crate::workflows::rewards::queue_evaluation(
         state,
-        &p.tenant_id(),
+        p.tenant,
         &p.user_id,
         &e.id,
         e.version,
@@ -137,8 +137,7 @@ pub async fn create(state: &Deps, p: &Principal, draft: EntryDraft) -> ApiResult
     let db = p.tenant_db(state).await?;
     check_hourly_quota(state, p, &db).await?;
     let id = crate::store::platform::new_id();
-    let tenant = p.tenant_id();
-    let held = HeldReward::hold(state, &tenant, &p.user_id, &id, 1, &p.user_id).await;
+    let held = HeldReward::hold(state, p.tenant, &p.user_id, &id, 1, &p.user_id).await;
     match repo::create(&db, &id, &p.user_id, &fields(&valid), None).await {
         Ok(Some(row)) => {
             held.release(state);
@@ -170,7 +169,7 @@ pub async fn update(
     // An update succeeds only at `version`, so the version it writes is known.
     let held = HeldReward::hold(
         state,
-        &p.tenant_id(),
+        p.tenant,
         &p.user_id,
         &current.id,
         version.saturating_add(1),

@@ -39,6 +39,22 @@ pub struct EntryRow {
     pub score: Option<f64>,
 }
 
+/// A stored entry as an agent sees it.
+impl From<&EntryRow> for crate::agents::Entry {
+    fn from(r: &EntryRow) -> Self {
+        Self {
+            id: r.id.clone(),
+            date: r.date,
+            title: r.title.clone(),
+            content: r.content.clone(),
+            outcome: r.outcome.clone(),
+            tags: r.tags.clone(),
+            project: r.project.clone(),
+            attachments: r.attachment_count,
+        }
+    }
+}
+
 /// A stored entry as the exporters write it.
 impl From<&EntryRow> for crate::worklog::ExportEntry {
     fn from(r: &EntryRow) -> Self {

@@ -49,20 +49,6 @@ fn call_ctx(ctx: &StepCtx) -> CallContext {
     }
 }
 
-/// A stored entry as an agent sees it.
-pub fn agent_entry(r: &EntryRow) -> agents::Entry {
-    agents::Entry {
-        id: r.id.clone(),
-        date: r.date,
-        title: r.title.clone(),
-        content: r.content.clone(),
-        outcome: r.outcome.clone(),
-        tags: r.tags.clone(),
-        project: r.project.clone(),
-        attachments: r.attachment_count,
-    }
-}
-
 /// Every entry of `author` in `[from, to]` (all days when absent), newest first.
 async fn entries_of(
     db: &TenantDb,
@@ -177,7 +163,7 @@ async fn analyze(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         .run_agent(
             &call_ctx(&ctx),
             &WorklogAnalysis::default(),
-            &agent_entry(&entry),
+            &agents::Entry::from(&entry),
         )
         .await
         .map_err(llm_err)?;
@@ -226,7 +212,7 @@ async fn extract_skills(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
     let p: SkillsPayload = ctx.payload()?;
     let db = ctx.tenant_db().await?;
     let rows = entries_of(&db, &p.user_id, p.from, p.to, SKILLS_MAX_ENTRIES).await?;
-    let entries: Vec<agents::Entry> = rows.iter().map(agent_entry).collect();
+    let entries: Vec<agents::Entry> = rows.iter().map(agents::Entry::from).collect();
     let known: Vec<String> = skills::list(&db, &p.user_id, None, None, skills::SkillSort::Name)
         .await
         .map_err(db_err)?
@@ -463,7 +449,7 @@ async fn generate_report(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
             to: p.to,
             audience: p.audience.clone(),
             instructions: p.instructions.clone(),
-            entries: rows.iter().map(agent_entry).collect(),
+            entries: rows.iter().map(agents::Entry::from).collect(),
         };
         ctx.state
             .llm
@@ -583,7 +569,7 @@ async fn generate_resume(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
             location: None,
         },
         workspace_name: workspace,
-        entries: rows.iter().map(agent_entry).collect(),
+        entries: rows.iter().map(agents::Entry::from).collect(),
         confirmed_skills: confirmed
             .iter()
             .map(|s| agents::resume::ConfirmedSkill {

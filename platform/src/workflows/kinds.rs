@@ -4,6 +4,11 @@
 
 use serde::Serialize;
 
+use crate::deps::Deps;
+use crate::jobs::queue::{EnqueueOptions, Enqueued, QueueError, QueueResult};
+use crate::jobs::schedule::ScheduleSpec;
+use crate::store::Scope;
+
 /// A job kind. The queue stores it as [`JobKind::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobKind {
@@ -56,6 +61,43 @@ impl JobKind {
 /// A job's input that knows its kind: what use cases enqueue.
 pub trait JobPayload: Serialize {
     const KIND: JobKind;
+}
+
+/// Enqueues `payload` as a job of its kind for `scope` (the one place a typed payload
+/// becomes the queue's JSON).
+pub async fn enqueue<P: JobPayload>(
+    deps: &Deps,
+    scope: Scope,
+    payload: &P,
+    opts: EnqueueOptions,
+) -> QueueResult<Enqueued> {
+    let payload = serde_json::to_value(payload).map_err(|e| QueueError::Storage(e.to_string()))?;
+    deps.jobs
+        .enqueue(scope, P::KIND.as_str(), payload, opts)
+        .await
+}
+
+/// The schedules every `afterresume serve` keeps (the scheduler enqueues them in the
+/// system scope).
+pub fn schedules() -> Vec<ScheduleSpec> {
+    vec![
+        ScheduleSpec {
+            name: "system.compute_metrics",
+            // Nightly at 02:15 UTC.
+            cron: "0 15 2 * * *",
+            kind: JobKind::SystemComputeMetrics.as_str(),
+            payload: serde_json::json!({}),
+        },
+        ScheduleSpec {
+            name: "gamification.weekly_sweep",
+            // Hourly: the sweep closes a user's week when *their* Monday 00:00 has come,
+            // and time zones turn over on the hour (or half/quarter hour: the next hourly
+            // run catches those).
+            cron: "0 0 * * * *",
+            kind: JobKind::RewardWeeklySweep.as_str(),
+            payload: serde_json::json!({}),
+        },
+    ]
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub mod kinds;
 pub mod rewards;
 pub mod system;
 
-pub use kinds::{JobKind, JobPayload};
+pub use kinds::{schedules, JobKind, JobPayload};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,10 +27,10 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::deps::Deps;
-use crate::jobs::queue::{Job, SYSTEM_TENANT};
+use crate::jobs::queue::Job;
 use crate::jobs::runner::{Handler, JobContext, JobError};
 use crate::observability::events::{kind, Event};
-use crate::store::{TenantDb, TenantId};
+use crate::store::{Scope, TenantDb, TenantId};
 
 /// A step's body.
 pub type StepFn =
@@ -173,11 +173,13 @@ impl StepCtx {
 
     /// The job's tenant (jobs of the platform itself have none).
     pub fn tenant(&self) -> Result<TenantId, JobError> {
-        uuid::Uuid::parse_str(&self.job.tenant)
-            .map(TenantId)
-            .map_err(|_| {
-                JobError::fatal(format!("job tenant {:?} is not a tenant", self.job.tenant))
-            })
+        match self.job.scope() {
+            Some(Scope::Tenant(t)) => Ok(t),
+            _ => Err(JobError::fatal(format!(
+                "job scope {:?} is not a tenant",
+                self.job.tenant
+            ))),
+        }
     }
 
     /// The job's tenant database.
@@ -321,9 +323,4 @@ async fn run_workflow(
         }
     }
     Ok(last)
-}
-
-/// Whether `tenant` names the platform rather than a tenant.
-pub fn is_system(tenant: &str) -> bool {
-    tenant == SYSTEM_TENANT
 }

@@ -28,7 +28,7 @@ use crate::jobs::queue::Job;
 use crate::jobs::runner::{self, JobError};
 use crate::observability::events::{kind, Event};
 use crate::store::gamification::{self as repo, Attempt, Change, Part, PriorRow};
-use crate::store::{platform, TenantDb};
+use crate::store::{platform, Scope, TenantDb, TenantId};
 
 /// The payload of `gamification.reward_evaluate`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,7 +62,7 @@ pub struct HeldReward {
 /// the job's kind, key, payload and lane.
 pub async fn queue_evaluation(
     state: &crate::deps::Deps,
-    tenant: &str,
+    tenant: TenantId,
     created_by: &str,
     entry_id: &str,
     version: u32,
@@ -75,11 +75,12 @@ pub async fn queue_evaluation(
     opts.idempotency_key = Some(format!("entry:{entry_id}:v{version}"));
     opts.created_by = Some(created_by.to_string());
     opts.run_at = run_at;
-    let payload = json!({"entry_id": entry_id, "version": version, "user_id": author_id});
-    state
-        .jobs
-        .enqueue(tenant, JobKind::RewardEvaluate.as_str(), payload, opts)
-        .await
+    let payload = RewardPayload {
+        entry_id: entry_id.to_string(),
+        version,
+        user_id: author_id.to_string(),
+    };
+    super::kinds::enqueue(state, Scope::Tenant(tenant), &payload, opts).await
 }
 
 impl HeldReward {
@@ -87,7 +88,7 @@ impl HeldReward {
     /// A queue failure is logged, never a failed request (the entry matters more).
     pub async fn hold(
         state: &crate::deps::Deps,
-        tenant: &str,
+        tenant: TenantId,
         created_by: &str,
         entry_id: &str,
         version: u32,

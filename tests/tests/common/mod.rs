@@ -84,6 +84,16 @@ impl Resp {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+    /// Asserts an error response with `status` and the error `code`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "{}",
+            self.body
+        );
+    }
     /// Asserts a refusal of bad input with the status that belongs to its code: 400 for
     /// a request that disagrees with the API document, 422 for one that breaks a rule.
     pub fn assert_refused(&self, what: &str) {
