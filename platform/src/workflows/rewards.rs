@@ -138,8 +138,10 @@ fn db_err(e: impl std::fmt::Display) -> JobError {
     JobError::retryable(format!("database: {e}"))
 }
 
-/// Most evaluations of one user made together.
-pub const BATCH: usize = 64;
+/// Most evaluations of one user made together. Each batch reads the author's recent
+/// entries once (up to [`PRIOR_ENTRIES_COMPARED`] of them, for near-duplicates), so a
+/// larger batch spreads that read over more evaluations.
+pub const BATCH: usize = 256;
 
 /// How many of the author's most recent entries (within the duplicate window) a new
 /// version is compared with for near-duplicates.
