@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem::Body;
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
@@ -19,7 +20,6 @@ use crate::error::ApiResult;
 use crate::services::attachments::{self, AttachmentRow};
 use crate::state::AppState;
 use crate::worklog;
-use poem_openapi::param::Path;
 
 /// An evidence file attached to an entry.
 #[derive(Object)]
