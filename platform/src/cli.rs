@@ -9,7 +9,7 @@ use crate::identity::accounts::{self, Email};
 use crate::identity::credentials;
 use crate::identity::tenancy::Role;
 use crate::store::platform::{self, NewInvitation, NewUser};
-use crate::store::Store;
+use crate::store::{Store, TenantId};
 
 #[derive(Parser)]
 #[command(
@@ -87,7 +87,7 @@ pub enum AdminCommand {
         role: RoleArg,
         /// Join this existing tenant; without it the invitation creates a new tenant.
         #[arg(long)]
-        tenant: Option<uuid::Uuid>,
+        tenant: Option<TenantId>,
         #[arg(long, default_value_t = 72)]
         expires_in_hours: u32,
         #[arg(long)]
@@ -233,9 +233,7 @@ async fn admin(store: &Store, cmd: AdminCommand, remember_secs: u64) -> anyhow::
             };
             let tid =
                 platform::create_tenant_with_owner(db, &format!("{name} (staff)"), &id).await?;
-            store
-                .tenant(crate::store::TenantId(uuid::Uuid::parse_str(&tid)?))
-                .await?;
+            store.tenant(tid).await?;
             println!(
                 "staff user created: {} ({id}), workspace {tid}",
                 email.as_str()
@@ -252,7 +250,7 @@ async fn admin(store: &Store, cmd: AdminCommand, remember_secs: u64) -> anyhow::
                 return fail("--expires-in-hours must be between 1 and 720".into());
             }
             if let Some(t) = tenant {
-                if platform::tenant_by_id(db, &t.to_string()).await?.is_none() {
+                if platform::tenant_by_id(db, t).await?.is_none() {
                     return fail(format!("no tenant {t}"));
                 }
             }
@@ -266,12 +264,11 @@ async fn admin(store: &Store, cmd: AdminCommand, remember_secs: u64) -> anyhow::
                 role.into()
             };
             let passkey = credentials::new_passkey();
-            let tenant_id = tenant.map(|t| t.to_string());
             let inv = platform::create_invitation(
                 db,
                 &NewInvitation {
                     passkey_hash: &credentials::sha256_hex(&passkey),
-                    tenant_id: tenant_id.as_deref(),
+                    tenant_id: tenant,
                     role,
                     email: email.as_ref().map(|e| e.as_str()),
                     created_by: platform::OPERATOR,

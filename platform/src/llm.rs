@@ -24,6 +24,7 @@ use crate::agents::{Agent, Message};
 use crate::config::{LlmProvider, Settings};
 use crate::observability::events::{kind, Event, Events};
 use crate::observability::metrics::metrics;
+use crate::store::Scope;
 
 /// Why an LLM call failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -48,10 +49,11 @@ impl LlmError {
     }
 }
 
-/// Who a call is for (its Event goes on this tenant's timeline, under this job).
+/// Who a call is for, and under which job.
 #[derive(Debug, Clone)]
 pub struct CallContext {
-    pub tenant: String,
+    /// Whose call it is: its usage is counted there and its Events go on that timeline.
+    pub scope: Scope,
     pub job_id: Option<String>,
     pub correlation_id: Option<String>,
     /// The job's attempt (1 first): a retried job asks the model with other seeds.
@@ -481,7 +483,7 @@ impl LlmClient {
             if ctx.job_id.is_some() && last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
                 self.events.emit(
-                    &ctx.tenant,
+                    ctx.scope,
                     Event {
                         id: None,
                         kind: kind::JOB_PROGRESS,
@@ -530,8 +532,8 @@ impl LlmClient {
         m.llm_latency
             .with_label_values(&[provider, &model])
             .observe(took.as_secs_f64());
-        if let Ok(id) = uuid::Uuid::parse_str(&ctx.tenant) {
-            if let Ok(db) = self.store.tenant(crate::store::TenantId(id)).await {
+        if let Scope::Tenant(id) = ctx.scope {
+            if let Ok(db) = self.store.tenant(id).await {
                 if let Err(e) = record_usage(&db, prompt, completion).await {
                     tracing::warn!(error = %e, "LLM usage not recorded");
                 }
@@ -542,7 +544,7 @@ impl LlmClient {
             Some(e) => format!("{} failed: {e}", label.agent),
         };
         self.events.emit(
-            &ctx.tenant,
+            ctx.scope,
             Event {
                 id: None,
                 kind: kind::LLM_CALL,

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::identity::tenancy::Role;
-use crate::store::{platform, Db, StoreResult};
+use crate::store::{platform, Db, StoreResult, TenantId};
 
 /// A user as the request guards see them.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ pub struct Identity {
     pub disabled: bool,
     pub timezone: chrono_tz::Tz,
     /// Tenant id → role, for every tenant the user belongs to.
-    pub memberships: Vec<(String, Role)>,
+    pub memberships: Vec<(TenantId, Role)>,
     /// Logins ended within the last access-token lifetime (logout, password change,
     /// refresh reuse, removal): their access tokens are refused. A handful at most.
     pub ended_sessions: Vec<String>,
@@ -45,10 +45,10 @@ impl Identity {
     }
 
     /// The user's role in `tenant_id`, if they are a member.
-    pub fn role_in(&self, tenant_id: &str) -> Option<Role> {
+    pub fn role_in(&self, tenant_id: TenantId) -> Option<Role> {
         self.memberships
             .iter()
-            .find(|(t, _)| t == tenant_id)
+            .find(|(t, _)| *t == tenant_id)
             .map(|(_, r)| *r)
     }
 }

@@ -87,10 +87,9 @@ async fn concurrent_demotions_never_leave_a_tenant_without_owner() {
         )
         .await
         .unwrap();
-        let (t1, t2) = (tid.clone(), tid.clone());
         let (d1, d2) = (db.clone(), db.clone());
-        let h1 = tokio::spawn(async move { platform::set_role(&d1, &t1, &a, Role::Member).await });
-        let h2 = tokio::spawn(async move { platform::set_role(&d2, &t2, &b, Role::Member).await });
+        let h1 = tokio::spawn(async move { platform::set_role(&d1, tid, &a, Role::Member).await });
+        let h2 = tokio::spawn(async move { platform::set_role(&d2, tid, &b, Role::Member).await });
         let (r1, r2) = (h1.await.unwrap(), h2.await.unwrap());
         let ok = [&r1, &r2].iter().filter(|r| r.is_ok()).count();
         let last_owner = [&r1, &r2]
@@ -98,7 +97,7 @@ async fn concurrent_demotions_never_leave_a_tenant_without_owner() {
             .filter(|r| matches!(r, Err(e) if e.thrown() == Some("last_owner")))
             .count();
         assert_eq!((ok, last_owner), (1, 1), "round {round}: {r1:?} {r2:?}");
-        let owners = platform::members_of(&db, &tid)
+        let owners = platform::members_of(&db, tid)
             .await
             .unwrap()
             .into_iter()

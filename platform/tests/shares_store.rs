@@ -16,7 +16,7 @@ async fn a_link_opens_until_its_expiry_and_counts_each_view() {
         &NewShare {
             id: "0190b0b0-0000-7000-8000-000000000001",
             token_hash: "hash-of-the-token",
-            tenant_id: "0190b0b0-0000-7000-8000-0000000000aa",
+            tenant_id: "0190b0b0-0000-7000-8000-0000000000aa".parse().unwrap(),
             kind: "report",
             doc_id: "0190b0b0-0000-7000-8000-0000000000bb",
             created_by: "0190b0b0-0000-7000-8000-0000000000cc",

@@ -17,6 +17,7 @@ use super::text::Text;
 use super::Tag;
 use crate::error::ApiResult;
 use crate::identity::auditing::AuthEventKind;
+use crate::identity::TenantId;
 use crate::services::tenant as workspace;
 use crate::services::users::{self, UserRow};
 use crate::state::AppState;
@@ -171,7 +172,7 @@ impl AdminApi {
         Ok(Json(
             audit_page(
                 &state,
-                tenant_id.0.map(|t| t.to_string()),
+                tenant_id.0.map(TenantId),
                 kind.0.map(|k| k.as_str().to_string()),
                 user_id.0.map(|u| u.to_string()),
                 since.0,

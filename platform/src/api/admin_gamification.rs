@@ -15,8 +15,9 @@ use super::schema::{AnyObject, Between, Day, Documented};
 use super::security::Staff;
 use super::text::Text;
 use super::Tag;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::gamification::rules::BadgeCode;
+use crate::identity::TenantId;
 use crate::services::rewards::{self, ConfigRow};
 use crate::state::AppState;
 
@@ -203,7 +204,7 @@ impl AdminGamificationApi {
     ) -> ApiResult<Json<GrantResult>> {
         let b = body.0;
         let grant = rewards::Grant {
-            tenant_id: b.tenant_id.into_string(),
+            tenant_id: tenant_id(&b.tenant_id)?,
             user_id: b.user_id.into_string(),
             amount: b.amount,
             reason: b.reason.into_string(),
@@ -233,7 +234,7 @@ impl AdminGamificationApi {
             .parse()
             .map_err(|_| ApiError::validation(format!("unknown badge {:?}", &*b.badge)))?;
         let revoke = rewards::Revoke {
-            tenant_id: b.tenant_id.into_string(),
+            tenant_id: tenant_id(&b.tenant_id)?,
             user_id: b.user_id.into_string(),
             badge,
             reason: b.reason.into_string(),
@@ -282,4 +283,10 @@ impl AdminGamificationApi {
         let published = rewards::publish_config(&state, &auth.0, &client, body).await?;
         Ok(Json((&published).into()))
     }
+}
+
+/// A staff request's target workspace.
+fn tenant_id(text: &str) -> ApiResult<TenantId> {
+    text.parse()
+        .map_err(|_| ApiError::new(ErrorCode::InvalidParameter, "tenant_id is not a valid id"))
 }

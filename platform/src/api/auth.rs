@@ -97,7 +97,7 @@ fn token_body(s: &IssuedSession) -> Json<TokenResponse> {
         token_type: "Bearer".into(),
         expires_in: s.expires_in,
         user_id: s.user_id.clone(),
-        tenant_id: s.tenant_id.clone(),
+        tenant_id: s.tenant_id.to_string(),
         role: s.role.into(),
     })
 }

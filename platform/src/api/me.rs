@@ -63,7 +63,7 @@ fn me_of(p: &Principal, Profile { user, tenant }: Profile) -> Me {
         display_name: user.display_name,
         timezone: user.timezone,
         is_staff: user.is_staff,
-        tenant_id: tenant.id,
+        tenant_id: tenant.id.to_string(),
         tenant_name: tenant.name,
         role: p.role.into(),
         created_at: user.created_at,

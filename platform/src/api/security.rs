@@ -34,7 +34,8 @@ fn state_of(req: &Request) -> ApiResult<Arc<AppState>> {
 async fn authenticate(req: &Request, bearer: &Bearer) -> ApiResult<Principal> {
     let state = state_of(req)?;
     let claims = state.jwt.verify(&bearer.token)?;
-    let tenant_uuid = uuid::Uuid::parse_str(&claims.tid)
+    let tenant = uuid::Uuid::parse_str(&claims.tid)
+        .map(TenantId)
         .map_err(|_| ApiError::new(ErrorCode::TokenInvalid, "access token is invalid"))?;
     let user = state
         .principals
@@ -57,7 +58,7 @@ async fn authenticate(req: &Request, bearer: &Bearer) -> ApiResult<Principal> {
             "this login was ended (logout, password change or a revoked session); log in again",
         ));
     }
-    let role = user.role_in(&claims.tid).ok_or_else(|| {
+    let role = user.role_in(tenant).ok_or_else(|| {
         ApiError::new(
             ErrorCode::TokenInvalid,
             "you are no longer a member of this tenant",
@@ -66,7 +67,7 @@ async fn authenticate(req: &Request, bearer: &Bearer) -> ApiResult<Principal> {
     state.limits.api(&user.user_id)?;
     Ok(Principal {
         user_id: user.user_id.clone(),
-        tenant: TenantId(tenant_uuid),
+        tenant,
         role,
         is_staff: user.is_staff,
         email: user.email.clone(),
@@ -83,7 +84,7 @@ async fn deny(req: &Request, p: &Principal, needed: &str) -> ApiError {
             AuthEventKind::PermissionDenied,
             &client,
             Some(&p.user_id),
-            Some(&p.tenant_id()),
+            Some(p.tenant),
             Some(&p.email),
             serde_json::json!({"method": req.method().as_str(), "path": req.uri().path(), "needed": needed, "role": p.role}),
         )

@@ -19,6 +19,7 @@ use super::Tag;
 use crate::error::{ApiError, ApiResult};
 use crate::identity::auditing::AuthEventKind;
 use crate::identity::tenancy::Role;
+use crate::identity::TenantId;
 use crate::services::tenant::{
     self as workspace, AuthEventFilter, AuthEventRow, InvitationRow, MemberRow,
 };
@@ -117,7 +118,7 @@ impl From<InvitationRow> for Invitation {
         };
         Self {
             id: r.id,
-            tenant_id: r.tenant_id,
+            tenant_id: r.tenant_id.map(|t| t.to_string()),
             role: r.role.into(),
             email: r.email,
             status,
@@ -201,7 +202,7 @@ impl From<AuthEventRow> for AuthEvent {
             id: r.id,
             kind: r.kind,
             user_id: r.user_id,
-            tenant_id: r.tenant_id,
+            tenant_id: r.tenant_id.map(|t| t.to_string()),
             email: r.email,
             ip: r.ip,
             user_agent: r.user_agent,
@@ -223,7 +224,7 @@ pub struct AuthEventPage {
 #[allow(clippy::too_many_arguments)]
 pub async fn audit_page(
     state: &AppState,
-    tenant_id: Option<String>,
+    tenant_id: Option<TenantId>,
     kind: Option<String>,
     user_id: Option<String>,
     since: Option<DateTime<Utc>>,
@@ -252,7 +253,7 @@ pub async fn audit_page(
 impl Tenant {
     fn of(w: workspace::Workspace, role: Role) -> Self {
         Self {
-            id: w.tenant.id,
+            id: w.tenant.id.to_string(),
             name: w.tenant.name,
             created_at: w.tenant.created_at,
             role: role.into(),
@@ -437,7 +438,7 @@ impl TenantApi {
         Ok(Json(
             audit_page(
                 &state,
-                Some(auth.0.tenant_id()),
+                Some(auth.0.tenant),
                 kind.0.map(|k| k.as_str().to_string()),
                 user_id.0.map(|u| u.to_string()),
                 since.0,

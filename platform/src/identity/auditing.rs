@@ -5,6 +5,7 @@ use poem_openapi::Enum;
 use crate::deps::Deps;
 use crate::identity::ClientInfo;
 use crate::store::platform::{self, NewAuthEvent};
+use crate::store::TenantId;
 
 /// Every auth decision of note.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize, serde::Deserialize)]
@@ -73,21 +74,26 @@ pub async fn record(
     kind: AuthEventKind,
     client: &ClientInfo,
     user_id: Option<&str>,
-    tenant_id: Option<&str>,
+    tenant_id: Option<TenantId>,
     email: Option<&str>,
     detail: serde_json::Value,
 ) {
     let event = NewAuthEvent {
         kind: kind.as_str().to_string(),
         user_id: user_id.map(str::to_string),
-        tenant_id: tenant_id.map(str::to_string),
+        tenant_id,
         email: email.map(str::to_string),
         ip: Some(client.ip.clone()),
         user_agent: client.user_agent.clone(),
         correlation_id: Some(client.correlation_id.clone()).filter(|c| !c.is_empty()),
         detail,
     };
-    tracing::info!(kind = kind.as_str(), user_id, tenant_id, "auth event");
+    tracing::info!(
+        kind = kind.as_str(),
+        user_id,
+        tenant_id = tenant_id.map(tracing::field::display),
+        "auth event"
+    );
     if let Err(e) = platform::insert_auth_event(state.store.platform(), &event).await {
         tracing::error!(error = %e, kind = kind.as_str(), "failed to write auth event");
     }

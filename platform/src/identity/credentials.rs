@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::tenancy::Role;
+use crate::store::TenantId;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -94,7 +95,7 @@ impl JwtKeys {
     pub fn issue(
         &self,
         user_id: &str,
-        tenant_id: &str,
+        tenant_id: TenantId,
         role: Role,
         staff: bool,
         sid: &str,
@@ -209,11 +210,12 @@ mod tests {
     #[test]
     fn jwt_round_trip_and_rejections() {
         let keys = JwtKeys::new("0123456789abcdef0123456789abcdef", 900);
-        let t = keys.issue("u1", "t1", Role::Member, false, "f1").unwrap();
+        let tenant = TenantId(uuid::Uuid::now_v7());
+        let t = keys.issue("u1", tenant, Role::Member, false, "f1").unwrap();
         let c = keys.verify(&t).unwrap();
         assert_eq!(
-            (c.sub.as_str(), c.tid.as_str(), c.role, c.sid.as_deref()),
-            ("u1", "t1", Role::Member, Some("f1"))
+            (c.sub.as_str(), c.tid.clone(), c.role, c.sid.as_deref()),
+            ("u1", tenant.to_string(), Role::Member, Some("f1"))
         );
         let other = JwtKeys::new("another secret another secret 123", 900);
         assert_eq!(other.verify(&t).unwrap_err().code, ErrorCode::TokenInvalid);

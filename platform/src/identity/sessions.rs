@@ -15,7 +15,7 @@ use crate::identity::tenancy::Role;
 use crate::identity::ClientInfo;
 use crate::state::AppState;
 use crate::store::platform::{self, new_id, Signup};
-use crate::store::StoreError;
+use crate::store::{StoreError, TenantId};
 
 /// A freshly issued pair of credentials.
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ pub struct IssuedSession {
     /// Plaintext; goes only into the HttpOnly cookie.
     pub refresh_token: String,
     pub user_id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub role: Role,
 }
 
@@ -33,7 +33,7 @@ pub struct IssuedSession {
 fn session(
     state: &AppState,
     user_id: &str,
-    tenant_id: &str,
+    tenant_id: TenantId,
     role: Role,
     staff: bool,
     family: &str,
@@ -48,7 +48,7 @@ fn session(
         expires_in: state.jwt.ttl_secs(),
         refresh_token,
         user_id: user_id.into(),
-        tenant_id: tenant_id.into(),
+        tenant_id,
         role,
     })
 }
@@ -62,7 +62,7 @@ fn refresh_expiry(state: &AppState) -> chrono::DateTime<Utc> {
 async fn issue(
     state: &AppState,
     user_id: &str,
-    tenant_id: &str,
+    tenant_id: TenantId,
     role: Role,
     staff: bool,
 ) -> ApiResult<IssuedSession> {
@@ -110,7 +110,7 @@ async fn password_failed(
     state: &AppState,
     client: &ClientInfo,
     kind: AuthEventKind,
-    (user_id, tenant): (Option<&str>, Option<&str>),
+    (user_id, tenant): (Option<&str>, Option<TenantId>),
     account: &str,
     reason: &str,
 ) {
@@ -229,7 +229,7 @@ pub async fn login(
     let session = issue(
         state,
         &user.id,
-        &membership.tenant_id,
+        membership.tenant_id,
         membership.role,
         user.is_staff,
     )
@@ -239,7 +239,7 @@ pub async fn login(
         AuthEventKind::LoginSucceeded,
         client,
         Some(&user.id),
-        Some(&membership.tenant_id),
+        Some(membership.tenant_id),
         Some(&user.email),
         serde_json::json!({}),
     )
@@ -307,7 +307,7 @@ pub async fn refresh(
                 AuthEventKind::RefreshReuseDetected,
                 client,
                 Some(&row.user_id),
-                Some(&row.tenant_id),
+                Some(row.tenant_id),
                 None,
                 serde_json::json!({"family": row.family}),
             )
@@ -329,13 +329,13 @@ pub async fn refresh(
             "this account is disabled",
         ));
     }
-    let membership = platform::membership_for(db, &user.id, Some(&row.tenant_id))
+    let membership = platform::membership_for(db, &user.id, Some(row.tenant_id))
         .await?
         .ok_or_else(invalid)?;
     let issued = session(
         state,
         &user.id,
-        &row.tenant_id,
+        row.tenant_id,
         membership.role,
         user.is_staff,
         &row.family,
@@ -346,7 +346,7 @@ pub async fn refresh(
         AuthEventKind::Refresh,
         client,
         Some(&user.id),
-        Some(&row.tenant_id),
+        Some(row.tenant_id),
         None,
         serde_json::json!({"family": row.family, "shared_successor": shared}),
     )
@@ -391,7 +391,7 @@ pub async fn logout(
                 AuthEventKind::Logout,
                 client,
                 Some(&row.user_id),
-                Some(&row.tenant_id),
+                Some(row.tenant_id),
                 None,
                 serde_json::json!({}),
             )
@@ -451,17 +451,13 @@ pub async fn signup(
     .map_err(signup_error)?;
     // Define the new tenant's schema before any traffic reaches it: concurrent first
     // writes into a table that does not exist yet fail with transaction conflicts.
-    let tenant_uuid = uuid::Uuid::parse_str(&outcome.tenant_id).map_err(ApiError::internal)?;
-    state
-        .store
-        .tenant(crate::store::TenantId(tenant_uuid))
-        .await?;
+    state.store.tenant(outcome.tenant_id).await?;
     record(
         state,
         AuthEventKind::Signup,
         client,
         Some(&outcome.user_id),
-        Some(&outcome.tenant_id),
+        Some(outcome.tenant_id),
         Some(email.as_str()),
         serde_json::json!({"role": outcome.role}),
     )
@@ -471,7 +467,7 @@ pub async fn signup(
         AuthEventKind::InviteUsed,
         client,
         Some(&outcome.user_id),
-        Some(&outcome.tenant_id),
+        Some(outcome.tenant_id),
         Some(email.as_str()),
         serde_json::json!({}),
     )
@@ -479,7 +475,7 @@ pub async fn signup(
     issue(
         state,
         &outcome.user_id,
-        &outcome.tenant_id,
+        outcome.tenant_id,
         outcome.role,
         false,
     )
@@ -507,7 +503,7 @@ pub async fn change_password(
             state,
             client,
             AuthEventKind::PasswordChangeFailed,
-            (Some(&user.id), Some(&p.tenant_id())),
+            (Some(&user.id), Some(p.tenant)),
             &user.email,
             "bad_current_password",
         )
@@ -528,7 +524,7 @@ pub async fn change_password(
         AuthEventKind::PasswordChanged,
         client,
         Some(&user.id),
-        Some(&p.tenant_id()),
+        Some(p.tenant),
         Some(&user.email),
         serde_json::json!({}),
     )

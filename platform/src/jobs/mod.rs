@@ -90,7 +90,7 @@ impl Jobs {
                 let data = json!({"priority": job.priority, "run_at": job.run_at, "max_attempts": job.max_attempts});
                 let mut event = Event::job(kind::JOB_QUEUED, &job, "queued", data);
                 event.id = Some(event_id);
-                self.events.emit(&tenant, event);
+                self.events.emit(scope, event);
             }
         }
         Ok(outcome)

@@ -90,9 +90,6 @@ pub const MEMBER_MAX_PRIORITY: u8 = 5;
 /// above what staff may set, leased first and by the interactive workers.
 pub const INTERACTIVE_PRIORITY: u8 = 9;
 
-/// The scope of platform-wide jobs (metrics, sweeps), as the queue keys it.
-pub const SYSTEM_TENANT: &str = Scope::SYSTEM;
-
 /// Where a job is in its life.
 #[derive(
     Debug,
@@ -151,8 +148,8 @@ impl JobState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: Uuid,
-    /// Whose job it is: a [`Scope`] as text (a tenant id, or [`SYSTEM_TENANT`]). The
-    /// queue core treats it as an opaque fairness key; [`Job::scope`] reads it back.
+    /// Whose job it is: a [`Scope`] as text (a tenant id, or `system`). The queue core
+    /// treats it as an opaque fairness key; [`Job::scope`] reads it back.
     pub tenant: String,
     pub kind: String,
     pub payload: serde_json::Value,
@@ -2015,6 +2012,26 @@ impl crate::observability::events::Event {
             correlation_id: job.correlation_id.clone(),
             message: message.into(),
             data,
+        }
+    }
+}
+
+impl crate::observability::events::Events {
+    /// Adds an event about `job` to its scope's timeline. A job whose key is no scope
+    /// (see [`Job::scope`]) has no timeline: that is logged instead.
+    pub fn emit_job(
+        &self,
+        job: &Job,
+        kind: &'static str,
+        message: impl Into<String>,
+        data: serde_json::Value,
+    ) {
+        let event = crate::observability::events::Event::job(kind, job, message, data);
+        match job.scope() {
+            Some(scope) => self.emit(scope, event),
+            None => {
+                tracing::error!(job_id = %job.id, tenant = %job.tenant, kind, "a job without a scope; event not recorded")
+            }
         }
     }
 }

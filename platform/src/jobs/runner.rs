@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::queue::{now_ms, FailOutcome, Job, JobState, Lease, Queue, QueueError};
 use super::schedule::Scheduler;
-use crate::observability::events::{kind, Event, Events};
+use crate::observability::events::{kind, Events};
 use crate::observability::metrics::metrics;
 
 /// Why a job attempt failed, and whether trying again could help.
@@ -235,8 +235,7 @@ impl Shared {
     }
 
     fn emit(&self, job: &Job, kind: &'static str, message: String, data: serde_json::Value) {
-        self.events
-            .emit(&job.tenant, Event::job(kind, job, message, data));
+        self.events.emit_job(job, kind, message, data);
     }
 
     async fn run(&self, lease: Lease) {
@@ -453,7 +452,7 @@ pub async fn settle(
     let m = metrics();
     let secs = took.as_secs_f64();
     let emit = |job: &Job, kind: &'static str, message: String, data: serde_json::Value| {
-        events.emit(&job.tenant, Event::job(kind, job, message, data));
+        events.emit_job(job, kind, message, data);
     };
     let (message, retryable) = match result {
         Ok(result) => {
@@ -575,7 +574,7 @@ mod tests {
         queue: Queue,
         events: Events,
         handler: Arc<Scripted>,
-        tenant: String,
+        tenant: crate::store::TenantId,
     }
 
     async fn rig() -> Rig {
@@ -596,7 +595,7 @@ mod tests {
             handler: Arc::new(Scripted {
                 runs: AtomicU32::new(0),
             }),
-            tenant: tenant.to_string(),
+            tenant,
         }
     }
 
@@ -626,7 +625,7 @@ mod tests {
                 ..EnqueueOptions::default()
             };
             self.queue
-                .enqueue(&self.tenant, "test", payload, opts)
+                .enqueue(&self.tenant.to_string(), "test", payload, opts)
                 .await
                 .unwrap()
                 .id()
@@ -651,7 +650,7 @@ mod tests {
                 ..Default::default()
             };
             self.events
-                .list(&self.tenant, &f)
+                .list(crate::store::Scope::Tenant(self.tenant), &f)
                 .await
                 .unwrap()
                 .into_iter()

@@ -12,7 +12,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::queue::{EnqueueOptions, Enqueued, Queue, QueueError, QueueResult, SYSTEM_TENANT};
+use super::queue::{EnqueueOptions, Enqueued, Queue, QueueError, QueueResult};
+use crate::store::Scope;
 
 /// A schedule as declared in code.
 #[derive(Debug, Clone)]
@@ -124,7 +125,7 @@ impl Scheduler {
             });
             let outcome = self
                 .queue
-                .enqueue(SYSTEM_TENANT, &rec.kind, payload, opts)
+                .enqueue(&Scope::System.to_string(), &rec.kind, payload, opts)
                 .await?;
             if let Enqueued::Created(id) = outcome {
                 created.push(id);
@@ -209,11 +210,11 @@ mod tests {
         assert_eq!(rec.next_run_at, at("2026-11-24T02:15:00Z"));
         assert_eq!(rec.last_job_id, Some(created[0]));
         let job = q.get(created[0]).unwrap().unwrap();
-        assert_eq!(job.tenant, SYSTEM_TENANT);
+        assert_eq!(job.scope(), Some(Scope::System));
         assert_eq!(job.kind, "system.compute_metrics");
         assert_eq!(job.payload["params"], serde_json::json!({"k": 1}));
         assert_eq!(
-            q.list(SYSTEM_TENANT, &JobFilter::default(), None, 10)
+            q.list(Scope::SYSTEM, &JobFilter::default(), None, 10)
                 .unwrap()
                 .len(),
             1

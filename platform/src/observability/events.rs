@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::store::events::{self as repo, EventFilter, EventRow};
-use crate::store::{Scope, Store, StoreError, StoreResult};
+use crate::store::{Scope, Store, StoreResult};
 
 /// Stable event kinds. The UI and scripts match on these.
 pub mod kind {
@@ -47,10 +47,10 @@ pub mod kind {
     }
 }
 
-/// A stored event together with the tenant it belongs to.
+/// A stored event together with whose timeline it is on.
 #[derive(Debug, Clone)]
 pub struct Published {
-    pub tenant: String,
+    pub scope: Scope,
     pub event: EventRow,
 }
 
@@ -62,7 +62,7 @@ const MAX_BATCH: usize = 500;
 #[allow(clippy::large_enum_variant)]
 enum Pending {
     Event {
-        tenant: String,
+        scope: Scope,
         row: EventRow,
         stored: Option<oneshot::Sender<bool>>,
     },
@@ -92,7 +92,7 @@ pub struct Event {
 }
 
 impl Event {
-    fn into_row(self, tenant: &str) -> EventRow {
+    fn into_row(self, scope: Scope) -> EventRow {
         let data = if self.data.is_object() {
             self.data
         } else {
@@ -101,7 +101,7 @@ impl Event {
         EventRow {
             id: self.id.unwrap_or_else(crate::store::platform::new_id),
             kind: self.kind.to_string(),
-            tenant_id: tenant.to_string(),
+            tenant_id: scope.to_string(),
             job_id: self.job_id,
             correlation_id: self.correlation_id,
             message: self.message,
@@ -120,13 +120,13 @@ impl Events {
         Self { store, live, tx }
     }
 
-    /// Queues `event` for `tenant` (a tenant id or `system`); it is stored with the next
-    /// batch and then published live. Returns at once.
-    pub fn emit(&self, tenant: &str, event: Event) {
-        let row = event.into_row(tenant);
+    /// Queues `event` for the timeline of `scope`; it is stored with the next batch and
+    /// then published live. Returns at once.
+    pub fn emit(&self, scope: Scope, event: Event) {
+        let row = event.into_row(scope);
         tracing::debug!(kind = %row.kind, job_id = ?row.job_id, "event");
         let pending = Pending::Event {
-            tenant: tenant.to_string(),
+            scope,
             row,
             stored: None,
         };
@@ -136,11 +136,11 @@ impl Events {
     }
 
     /// Like [`Self::emit`], but waits until the event is stored; returns whether it was.
-    pub async fn emit_durable(&self, tenant: &str, event: Event) -> bool {
+    pub async fn emit_durable(&self, scope: Scope, event: Event) -> bool {
         let (tx, rx) = oneshot::channel();
         let pending = Pending::Event {
-            tenant: tenant.to_string(),
-            row: event.into_row(tenant),
+            scope,
+            row: event.into_row(scope),
             stored: Some(tx),
         };
         if self.tx.send(pending).is_err() {
@@ -157,20 +157,17 @@ impl Events {
         }
     }
 
-    /// Reads stored events of `tenant` (a tenant id or `system`), including every event
-    /// emitted before this call: a client that saw a job finish and then reads its
-    /// timeline must find the finishing event, though events are written in batches.
-    pub async fn list(&self, tenant: &str, filter: &EventFilter) -> StoreResult<Vec<EventRow>> {
+    /// Reads stored events of `scope`, including every event emitted before this call:
+    /// a client that saw a job finish and then reads its timeline must find the
+    /// finishing event, though events are written in batches.
+    pub async fn list(&self, scope: Scope, filter: &EventFilter) -> StoreResult<Vec<EventRow>> {
         self.flush().await;
-        match Scope::parse(tenant) {
-            Some(Scope::System) => {
-                repo::list(self.store.platform(), repo::SYSTEM_TABLE, filter).await
-            }
-            Some(Scope::Tenant(id)) => {
+        match scope {
+            Scope::System => repo::list(self.store.platform(), repo::SYSTEM_TABLE, filter).await,
+            Scope::Tenant(id) => {
                 let db = self.store.tenant(id).await?;
                 crate::store::tenant::list_events(&db, filter).await
             }
-            None => Err(StoreError::Db(format!("{tenant:?} is not a tenant id"))),
         }
     }
 
@@ -181,16 +178,13 @@ impl Events {
 }
 
 /// Stores `rows` of one tenant (or of the platform) with one statement.
-async fn store_batch(store: &Store, tenant: &str, rows: &[EventRow]) -> StoreResult<()> {
-    match Scope::parse(tenant) {
-        Some(Scope::System) => repo::append_many(store.platform(), repo::SYSTEM_TABLE, rows).await,
-        Some(Scope::Tenant(id)) => {
+async fn store_batch(store: &Store, scope: Scope, rows: &[EventRow]) -> StoreResult<()> {
+    match scope {
+        Scope::System => repo::append_many(store.platform(), repo::SYSTEM_TABLE, rows).await,
+        Scope::Tenant(id) => {
             let db = store.tenant(id).await?;
             crate::store::tenant::append_many(&db, rows).await
         }
-        None => Err(StoreError::Db(format!(
-            "job tenant {tenant:?} is not a tenant id"
-        ))),
     }
 }
 
@@ -204,19 +198,15 @@ async fn writer(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // Tenants in the order they first appear; each tenant's events in order.
-        let mut groups: Vec<(String, Vec<EventRow>, Vec<oneshot::Sender<bool>>)> = Vec::new();
+        let mut groups: Vec<(Scope, Vec<EventRow>, Vec<oneshot::Sender<bool>>)> = Vec::new();
         let mut flushes = Vec::new();
         for p in batch.drain(..) {
             match p {
-                Pending::Event {
-                    tenant,
-                    row,
-                    stored,
-                } => {
-                    let i = match groups.iter().position(|(t, _, _)| *t == tenant) {
+                Pending::Event { scope, row, stored } => {
+                    let i = match groups.iter().position(|(s, _, _)| *s == scope) {
                         Some(i) => i,
                         None => {
-                            groups.push((tenant, Vec::new(), Vec::new()));
+                            groups.push((scope, Vec::new(), Vec::new()));
                             groups.len() - 1
                         }
                     };
@@ -226,21 +216,18 @@ async fn writer(
                 Pending::Flush(done) => flushes.push(done),
             }
         }
-        for (tenant, rows, waiters) in groups {
-            let ok = match store_batch(&store, &tenant, &rows).await {
+        for (scope, rows, waiters) in groups {
+            let ok = match store_batch(&store, scope, &rows).await {
                 Ok(()) => true,
                 Err(e) => {
-                    tracing::error!(error = %e, tenant = %tenant, events = rows.len(), "events not recorded");
+                    tracing::error!(error = %e, tenant = %scope, events = rows.len(), "events not recorded");
                     false
                 }
             };
             if ok {
                 for event in rows {
                     // No subscribers is the normal case; that is not an error.
-                    let _ = live.send(Arc::new(Published {
-                        tenant: tenant.clone(),
-                        event,
-                    }));
+                    let _ = live.send(Arc::new(Published { scope, event }));
                 }
             }
             for w in waiters {

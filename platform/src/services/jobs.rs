@@ -17,7 +17,7 @@ use crate::identity::Principal;
 use crate::jobs::queue::{
     now_ms, Enqueued, Job, JobFilter, JobState, QueueError, MEMBER_MAX_PRIORITY,
 };
-use crate::observability::events::{kind, Event};
+use crate::observability::events::kind;
 use crate::store::Scope;
 use crate::workflows::{Caller, Enqueue, Registry};
 
@@ -139,16 +139,15 @@ pub async fn cancel(state: &Deps, p: &Principal, id: Uuid) -> ApiResult<Job> {
     } else {
         (kind::JOB_CANCEL_REQUESTED, "cancellation requested")
     };
-    state.events.emit(
-        &job.tenant,
-        Event::job(k, &job, msg, serde_json::json!({"by": p.user_id})),
-    );
+    state
+        .events
+        .emit_job(&job, k, msg, serde_json::json!({"by": p.user_id}));
     Ok(job)
 }
 
 /// The caller's workspace's events matching `filter`.
 pub async fn events(state: &Deps, p: &Principal, f: &EventFilter) -> ApiResult<Vec<EventRow>> {
-    Ok(state.events.list(&p.tenant_id(), f).await?)
+    Ok(state.events.list(Scope::Tenant(p.tenant), f).await?)
 }
 
 /// Follows the caller's job `id`: its stored events, then the live ones, until the job
@@ -167,7 +166,7 @@ pub fn follow(
             &[
                 (format!("user {}", p.user_id), s.event_streams_per_user),
                 (
-                    format!("workspace {}", job.tenant),
+                    format!("workspace {}", p.tenant),
                     s.event_streams_per_tenant,
                 ),
             ],
@@ -183,7 +182,7 @@ pub fn follow(
         })?;
     Ok(live_job_events(
         state.clone(),
-        job.tenant,
+        Scope::Tenant(p.tenant),
         job.id,
         Some(slot),
     ))
@@ -197,7 +196,7 @@ pub fn follow(
 /// seeing the terminal event (or after two idle checks of a finished job).
 pub fn live_job_events(
     state: Arc<Deps>,
-    tenant: String,
+    scope: Scope,
     job: Uuid,
     slot: Option<crate::slots::Slot>,
 ) -> BoxStream<'static, EventRow> {
@@ -215,7 +214,7 @@ pub fn live_job_events(
         // Sends stored events after `last`; returns whether a terminal event was sent.
         async fn catch_up(
             state: &Deps,
-            tenant: &str,
+            scope: Scope,
             job: &str,
             seen: &mut HashSet<String>,
             last: &mut Option<String>,
@@ -230,7 +229,7 @@ pub fn live_job_events(
                     ascending: true,
                     ..Default::default()
                 };
-                let rows = state.events.list(tenant, &f).await.ok()?;
+                let rows = state.events.list(scope, &f).await.ok()?;
                 let n = rows.len();
                 for r in rows {
                     *last = Some(r.id.clone());
@@ -244,7 +243,7 @@ pub fn live_job_events(
                 }
             }
         }
-        let mut done = match catch_up(&state, &tenant, &job_str, &mut seen, &mut last, &tx).await {
+        let mut done = match catch_up(&state, scope, &job_str, &mut seen, &mut last, &tx).await {
             Some(t) => t,
             None => return,
         };
@@ -253,7 +252,7 @@ pub fn live_job_events(
             tokio::select! {
                 msg = live.recv() => match msg {
                     Ok(p) => {
-                        if p.tenant != tenant || p.event.job_id.as_deref() != Some(job_str.as_str()) {
+                        if p.scope != scope || p.event.job_id.as_deref() != Some(job_str.as_str()) {
                             continue;
                         }
                         let e = &p.event;
@@ -268,7 +267,7 @@ pub fn live_job_events(
                         }
                     }
                     Err(RecvError::Lagged(_)) => {
-                        match catch_up(&state, &tenant, &job_str, &mut seen, &mut last, &tx).await {
+                        match catch_up(&state, scope, &job_str, &mut seen, &mut last, &tx).await {
                             Some(t) => done = t,
                             None => return,
                         }
@@ -276,7 +275,7 @@ pub fn live_job_events(
                     Err(RecvError::Closed) => return,
                 },
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {
-                    match catch_up(&state, &tenant, &job_str, &mut seen, &mut last, &tx).await {
+                    match catch_up(&state, scope, &job_str, &mut seen, &mut last, &tx).await {
                         Some(true) => done = true,
                         Some(false) => {}
                         None => return,

@@ -19,7 +19,7 @@ pub struct Profile {
 }
 
 async fn profile_of(state: &Deps, p: &Principal, user: UserRow) -> ApiResult<Profile> {
-    let tenant = platform::tenant_by_id(state.store.platform(), &p.tenant_id())
+    let tenant = platform::tenant_by_id(state.store.platform(), p.tenant)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
     Ok(Profile { user, tenant })

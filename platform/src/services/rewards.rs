@@ -174,10 +174,7 @@ pub async fn metrics(state: &Deps, days: u32) -> ApiResult<Metrics> {
     let (mut weekly, mut users, mut total_xp) = (0u64, 0u64, 0u64);
     let platform_db = state.store.platform();
     for tenant in platform::list_tenant_ids(platform_db).await? {
-        let Ok(uuid) = uuid::Uuid::parse_str(&tenant) else {
-            continue;
-        };
-        let db = state.store.tenant(TenantId(uuid)).await?;
+        let db = state.store.tenant(tenant).await?;
         for d in repo::daily_activity(&db, &since).await? {
             let e = per_day.entry(d.day).or_default();
             e.0 += d.users;
@@ -229,18 +226,16 @@ pub async fn metrics(state: &Deps, days: u32) -> ApiResult<Metrics> {
 }
 
 /// The tenant database of a staff target, checking the user is a member of it.
-async fn member_db(state: &Deps, tenant_id: &str, user_id: &str) -> ApiResult<TenantDb> {
-    let uuid = uuid::Uuid::parse_str(tenant_id)
-        .map_err(|_| ApiError::new(ErrorCode::InvalidParameter, "tenant_id is not a valid id"))?;
+async fn member_db(state: &Deps, tenant_id: TenantId, user_id: &str) -> ApiResult<TenantDb> {
     platform::membership_for(state.store.platform(), user_id, Some(tenant_id))
         .await?
         .ok_or_else(|| ApiError::not_found("member of that workspace"))?;
-    Ok(state.store.tenant(TenantId(uuid)).await?)
+    Ok(state.store.tenant(tenant_id).await?)
 }
 
 /// XP granted by hand to a member of a workspace.
 pub struct Grant {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub user_id: String,
     pub amount: u32,
     pub reason: String,
@@ -265,7 +260,7 @@ pub async fn grant_xp(
     client: &ClientInfo,
     g: Grant,
 ) -> ApiResult<Granted> {
-    let db = member_db(state, &g.tenant_id, &g.user_id).await?;
+    let db = member_db(state, g.tenant_id, &g.user_id).await?;
     let config = config(state).await?;
     let tz = user_tz(state, &g.user_id).await?;
     let key = g
@@ -325,7 +320,7 @@ pub async fn grant_xp(
             AuthEventKind::XpGranted,
             client,
             Some(&p.user_id),
-            Some(&g.tenant_id),
+            Some(g.tenant_id),
             Some(&p.email),
             serde_json::json!({"user_id": &g.user_id, "amount": g.amount, "reason": &g.reason, "key": key}),
         )
@@ -336,7 +331,7 @@ pub async fn grant_xp(
 
 /// A badge taken back from a member of a workspace.
 pub struct Revoke {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub user_id: String,
     pub badge: BadgeCode,
     pub reason: String,
@@ -350,7 +345,7 @@ pub async fn revoke_badge(
     client: &ClientInfo,
     r: Revoke,
 ) -> ApiResult<Vec<BadgeCode>> {
-    let db = member_db(state, &r.tenant_id, &r.user_id).await?;
+    let db = member_db(state, r.tenant_id, &r.user_id).await?;
     let revoked = [(r.badge.to_string(), p.user_id.clone(), r.reason.clone())];
     let (db, revoked, user_id, code) = (&db, &revoked, r.user_id.as_str(), r.badge);
     let held = repo::apply_with_retry(move |_| async move {
@@ -376,7 +371,7 @@ pub async fn revoke_badge(
         AuthEventKind::BadgeRevoked,
         client,
         Some(&p.user_id),
-        Some(&r.tenant_id),
+        Some(r.tenant_id),
         Some(&p.email),
         serde_json::json!({"user_id": &r.user_id, "badge": code.to_string(), "reason": &r.reason}),
     )

@@ -10,7 +10,7 @@ use crate::documents::{self as docs, CssMode};
 use crate::error::{ApiError, ApiResult};
 use crate::identity::credentials::{new_share_token, sha256_hex};
 use crate::identity::Principal;
-use crate::store::{documents as store, platform, TenantId};
+use crate::store::{documents as store, platform};
 
 pub use crate::store::documents::ShareRow;
 
@@ -65,7 +65,7 @@ pub(super) async fn create(
         &store::NewShare {
             id: &id,
             token_hash: &sha256_hex(&token),
-            tenant_id: &p.tenant_id(),
+            tenant_id: p.tenant,
             kind,
             doc_id,
             created_by: &p.user_id,
@@ -79,7 +79,7 @@ pub(super) async fn create(
 /// The workspace's links that `p` may manage (admins and owners: all; members: their
 /// own), newest first.
 pub async fn list(state: &Deps, p: &Principal) -> ApiResult<Vec<ShareRow>> {
-    let rows = store::shares(state.store.platform(), &p.tenant_id(), None).await?;
+    let rows = store::shares(state.store.platform(), p.tenant, None).await?;
     Ok(rows
         .into_iter()
         .filter(|s| p.may_manage(&s.created_by).is_ok())
@@ -90,11 +90,11 @@ pub async fn list(state: &Deps, p: &Principal) -> ApiResult<Vec<ShareRow>> {
 pub async fn revoke(state: &Deps, p: &Principal, id: &str) -> ApiResult<()> {
     valid_id(id, "share link")?;
     let db = state.store.platform();
-    let link = store::share(db, &p.tenant_id(), id)
+    let link = store::share(db, p.tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("share link"))?;
     p.may_manage(&link.created_by)?;
-    store::revoke_share(db, &p.tenant_id(), &link.id).await?;
+    store::revoke_share(db, p.tenant, &link.id).await?;
     Ok(())
 }
 
@@ -138,8 +138,7 @@ pub async fn open(state: &Deps, token: &str, rendering: Rendering<'_>) -> ApiRes
     let link = store::open_share(state.store.platform(), &sha256_hex(token), Utc::now())
         .await?
         .ok_or_else(gone)?;
-    let tenant = uuid::Uuid::parse_str(&link.tenant_id).map_err(|_| gone())?;
-    let db = state.store.tenant(TenantId(tenant)).await?;
+    let db = state.store.tenant(link.tenant_id).await?;
     let data = |kind, title, markdown, resume| {
         Shared::Data(SharedData {
             kind,

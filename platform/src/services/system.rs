@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use crate::deps::Deps;
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::queue::{Job, JobState, QueueError, SYSTEM_TENANT};
+use crate::jobs::queue::{Job, JobState, QueueError};
 use crate::jobs::schedule::{ScheduleRecord, Scheduler};
-use crate::observability::events::{kind, Event};
+use crate::observability::events::kind;
 use crate::store::events::{EventFilter, EventRow};
+use crate::store::Scope;
 
 /// The state of the job system.
 pub struct Overview {
@@ -129,12 +130,16 @@ pub async fn job_events(state: &Deps, job: &Job, filter: EventFilter) -> ApiResu
         ascending: true,
         ..filter
     };
-    Ok(state.events.list(&job.tenant, &f).await?)
+    // A job with no scope has no timeline (see `Events::emit_job`).
+    let Some(scope) = job.scope() else {
+        return Ok(Vec::new());
+    };
+    Ok(state.events.list(scope, &f).await?)
 }
 
 /// Platform events (system jobs such as the nightly metrics), newest first.
 pub async fn events(state: &Deps, filter: &EventFilter) -> ApiResult<Vec<EventRow>> {
-    Ok(state.events.list(SYSTEM_TENANT, filter).await?)
+    Ok(state.events.list(Scope::System, filter).await?)
 }
 
 /// Puts a failed or cancelled job back in the queue with fresh attempts (finished steps
@@ -149,14 +154,11 @@ pub async fn retry(state: &Deps, staff_user_id: &str, id: Uuid) -> ApiResult<Job
         )),
         e => ApiError::internal(e),
     })?;
-    state.events.emit(
-        &job.tenant,
-        Event::job(
-            kind::JOB_QUEUED,
-            &job,
-            "requeued by staff",
-            serde_json::json!({"by": staff_user_id, "retry": true}),
-        ),
+    state.events.emit_job(
+        &job,
+        kind::JOB_QUEUED,
+        "requeued by staff",
+        serde_json::json!({"by": staff_user_id, "retry": true}),
     );
     Ok(job)
 }

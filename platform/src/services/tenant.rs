@@ -10,6 +10,7 @@ use crate::identity::credentials;
 use crate::identity::tenancy::Role;
 use crate::identity::{ClientInfo, Principal};
 use crate::store::platform::{self, NewInvitation};
+use crate::store::TenantId;
 
 pub use crate::store::platform::{
     AuthEventFilter, AuthEventRow, InvitationRow, MemberRow, TenantRow,
@@ -22,7 +23,7 @@ pub struct Workspace {
 }
 
 async fn with_members(state: &Deps, tenant: TenantRow) -> ApiResult<Workspace> {
-    let members = platform::members_of(state.store.platform(), &tenant.id).await?;
+    let members = platform::members_of(state.store.platform(), tenant.id).await?;
     Ok(Workspace {
         tenant,
         member_count: members.len() as u32,
@@ -31,7 +32,7 @@ async fn with_members(state: &Deps, tenant: TenantRow) -> ApiResult<Workspace> {
 
 /// The caller's workspace.
 pub async fn workspace(state: &Deps, p: &Principal) -> ApiResult<Workspace> {
-    let t = platform::tenant_by_id(state.store.platform(), &p.tenant_id())
+    let t = platform::tenant_by_id(state.store.platform(), p.tenant)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
     with_members(state, t).await
@@ -39,7 +40,7 @@ pub async fn workspace(state: &Deps, p: &Principal) -> ApiResult<Workspace> {
 
 /// Renames the caller's workspace to `name` (already trimmed, not blank).
 pub async fn rename(state: &Deps, p: &Principal, name: &str) -> ApiResult<Workspace> {
-    let t = platform::rename_tenant(state.store.platform(), &p.tenant_id(), name)
+    let t = platform::rename_tenant(state.store.platform(), p.tenant, name)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
     with_members(state, t).await
@@ -47,7 +48,7 @@ pub async fn rename(state: &Deps, p: &Principal, name: &str) -> ApiResult<Worksp
 
 /// The members of the caller's workspace, oldest first.
 pub async fn members(state: &Deps, p: &Principal) -> ApiResult<Vec<MemberRow>> {
-    Ok(platform::members_of(state.store.platform(), &p.tenant_id()).await?)
+    Ok(platform::members_of(state.store.platform(), p.tenant).await?)
 }
 
 /// Gives member `user_id` the role `role`. Only an owner touches an owner's role or
@@ -60,8 +61,8 @@ pub async fn change_role(
     role: Role,
 ) -> ApiResult<MemberRow> {
     let db = state.store.platform();
-    let tid = p.tenant_id();
-    let current = platform::membership_for(db, user_id, Some(&tid))
+    let tid = p.tenant;
+    let current = platform::membership_for(db, user_id, Some(tid))
         .await?
         .ok_or_else(|| ApiError::not_found("member"))?;
     if !p.role.may_assign(current.role) || !p.role.may_assign(role) {
@@ -69,7 +70,7 @@ pub async fn change_role(
             "only an owner can change an owner's role or make someone owner",
         ));
     }
-    let changed = platform::set_role(db, &tid, user_id, role).await;
+    let changed = platform::set_role(db, tid, user_id, role).await;
     state.principals.forget(user_id);
     changed?.ok_or_else(|| ApiError::not_found("member"))?;
     record(
@@ -77,12 +78,12 @@ pub async fn change_role(
         AuthEventKind::RoleChanged,
         client,
         Some(&p.user_id),
-        Some(&tid),
+        Some(tid),
         None,
         serde_json::json!({"target_user_id": user_id, "from": current.role, "to": role}),
     )
     .await;
-    platform::members_of(db, &tid)
+    platform::members_of(db, tid)
         .await?
         .into_iter()
         .find(|m| m.user_id == user_id)
@@ -98,20 +99,15 @@ pub async fn remove_member(
     user_id: &str,
 ) -> ApiResult<()> {
     let db = state.store.platform();
-    let tid = p.tenant_id();
-    let current = platform::membership_for(db, user_id, Some(&tid))
+    let tid = p.tenant;
+    let current = platform::membership_for(db, user_id, Some(tid))
         .await?
         .ok_or_else(|| ApiError::not_found("member"))?;
     if !p.role.may_assign(current.role) {
         return Err(ApiError::forbidden("only an owner can remove an owner"));
     }
-    let removed = platform::remove_member(
-        db,
-        &tid,
-        user_id,
-        state.settings.ended_session_memory_secs(),
-    )
-    .await;
+    let removed =
+        platform::remove_member(db, tid, user_id, state.settings.ended_session_memory_secs()).await;
     state.principals.forget(user_id);
     if !removed? {
         return Err(ApiError::not_found("member"));
@@ -121,7 +117,7 @@ pub async fn remove_member(
         AuthEventKind::MemberRemoved,
         client,
         Some(&p.user_id),
-        Some(&tid),
+        Some(tid),
         None,
         serde_json::json!({"target_user_id": user_id, "role": current.role}),
     )
@@ -157,7 +153,7 @@ pub async fn invite_member(
             "only an owner can invite another owner",
         ));
     }
-    create_invitation(state, client, p, Some(p.tenant_id()), invite).await
+    create_invitation(state, client, p, Some(p.tenant), invite).await
 }
 
 /// Invites someone to create a new workspace, which they will own (staff).
@@ -180,7 +176,7 @@ async fn create_invitation(
     state: &Deps,
     client: &ClientInfo,
     p: &Principal,
-    tenant_id: Option<String>,
+    tenant_id: Option<TenantId>,
     invite: Invite<'_>,
 ) -> ApiResult<CreatedInvitation> {
     let hours = invite.expires_in_hours.unwrap_or(72);
@@ -199,7 +195,7 @@ async fn create_invitation(
         state.store.platform(),
         &NewInvitation {
             passkey_hash: &credentials::sha256_hex(&passkey),
-            tenant_id: tenant_id.as_deref(),
+            tenant_id,
             role,
             email: email.as_ref().map(|e| e.as_str()),
             created_by: &p.user_id,
@@ -207,7 +203,7 @@ async fn create_invitation(
         },
     )
     .await?;
-    record(state, AuthEventKind::InviteCreated, client, Some(&p.user_id), tenant_id.as_deref(), None,
+    record(state, AuthEventKind::InviteCreated, client, Some(&p.user_id), tenant_id, None,
         serde_json::json!({"invitation_id": row.id, "role": role, "new_tenant": tenant_id.is_none()})).await;
     Ok(CreatedInvitation {
         invitation: row,
@@ -222,8 +218,8 @@ pub async fn invitations(
     cursor: Option<&str>,
     limit: u32,
 ) -> ApiResult<Vec<InvitationRow>> {
-    let tid = p.tenant_id();
-    Ok(platform::invitations_of(state.store.platform(), Some(&tid), cursor, limit).await?)
+    let tid = p.tenant;
+    Ok(platform::invitations_of(state.store.platform(), Some(tid), cursor, limit).await?)
 }
 
 /// Revokes an unused invitation of the caller's workspace. Audited.
@@ -233,8 +229,8 @@ pub async fn revoke_invitation(
     client: &ClientInfo,
     id: &str,
 ) -> ApiResult<()> {
-    let tid = p.tenant_id();
-    let row = platform::revoke_invitation(state.store.platform(), Some(&tid), id)
+    let tid = p.tenant;
+    let row = platform::revoke_invitation(state.store.platform(), Some(tid), id)
         .await?
         .ok_or_else(|| ApiError::not_found("invitation"))?;
     if row.used_at.is_some() {
@@ -245,7 +241,7 @@ pub async fn revoke_invitation(
         AuthEventKind::InviteRevoked,
         client,
         Some(&p.user_id),
-        Some(&tid),
+        Some(tid),
         None,
         serde_json::json!({"invitation_id": row.id}),
     )

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Db, StoreResult, TenantDb};
+use super::{Db, StoreResult, TenantDb, TenantId};
 
 /// A report as stored.
 #[derive(Debug, Clone, Deserialize)]
@@ -201,7 +201,7 @@ pub async fn set_manual(
 #[derive(Debug, Clone, Deserialize)]
 pub struct ShareRow {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// `report` or `resume`.
     pub kind: String,
     /// The report id, or the user id for a resume.
@@ -222,7 +222,7 @@ expires_at, revoked_at, views, last_viewed_at";
 pub struct NewShare<'a> {
     pub id: &'a str,
     pub token_hash: &'a str,
-    pub tenant_id: &'a str,
+    pub tenant_id: TenantId,
     pub kind: &'a str,
     pub doc_id: &'a str,
     pub created_by: &'a str,
@@ -266,7 +266,7 @@ pub async fn open_share(
 }
 
 /// One link of a tenant.
-pub async fn share(db: &Db, tenant_id: &str, id: &str) -> StoreResult<Option<ShareRow>> {
+pub async fn share(db: &Db, tenant_id: TenantId, id: &str) -> StoreResult<Option<ShareRow>> {
     let sql = format!(
         "SELECT {SHARE_FIELDS} FROM type::record('share_link', $id) WHERE tenant_id = $tenant;"
     );
@@ -278,7 +278,7 @@ pub async fn share(db: &Db, tenant_id: &str, id: &str) -> StoreResult<Option<Sha
 /// A tenant's links (optionally of one document), newest first.
 pub async fn shares(
     db: &Db,
-    tenant_id: &str,
+    tenant_id: TenantId,
     doc: Option<(&str, &str)>,
 ) -> StoreResult<Vec<ShareRow>> {
     let sql = format!(
@@ -294,7 +294,7 @@ pub async fn shares(
 }
 
 /// Revokes a link.
-pub async fn revoke_share(db: &Db, tenant_id: &str, id: &str) -> StoreResult<Option<ShareRow>> {
+pub async fn revoke_share(db: &Db, tenant_id: TenantId, id: &str) -> StoreResult<Option<ShareRow>> {
     let sql = format!(
         "UPDATE type::record('share_link', $id) SET revoked_at = time::now()
          WHERE tenant_id = $tenant AND revoked_at = NONE RETURN {SHARE_FIELDS};"

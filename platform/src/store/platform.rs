@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Db, StoreError, StoreResult};
+use super::{Db, StoreError, StoreResult, TenantId};
 use crate::identity::tenancy::Role;
 
 pub use crate::ids::{is_id, new_id, ID_PATTERN};
@@ -31,7 +31,7 @@ pub struct UserRow {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct TenantRow {
-    pub id: String,
+    pub id: TenantId,
     pub name: String,
     pub created_at: DateTime<Utc>,
 }
@@ -39,7 +39,7 @@ pub struct TenantRow {
 #[derive(Debug, Clone, Deserialize)]
 pub struct MembershipRow {
     pub user_id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub role: Role,
     pub created_at: DateTime<Utc>,
 }
@@ -58,7 +58,7 @@ pub struct MemberRow {
 #[derive(Debug, Clone, Deserialize)]
 pub struct InvitationRow {
     pub id: String,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     pub role: Role,
     pub email: Option<String>,
     pub created_by: String,
@@ -74,7 +74,7 @@ pub struct RefreshRow {
     pub id: String,
     pub family: String,
     pub user_id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -216,7 +216,7 @@ pub async fn list_users(
 
 // ---------------------------------------------------------------- tenants and memberships
 
-pub async fn tenant_by_id(db: &Db, id: &str) -> StoreResult<Option<TenantRow>> {
+pub async fn tenant_by_id(db: &Db, id: TenantId) -> StoreResult<Option<TenantRow>> {
     db.query(
         "SELECT record::id(id) AS id, name, created_at FROM type::record('tenant', $id);",
         json!({"id": id}),
@@ -226,13 +226,13 @@ pub async fn tenant_by_id(db: &Db, id: &str) -> StoreResult<Option<TenantRow>> {
 }
 
 /// Every tenant id (platform jobs that visit each tenant).
-pub async fn list_tenant_ids(db: &Db) -> StoreResult<Vec<String>> {
+pub async fn list_tenant_ids(db: &Db) -> StoreResult<Vec<TenantId>> {
     db.query("SELECT VALUE record::id(id) FROM tenant;", json!({}))
         .await?
         .take(0)
 }
 
-pub async fn rename_tenant(db: &Db, id: &str, name: &str) -> StoreResult<Option<TenantRow>> {
+pub async fn rename_tenant(db: &Db, id: TenantId, name: &str) -> StoreResult<Option<TenantRow>> {
     db.query(
         "UPDATE type::record('tenant', $id) SET name = $name, updated_at = time::now();
          SELECT record::id(id) AS id, name, created_at FROM type::record('tenant', $id);",
@@ -243,8 +243,12 @@ pub async fn rename_tenant(db: &Db, id: &str, name: &str) -> StoreResult<Option<
 }
 
 /// Creates a tenant owned by `owner_id` (CLI bootstrap for staff users).
-pub async fn create_tenant_with_owner(db: &Db, name: &str, owner_id: &str) -> StoreResult<String> {
-    let tid = new_id();
+pub async fn create_tenant_with_owner(
+    db: &Db,
+    name: &str,
+    owner_id: &str,
+) -> StoreResult<TenantId> {
+    let tid = TenantId(uuid::Uuid::now_v7());
     db.query(
         "BEGIN TRANSACTION;
          CREATE type::record('tenant', $tid) CONTENT { name: $name };
@@ -276,7 +280,7 @@ pub async fn user_with_memberships(
 pub async fn membership_for(
     db: &Db,
     user_id: &str,
-    tenant_id: Option<&str>,
+    tenant_id: Option<TenantId>,
 ) -> StoreResult<Option<MembershipRow>> {
     db.query(
         "SELECT user_id, tenant_id, role, created_at FROM membership
@@ -287,7 +291,7 @@ pub async fn membership_for(
     .first(0)
 }
 
-pub async fn members_of(db: &Db, tenant_id: &str) -> StoreResult<Vec<MemberRow>> {
+pub async fn members_of(db: &Db, tenant_id: TenantId) -> StoreResult<Vec<MemberRow>> {
     db.query(
         "SELECT user_id, role, created_at, u.email AS email, u.display_name AS display_name, u.disabled AS disabled
          FROM (SELECT *, type::record('user', user_id) AS u FROM membership WHERE tenant_id = $tid)
@@ -303,7 +307,7 @@ pub async fn members_of(db: &Db, tenant_id: &str) -> StoreResult<Vec<MemberRow>>
 /// both passing the owner count (write skew).
 pub async fn set_role(
     db: &Db,
-    tenant_id: &str,
+    tenant_id: TenantId,
     user_id: &str,
     role: Role,
 ) -> StoreResult<Option<MembershipRow>> {
@@ -341,7 +345,7 @@ pub async fn set_role(
 /// `remember_secs`: see [`END_SESSIONS`].
 pub async fn remove_member(
     db: &Db,
-    tenant_id: &str,
+    tenant_id: TenantId,
     user_id: &str,
     remember_secs: u64,
 ) -> StoreResult<bool> {
@@ -376,7 +380,7 @@ pub async fn remove_member(
 /// Fields of a new invitation.
 pub struct NewInvitation<'a> {
     pub passkey_hash: &'a str,
-    pub tenant_id: Option<&'a str>,
+    pub tenant_id: Option<TenantId>,
     pub role: Role,
     pub email: Option<&'a str>,
     pub created_by: &'a str,
@@ -400,7 +404,7 @@ pub async fn create_invitation(db: &Db, inv: &NewInvitation<'_>) -> StoreResult<
 
 pub async fn invitations_of(
     db: &Db,
-    tenant_id: Option<&str>,
+    tenant_id: Option<TenantId>,
     cursor: Option<&str>,
     limit: u32,
 ) -> StoreResult<Vec<InvitationRow>> {
@@ -425,7 +429,7 @@ pub async fn invitation_by_hash(db: &Db, hash: &str) -> StoreResult<Option<Invit
 /// Revokes an unused invitation of `tenant_id`. `None` when it is not that tenant's.
 pub async fn revoke_invitation(
     db: &Db,
-    tenant_id: Option<&str>,
+    tenant_id: Option<TenantId>,
     id: &str,
 ) -> StoreResult<Option<InvitationRow>> {
     let sql = format!(
@@ -441,7 +445,7 @@ pub async fn revoke_invitation(
 #[derive(Debug, Clone, Deserialize)]
 pub struct SignupOutcome {
     pub user_id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub role: Role,
 }
 
@@ -511,7 +515,7 @@ pub async fn insert_refresh(
     hash: &str,
     family: &str,
     user_id: &str,
-    tenant_id: &str,
+    tenant_id: TenantId,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
     db.query(
@@ -596,7 +600,7 @@ pub async fn end_user_sessions(db: &Db, user_id: &str, remember_secs: u64) -> St
 pub struct NewAuthEvent {
     pub kind: String,
     pub user_id: Option<String>,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     pub email: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -623,7 +627,7 @@ pub async fn insert_auth_event(db: &Db, e: &NewAuthEvent) -> StoreResult<()> {
 #[derive(Debug, Default, Clone)]
 pub struct AuthEventFilter {
     /// `None` = all tenants (staff only).
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     pub kind: Option<String>,
     pub user_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
@@ -702,7 +706,7 @@ mod tests {
         let uid = user(db, "a@example.test").await;
         let exp = Utc::now() + chrono::Duration::hours(1);
         for (hash, family) in [("h1", "f1"), ("h2", "f2")] {
-            insert_refresh(db, hash, family, &uid, "t", exp)
+            insert_refresh(db, hash, family, &uid, TenantId(uuid::Uuid::now_v7()), exp)
                 .await
                 .unwrap();
         }

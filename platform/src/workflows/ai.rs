@@ -18,7 +18,7 @@ use crate::agents::{
 use crate::jobs::runner::JobError;
 use crate::llm::{CallContext, LlmError};
 use crate::store::worklogs::{self, EntryRow, ListFilter};
-use crate::store::{documents, platform, skills, TenantDb};
+use crate::store::{documents, platform, skills, Scope, TenantDb};
 
 /// The kinds of the AI workflows: the jobs that hold LLM tokens while in flight.
 pub const KINDS: &[&str] = &[
@@ -40,13 +40,13 @@ fn llm_err(e: LlmError) -> JobError {
     }
 }
 
-fn call_ctx(ctx: &StepCtx) -> CallContext {
-    CallContext {
-        tenant: ctx.job.tenant.clone(),
+fn call_ctx(ctx: &StepCtx) -> Result<CallContext, JobError> {
+    Ok(CallContext {
+        scope: Scope::Tenant(ctx.tenant()?),
         job_id: Some(ctx.job.id.to_string()),
         correlation_id: ctx.job.correlation_id.clone(),
         attempt: ctx.job.attempts.max(1),
-    }
+    })
 }
 
 /// Every entry of `author` in `[from, to]` (all days when absent), newest first.
@@ -161,7 +161,7 @@ async fn analyze(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         .state
         .llm
         .run_agent(
-            &call_ctx(&ctx),
+            &call_ctx(&ctx)?,
             &WorklogAnalysis::default(),
             &agents::Entry::from(&entry),
         )
@@ -235,7 +235,7 @@ async fn extract_skills(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         let (message, mut data) = match ctx
             .state
             .llm
-            .run_agent(&call_ctx(&ctx), &agent, &input)
+            .run_agent(&call_ctx(&ctx)?, &agent, &input)
             .await
         {
             Ok(out) => {
@@ -325,7 +325,7 @@ async fn merge_skills(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
     if !unmatched.is_empty() && !existing.is_empty() && ctx.state.llm.has_model() {
         let mut texts: Vec<String> = existing.iter().map(|s| s.name.clone()).collect();
         texts.extend(unmatched.iter().map(|(_, f)| f.name.clone()));
-        match ctx.state.llm.embeddings(&call_ctx(&ctx), &texts).await {
+        match ctx.state.llm.embeddings(&call_ctx(&ctx)?, &texts).await {
             Ok(vectors) if vectors.len() == texts.len() => {
                 method = "names+embeddings";
                 let (old, new) = vectors.split_at(existing.len());
@@ -453,7 +453,7 @@ async fn generate_report(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         };
         ctx.state
             .llm
-            .run_agent(&call_ctx(&ctx), &ReportGenerate::default(), &input)
+            .run_agent(&call_ctx(&ctx)?, &ReportGenerate::default(), &input)
             .await
             .map_err(llm_err)
     }
@@ -541,7 +541,7 @@ async fn generate_resume(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         .await
         .map_err(db_err)?
         .ok_or_else(|| JobError::fatal("the user no longer exists"))?;
-    let workspace = platform::tenant_by_id(platform_db, &ctx.job.tenant)
+    let workspace = platform::tenant_by_id(platform_db, ctx.tenant()?)
         .await
         .map_err(db_err)?
         .map(|t| t.name)
@@ -584,7 +584,7 @@ async fn generate_resume(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
     let draft = ctx
         .state
         .llm
-        .run_agent(&call_ctx(&ctx), &ResumeRefresh::default(), &input)
+        .run_agent(&call_ctx(&ctx)?, &ResumeRefresh::default(), &input)
         .await
         .map_err(llm_err)?;
     let generated = agents::resume::build_resume(&input, &draft, Utc::now());

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::deps::Deps;
 use crate::jobs::queue::Job;
 use crate::jobs::runner::{Handler, JobContext, JobError};
-use crate::observability::events::{kind, Event};
+use crate::observability::events::kind;
 use crate::store::{Scope, TenantDb, TenantId};
 
 /// A step's body.
@@ -199,9 +199,7 @@ impl StepCtx {
         message: impl Into<String>,
         data: serde_json::Value,
     ) {
-        self.state
-            .events
-            .emit(&self.job.tenant, Event::job(kind, &self.job, message, data));
+        self.state.events.emit_job(&self.job, kind, message, data);
     }
 }
 
@@ -244,9 +242,7 @@ async fn run_workflow(
     let detailed = workflow.timeline == Timeline::Steps;
     let emit = |kind: &'static str, message: String, data: serde_json::Value| {
         if detailed {
-            state
-                .events
-                .emit(&job.tenant, Event::job(kind, &job, message, data));
+            state.events.emit_job(&job, kind, message, data);
         }
     };
     let mut outputs: BTreeMap<String, serde_json::Value> = BTreeMap::new();

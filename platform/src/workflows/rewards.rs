@@ -26,7 +26,7 @@ use crate::gamification::rules::{
 };
 use crate::jobs::queue::Job;
 use crate::jobs::runner::{self, JobError};
-use crate::observability::events::{kind, Event};
+use crate::observability::events::kind;
 use crate::store::gamification::{self as repo, Attempt, Change, Part, PriorRow};
 use crate::store::{platform, Scope, TenantDb, TenantId};
 
@@ -188,14 +188,11 @@ async fn evaluate(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
     let started = Instant::now();
     let mut items = vec![(ctx.job.id.to_string(), Ok(lead))];
     for m in &members {
-        ctx.state.events.emit(
-            &m.job.tenant,
-            Event::job(
-                kind::JOB_STARTED,
-                &m.job,
-                format!("attempt {} of {}, with job {}", m.job.attempts, m.job.max_attempts, ctx.job.id),
-                json!({"attempt": m.job.attempts, "max_attempts": m.job.max_attempts, "batch_of": ctx.job.id.to_string()}),
-            ),
+        ctx.state.events.emit_job(
+            &m.job,
+            kind::JOB_STARTED,
+            format!("attempt {} of {}, with job {}", m.job.attempts, m.job.max_attempts, ctx.job.id),
+            json!({"attempt": m.job.attempts, "max_attempts": m.job.max_attempts, "batch_of": ctx.job.id.to_string()}),
         );
         items.push((m.job.id.to_string(), payload_of(&m.job)));
     }
@@ -474,15 +471,7 @@ async fn sweep(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
     let now = Utc::now();
     let (mut users, mut swept, mut closed_total) = (0u64, 0u64, 0u64);
     for tenant in tenants {
-        let Ok(uuid) = uuid::Uuid::parse_str(&tenant) else {
-            continue;
-        };
-        let db = ctx
-            .state
-            .store
-            .tenant(crate::store::TenantId(uuid))
-            .await
-            .map_err(db_err)?;
+        let db = ctx.state.store.tenant(tenant).await.map_err(db_err)?;
         for user_id in repo::user_ids(&db).await.map_err(db_err)? {
             users += 1;
             let tz = timezone(&ctx, &user_id).await?;
