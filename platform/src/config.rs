@@ -207,6 +207,8 @@ pub struct Settings {
     /// Failed password checks one address may make on one account per minute (the
     /// account as a whole takes `ACCOUNT_FAILURE_CEILING` times as many).
     pub auth_failures_per_minute: u32,
+    /// Session refreshes per login (page loads and tabs of one session) per minute.
+    pub refresh_rate_limit_per_minute: u32,
     pub api_rate_limit_per_minute: u32,
     pub max_body_bytes: usize,
     /// Open `GET /api/jobs/{id}/events` streams allowed per user and per workspace, and
@@ -299,6 +301,7 @@ pub const VARIABLES: &[(&str, bool)] = &[
     ("REFRESH_REUSE_GRACE_SECS", false),
     ("AUTH_RATE_LIMIT_PER_MINUTE", false),
     ("AUTH_FAILURES_PER_MINUTE", false),
+    ("REFRESH_RATE_LIMIT_PER_MINUTE", false),
     ("API_RATE_LIMIT_PER_MINUTE", false),
     ("MAX_BODY_BYTES", false),
     ("BODY_READ_TIMEOUT_SECS", false),
@@ -573,6 +576,7 @@ impl Settings {
         let auth_rate_limit_per_minute = r.number("AUTH_RATE_LIMIT_PER_MINUTE", 10u32, 1);
         let auth_failures_per_minute =
             r.number("AUTH_FAILURES_PER_MINUTE", auth_rate_limit_per_minute, 1);
+        let refresh_rate_limit_per_minute = r.number("REFRESH_RATE_LIMIT_PER_MINUTE", 120u32, 1);
         let api_rate_limit_per_minute = r.number("API_RATE_LIMIT_PER_MINUTE", 600u32, 1);
         let max_body_bytes = r.number("MAX_BODY_BYTES", 1_048_576usize, 1024);
         let body_read_timeout_secs = r.number("BODY_READ_TIMEOUT_SECS", 30u64, 1);
@@ -670,6 +674,7 @@ impl Settings {
             refresh_reuse_grace_secs,
             auth_rate_limit_per_minute,
             auth_failures_per_minute,
+            refresh_rate_limit_per_minute,
             api_rate_limit_per_minute,
             max_body_bytes,
             body_read_timeout_secs,

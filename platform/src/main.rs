@@ -17,7 +17,10 @@ fn main() {
         .enable_all()
         .thread_stack_size(8 * 1024 * 1024)
         .build();
-    let code = match runtime {
+    // Borrowed, not moved: dropping the runtime here would cancel its tasks on threads
+    // without a runtime, and the embedded store they hold would log that it could not
+    // close cleanly. `exit` ends the process with the runtime still in place.
+    let code = match &runtime {
         Ok(rt) => match rt.block_on(afterresume::cli::run(cli)) {
             Ok(code) => code,
             Err(e) => {

@@ -42,6 +42,12 @@ pub struct RateLimits {
     auth_ip: Limiter,
     auth_account: Limiter,
     api_user: Limiter,
+    /// Refreshes per login (refresh-token family): reloads and tabs of one session.
+    refresh_family: Limiter,
+    /// Refused refresh tokens per client address: what guessing or replaying tokens
+    /// runs into, while valid refreshes never count against an address.
+    refresh_failures: Failures,
+    refresh_failure_limit: u32,
     /// Failed password checks per (account, client address) and per account.
     failures_pair: Failures,
     failures_account: Failures,
@@ -141,11 +147,19 @@ fn check(limiter: &Limiter, key: &str) -> Result<(), ApiError> {
 }
 
 impl RateLimits {
-    pub fn new(auth_per_minute: u32, api_per_minute: u32, failures_per_minute: u32) -> Self {
+    pub fn new(
+        auth_per_minute: u32,
+        api_per_minute: u32,
+        failures_per_minute: u32,
+        refresh_per_minute: u32,
+    ) -> Self {
         Self {
             auth_ip: Limiter::per_minute("auth-ip", auth_per_minute),
             auth_account: Limiter::per_minute("auth-account", auth_per_minute),
             api_user: Limiter::per_minute("api-user", api_per_minute),
+            refresh_family: Limiter::per_minute("refresh-session", refresh_per_minute),
+            refresh_failures: Failures::default(),
+            refresh_failure_limit: auth_per_minute.max(1),
             failures_pair: Failures::default(),
             failures_account: Failures::default(),
             pair_limit: failures_per_minute.max(1),
@@ -163,12 +177,18 @@ impl RateLimits {
     /// Forgets keys whose budget is full again, so that addresses and accounts seen
     /// once do not stay in memory (run periodically by the server).
     pub fn prune(&self) {
-        for l in [&self.auth_ip, &self.auth_account, &self.api_user] {
+        for l in [
+            &self.auth_ip,
+            &self.auth_account,
+            &self.api_user,
+            &self.refresh_family,
+        ] {
             l.keyed.retain_recent();
             l.keyed.shrink_to_fit();
         }
         self.failures_pair.prune();
         self.failures_account.prune();
+        self.refresh_failures.prune();
     }
 
     /// Keys currently held by all limiters.
@@ -231,6 +251,35 @@ impl RateLimits {
     pub fn api(&self, user_id: &str) -> Result<(), ApiError> {
         check(&self.api_user, user_id)
     }
+
+    /// A refresh from `ip`, before its token is looked at: refused only while the
+    /// address has presented too many invalid tokens (see [`Self::refresh_refused`]).
+    /// Many people behind one address refreshing valid sessions never meet this.
+    pub fn refresh_ip(&self, ip: &str) -> Result<(), ApiError> {
+        let (n, wait) = self
+            .refresh_failures
+            .current(&crate::identity::limit_key(ip));
+        if n >= self.refresh_failure_limit {
+            return Err(lockout_error(
+                "refresh-failures-ip",
+                self.refresh_failure_limit,
+                wait,
+            ));
+        }
+        Ok(())
+    }
+
+    /// `ip` presented a refresh token that was refused (unknown, revoked, expired or
+    /// reused).
+    pub fn refresh_refused(&self, ip: &str) {
+        self.refresh_failures
+            .add(&crate::identity::limit_key(ip));
+    }
+
+    /// A refresh of login `family`: page loads and tabs of one session share this.
+    pub fn refresh_session(&self, family: &str) -> Result<(), ApiError> {
+        check(&self.refresh_family, family)
+    }
 }
 
 /// Everything a handler may need: the use cases' dependencies ([`Deps`], reached
@@ -287,6 +336,7 @@ impl AppState {
                 settings.auth_rate_limit_per_minute,
                 settings.api_rate_limit_per_minute,
                 settings.auth_failures_per_minute,
+                settings.refresh_rate_limit_per_minute,
             ),
             workflows: Registry::builtin(),
             dummy_hash,
@@ -303,7 +353,7 @@ mod tests {
     #[test]
     fn pruning_forgets_clients_whose_budget_is_back() {
         // 60,000 per minute: a key's budget is whole again a millisecond after its use.
-        let limits = RateLimits::new(60_000, 60_000, 60_000);
+        let limits = RateLimits::new(60_000, 60_000, 60_000, 60_000);
         for i in 0..100 {
             limits.auth_ip(&format!("192.0.2.{i}")).unwrap();
             limits
@@ -318,7 +368,7 @@ mod tests {
 
     #[test]
     fn failures_lock_one_address_first_and_the_account_at_its_ceiling() {
-        let limits = RateLimits::new(600, 600, 3);
+        let limits = RateLimits::new(600, 600, 3, 600);
         let account = "victim@example.test";
         for _ in 0..2 {
             limits.password_attempt(account, "192.0.2.1").unwrap();

@@ -67,6 +67,24 @@ async fn get_bytes(app: &App, token: Option<&str>, path: &str) -> (u16, String, 
     (status, ct, r.bytes().await.unwrap().to_vec())
 }
 
+/// The file name a download is offered under (`Content-Disposition`'s ASCII `filename`).
+async fn download_name(app: &App, token: &str, path: &str) -> String {
+    let r = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    let cd = r.headers()["content-disposition"].to_str().unwrap().to_string();
+    cd.split("filename=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no filename in {cd:?}"))
+        .to_string()
+}
+
 fn pdf_text(bytes: &[u8]) -> String {
     let doc = lopdf::Document::load_mem(bytes).expect("a valid PDF");
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
@@ -384,6 +402,13 @@ async fn the_resume_exports_as_pdf_docx_markdown_html_and_json() {
     assert_eq!((status, ct.as_str()), (200, "application/pdf"));
     assert!(pdf.starts_with(b"%PDF-"));
     assert!(pdf_text(&pdf).contains("ai-owner"), "name in the PDF text");
+    // Named for whose resume it is and the day: resume-ai-owner-YYYY-MM-DD.pdf.
+    let name = download_name(&app, &s.token, "/api/resume/export?format=pdf").await;
+    let day = name
+        .strip_prefix("resume-ai-owner-")
+        .and_then(|n| n.strip_suffix(".pdf"))
+        .unwrap_or_else(|| panic!("{name}"));
+    assert!(chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok(), "{name}");
     let (status, _, docx) = get_bytes(&app, Some(&s.token), "/api/resume/export?format=docx").await;
     assert_eq!(status, 200);
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(docx)).expect("a zip archive");
@@ -508,7 +533,21 @@ async fn reports_are_paged_and_export_as_pdf_html_and_markdown() {
     assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
     assert!(r.body["next_cursor"].is_string());
     let report_id = r.body["items"][0]["id"].as_str().unwrap().to_string();
-    // Exports.
+    // Exports, named for the report's title and its last day.
+    let period_to = r.body["items"][0]["to"].as_str().unwrap().to_string();
+    let title = r.body["items"][0]["title"].as_str().unwrap().to_lowercase();
+    let first_word: String = title.chars().take_while(|c| c.is_alphanumeric()).collect();
+    let name = download_name(
+        &app,
+        &s.token,
+        &format!("/api/reports/{report_id}/export?format=pdf"),
+    )
+    .await;
+    assert!(
+        name.starts_with(&format!("report-{first_word}"))
+            && name.ends_with(&format!("-{period_to}.pdf")),
+        "{name} for {title:?} to {period_to}"
+    );
     let (status, ct, pdf) = get_bytes(
         &app,
         Some(&s.token),

@@ -100,6 +100,36 @@ async fn full_session_lifecycle() {
     ] {
         assert!(kinds.iter().any(|x| x == k), "audit lacks {k}: {kinds:?}");
     }
+    // Session refreshes (one per page load) can be left out, as the UI does by default.
+    let staff = app.staff().await;
+    let r = app
+        .get(
+            &format!(
+                "/api/admin/audit?user_id={}&exclude_kind=refresh&exclude_kind=logout&limit=200",
+                ada.user_id
+            ),
+            &staff.token,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let shown: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(shown.contains(&"login_succeeded"), "{shown:?}");
+    assert!(
+        !shown.iter().any(|k| *k == "refresh" || *k == "logout"),
+        "{shown:?}"
+    );
+    assert_eq!(
+        shown.len(),
+        kinds
+            .iter()
+            .filter(|k| *k != "refresh" && *k != "logout")
+            .count()
+    );
 }
 
 #[tokio::test]
@@ -447,4 +477,56 @@ async fn password_change_and_profile() {
         (bad.status.as_u16(), bad.code()),
         (422, "validation_failed")
     );
+}
+
+/// Page loads and tabs refresh one login many times from one address (a household or an
+/// office shares one): that is limited per login, not per address, and only refused
+/// tokens count against the address.
+#[tokio::test]
+async fn refreshes_are_limited_per_login_and_only_refused_tokens_count_per_address() {
+    let app = spawn_app(&[
+        ("AUTH_RATE_LIMIT_PER_MINUTE", "4"),
+        ("REFRESH_RATE_LIMIT_PER_MINUTE", "25"),
+    ])
+    .await;
+    let ada = app.new_owner("ada@example.test").await;
+    let bob = app.new_owner("bob@example.test").await;
+    // Two staff logins and two signups spent the address's auth budget.
+    app.login("ada@example.test", PASSWORD)
+        .await
+        .assert_error(429, "rate_limited");
+
+    // Ada's session still refreshes 25 times in a row, as reloads in two tabs do.
+    let mut rt = ada.refresh.clone();
+    for i in 0..25 {
+        let r = app.cookie_post("/api/auth/token/refresh", &rt).await;
+        assert_eq!(r.status, 200, "refresh {i}: {}", r.body);
+        rt = r.refresh_cookie().unwrap();
+    }
+    // One more within the minute is over the login's budget, which the answer names.
+    let over = app.cookie_post("/api/auth/token/refresh", &rt).await;
+    over.assert_error(429, "rate_limited");
+    let policy = over.header("ratelimit-policy").unwrap_or_default();
+    assert!(policy.contains("refresh-session"), "{policy}");
+    assert!(over.header("retry-after").is_some());
+    // Another login from the same address has its own budget.
+    let other = app
+        .cookie_post("/api/auth/token/refresh", &bob.refresh)
+        .await;
+    assert_eq!(other.status, 200, "{}", other.body);
+
+    // Made-up tokens are refused, and after AUTH_RATE_LIMIT_PER_MINUTE of them the
+    // address waits before presenting any.
+    for i in 0..4 {
+        let guess = app
+            .cookie_post("/api/auth/token/refresh", &format!("guess-{i}"))
+            .await;
+        guess.assert_error(401, "refresh_invalid");
+    }
+    let blocked = app
+        .cookie_post("/api/auth/token/refresh", "guess-5")
+        .await;
+    blocked.assert_error(429, "rate_limited");
+    let policy = blocked.header("ratelimit-policy").unwrap_or_default();
+    assert!(policy.contains("refresh-failures-ip"), "{policy}");
 }

@@ -17,7 +17,9 @@
 // Accessibility: every page of the tour runs axe-core (injected with a CDP evaluation, which the
 // server's CSP does not apply to) in the light theme, and a few pages again in the dark theme;
 // a "critical" or "serious" violation fails the run, "moderate"/"minor" ones are counted in the
-// summary. A small smoke check (unique ids, an <h1>, overflow at 390 px) runs beside it.
+// summary. A small smoke check (unique ids, an <h1>, nothing wider than the viewport) runs
+// beside it. Every page is toured at 1280 px and at 390 px, and a page wider than its
+// viewport (horizontal scrolling) fails the run at either width.
 //
 // The harness builds nothing: it needs ui/dist and the server binary. It creates a temporary
 // DATA_DIR, a staff user and an owner invitation with the CLI, starts `afterresume serve` on
@@ -49,6 +51,7 @@ const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-c
 const STAFF = { email: 'staff@e2e.test', password: 'staff-password-123', name: 'Sam Staff' };
 const OWNER = { email: 'owner@e2e.test', password: 'owner-password-123', name: 'Olivia Owner', tenant: 'E2E Workspace' };
 const READER = { email: 'reader@e2e.test', password: 'reader-password-123', name: 'Riley Reader' };
+const MEMBER = { email: 'member@e2e.test', password: 'member-password-123', name: 'Morgan Member' };
 
 // ---------------------------------------------------------------------------------------
 // Small utilities
@@ -370,8 +373,7 @@ async function axeScan(page) {
 const AXE_FAIL = new Set(['critical', 'serious']);
 
 async function a11y(page, name) {
-  const vw = page.viewportSize()?.width ?? 1280;
-  if (vw < 500) for (const d of await page.evaluate(overflowScan)) problems.push({ page: name, kind: 'overflow', detail: d });
+  for (const d of await page.evaluate(overflowScan)) problems.push({ page: name, kind: 'overflow', detail: d });
   // Smoke check: what axe does not fail on (duplicate ids in general, a missing <h1>).
   const v = await page.evaluate(a11yScan);
   for (const d of v) problems.push({ page: name, kind: 'a11y', detail: d });
@@ -756,6 +758,43 @@ async function main() {
     current = owner;
   });
 
+  const member = await newPage('member');
+  await step("a member sees who wrote what; another member's entry opens as a read view", async () => {
+    const inv = await apiCall('POST', '/invitations', { token: state.ownerToken, body: { role: 'member', email: MEMBER.email } });
+    await apiCall('POST', '/auth/signup', { body: { passkey: inv.passkey, email: MEMBER.email, password: MEMBER.password, display_name: MEMBER.name } });
+    current = member;
+    await member.goto('/login');
+    await fillByLabel(member, 'Email', MEMBER.email);
+    await fillByLabel(member, 'Password', MEMBER.password);
+    await member.getByRole('button', { name: 'Sign in' }).click();
+    await member.getByRole('heading', { name: `Welcome, ${MEMBER.name}` }).waitFor();
+    await member.goto('/worklogs');
+    const row = member.locator('li', { has: member.getByRole('link', { name: entries[0].title, exact: true }) });
+    await row.getByText(`By ${OWNER.name}`).waitFor();
+    await member.getByRole('link', { name: entries[0].title, exact: true }).click();
+    await member.getByRole('heading', { name: entries[0].title, level: 1 }).waitFor();
+    await member.getByText(`by ${OWNER.name}`).first().waitFor();
+    await member.getByRole('button', { name: `Download ${evidence.name}` }).waitFor();
+    await settle(member);
+    await a11y(member, 'worklog-member-read-view');
+    await shot(member, 'worklog-member-read-view');
+    const none = async (what, loc) => {
+      if (await loc.count()) throw new Error(`a member sees ${what} on another member's entry`);
+    };
+    await none('an editable field', member.getByRole('textbox'));
+    await none('a save button', member.getByRole('button', { name: /^Save/ }));
+    await none('"Choose files…"', member.getByRole('button', { name: 'Choose files…' }));
+    await none('a delete button', member.getByRole('button', { name: /^Delete/ }));
+    // Their own new entry is a form, and reports name their author too.
+    await member.goto('/worklogs/new');
+    await member.getByRole('heading', { name: 'New entry', level: 1 }).waitFor();
+    await member.locator('#entry-content').waitFor();
+    await member.goto('/reports');
+    await member.getByRole('list', { name: 'Reports' }).getByText(`by ${OWNER.name}`).first().waitFor();
+    await member.close();
+    current = owner;
+  });
+
   await step('a failed job exists (diagnostics.echo fail_permanently)', async () => {
     const kinds = await apiCall('GET', '/jobs/kinds', { token: state.ownerToken });
     if (!kinds.items.some((k) => k.kind === 'diagnostics.echo')) throw new Error('diagnostics.echo is not an enqueueable job kind');
@@ -800,7 +839,7 @@ async function main() {
   await step('page tour: owner pages (desktop)', async () => {
     const skillId = (await apiCall('GET', '/skills', { token: state.ownerToken })).items[0]?.id;
     if (!skillId) throw new Error('the owner has no skills');
-    const pages = [
+    state.ownerPages = [
       ['/', 'dashboard'],
       ['/worklogs', 'worklogs'],
       ['/worklogs/new', 'worklog-new'],
@@ -816,11 +855,11 @@ async function main() {
       ['/settings', 'settings'],
       ['/tenant', 'tenant'],
     ];
-    for (const [url, name] of pages) await visit(owner, url, name);
+    for (const [url, name] of state.ownerPages) await visit(owner, url, name);
   });
 
   await step('page tour: admin pages (staff, desktop)', async () => {
-    for (const [url, name] of [
+    state.adminPages = [
       ['/admin', 'admin-overview'],
       ['/admin/jobs', 'admin-jobs'],
       [`/admin/jobs/${state.failedJob}`, 'admin-job-detail'],
@@ -828,9 +867,8 @@ async function main() {
       ['/admin/users', 'admin-users'],
       ['/admin/audit', 'admin-audit'],
       ['/admin/gamification', 'admin-gamification'],
-    ]) {
-      await visit(staff, url, name);
-    }
+    ];
+    for (const [url, name] of state.adminPages) await visit(staff, url, name);
     await staff.getByRole('heading', { name: 'Reward rules', exact: true }).waitFor();
     // The job detail shows the retry in its event timeline.
     await staff.goto(`/admin/jobs/${state.failedJob}`);
@@ -842,23 +880,14 @@ async function main() {
 
   await step('page tour: 390 px wide', async () => {
     await owner.setViewportSize({ width: 390, height: 844 });
-    for (const [url, name] of [
-      ['/', 'mobile-dashboard'],
-      ['/worklogs', 'mobile-worklogs'],
-      [`/worklogs/${state.entryId}`, 'mobile-worklog-edit'],
-      ['/skills', 'mobile-skills'],
-      [`/reports/${state.reportId}`, 'mobile-report-view'],
-      ['/tenant', 'mobile-tenant'],
-    ]) {
-      await visit(owner, url, name);
-    }
+    for (const [url, name] of state.ownerPages) await visit(owner, url, `mobile-${name}`);
     // The nav is behind the menu button.
     await owner.getByRole('button', { name: 'Menu' }).click();
     await owner.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Skills' }).click();
     await owner.waitForURL(/\/skills$/);
     await owner.setViewportSize({ width: 1280, height: 900 });
     await staff.setViewportSize({ width: 390, height: 844 });
-    await visit(staff, '/admin/jobs', 'mobile-admin-jobs');
+    for (const [url, name] of state.adminPages) await visit(staff, url, `mobile-${name}`);
     await staff.setViewportSize({ width: 1280, height: 900 });
     await anon.setViewportSize({ width: 390, height: 844 });
     await visit(anon, '/login', 'mobile-login');
@@ -889,6 +918,88 @@ async function main() {
     await visit(anon, '/login', 'dark-login');
     await visit(anon, `/share/${state.shareToken}`, 'dark-share');
     await anon.emulateMedia({ colorScheme: 'light' });
+  });
+
+  await step('keyboard: ?, g d / g w / g r, /, n + Ctrl+Enter, Ctrl+K', async () => {
+    const p = owner;
+    const blur = () => p.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
+    const at = async (re) => p.waitForURL((u) => re.test(new URL(u).pathname));
+    await p.goto('/');
+    await settle(p);
+    await p.keyboard.press('?');
+    const help = p.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await help.waitFor();
+    await help.getByText('Go to the work log').waitFor();
+    await a11y(p, 'shortcuts-help');
+    await shot(p, 'shortcuts-help');
+    await p.keyboard.press('Escape');
+    await help.waitFor({ state: 'hidden' });
+    for (const [k, re] of [['w', /^\/worklogs$/], ['r', /^\/reports$/], ['d', /^\/$/]]) {
+      await blur();
+      await p.keyboard.press('g');
+      await p.keyboard.press(k);
+      await at(re);
+      await settle(p);
+    }
+    await blur();
+    await p.keyboard.press('/');
+    await at(/^\/worklogs$/);
+    await waitUntil(() => p.evaluate(() => document.activeElement?.getAttribute('type') === 'search'), { message: 'the search field focused' });
+    // Typing in the field types: `n` does not leave the page.
+    await p.keyboard.type('n');
+    if (new URL(p.url()).pathname !== '/worklogs') throw new Error('typing "n" in the search field left the page');
+    await blur();
+    await p.keyboard.press('n');
+    await at(/^\/worklogs\/new$/);
+    await waitUntil(() => p.evaluate(() => document.activeElement?.id === 'entry-content'), { message: 'the content field focused' });
+    await p.keyboard.type('Wrote the keyboard shortcuts and the command palette, saved with Ctrl+Enter.');
+    await p.keyboard.press('Control+Enter');
+    await at(/^\/worklogs\/[0-9a-f-]{36}$/);
+    await p.getByText('Entry saved').first().waitFor();
+    const created = new URL(p.url()).pathname;
+    await p.keyboard.press('Control+k');
+    const palette = p.getByRole('dialog', { name: 'Go to' });
+    await palette.waitFor();
+    await palette.getByRole('option', { name: entries[0].title }).waitFor();
+    await p.keyboard.type(entries[0].title.slice(0, 12));
+    await a11y(p, 'command-palette');
+    await shot(p, 'command-palette');
+    await p.keyboard.press('Enter');
+    await palette.waitFor({ state: 'hidden' });
+    await p.waitForURL((u) => /^\/worklogs\/[0-9a-f-]{36}$/.test(new URL(u).pathname) && new URL(u).pathname !== created);
+    await waitUntil(async () => (await p.getByLabel('Title').inputValue()) === entries[0].title || (await p.locator('#entry-content').inputValue()).startsWith(entries[0].content.slice(0, 20)), { message: `the entry "${entries[0].title}" open` });
+  });
+
+  await step('20 rapid reloads in two tabs keep the session', async () => {
+    // Every full page load renews the session with the shared refresh cookie; tabs take
+    // turns, and nothing here may end up on the login page.
+    const tab2 = await owner.context().newPage();
+    watch(tab2, 'owner-tab2');
+    trackRequests(tab2);
+    await tab2.goto('/worklogs');
+    await settle(tab2);
+    const statuses = [];
+    const count = (r) => {
+      if (new URL(r.url()).pathname === '/api/auth/token/refresh') statuses.push(r.status());
+    };
+    owner.on('response', count);
+    tab2.on('response', count);
+    for (let i = 0; i < 20; i++) {
+      // Half the reloads interrupt the previous load early, half let the app boot.
+      const waitUntil = i % 2 ? 'commit' : 'domcontentloaded';
+      await Promise.all([owner.reload({ waitUntil }), tab2.reload({ waitUntil })]);
+    }
+    for (const [p, name] of [[owner, 'reload-tab1'], [tab2, 'reload-tab2']]) {
+      await settle(p);
+      await p.getByRole('navigation', { name: 'Main' }).waitFor();
+      if (new URL(p.url()).pathname.startsWith('/login')) throw new Error(`${name} was logged out`);
+      await shot(p, name);
+    }
+    owner.off('response', count);
+    const refused = statuses.filter((s) => s !== 200);
+    log(`  ${statuses.length} refreshes answered: ${statuses.length - refused.length} × 200${refused.length ? `, refused: ${refused.join(' ')}` : ''}`);
+    if (statuses.filter((s) => s === 401).length) throw new Error(`refreshes answered 401: ${statuses.join(' ')}`);
+    await tab2.close();
   });
 
   await step('no CSP violations, JS errors or accessibility problems', async () => {

@@ -12,7 +12,7 @@ use poem_openapi::{Object, OpenApi};
 use super::client::ClientInfo;
 use super::pagination;
 use super::security::Staff;
-use super::tenant::{audit_page, AuthEventPage, CreatedInvitationResult};
+use super::tenant::{audit_page, AuditQuery, AuthEventPage, CreatedInvitationResult};
 use super::text::Text;
 use super::Tag;
 use crate::error::ApiResult;
@@ -158,6 +158,9 @@ impl AdminApi {
         tenant_id: Query<Option<uuid::Uuid>>,
         /// Only events of this kind.
         kind: Query<Option<AuthEventKind>>,
+        /// Leave out events of these kinds (repeat the parameter), e.g. `refresh`: one
+        /// is recorded each time a page load renews a session.
+        exclude_kind: Query<Vec<AuthEventKind>>,
         /// Only events of this user.
         user_id: Query<Option<uuid::Uuid>>,
         /// Only events at or after this moment (RFC 3339).
@@ -169,18 +172,15 @@ impl AdminApi {
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<AuthEventPage>> {
-        Ok(Json(
-            audit_page(
-                &state,
-                tenant_id.0.map(TenantId),
-                kind.0.map(|k| k.as_str().to_string()),
-                user_id.0.map(|u| u.to_string()),
-                since.0,
-                until.0,
-                cursor.0.map(|c| c.0),
-                limit.0.map(Limit::into_inner),
-            )
-            .await?,
-        ))
+        let q = AuditQuery {
+            kind,
+            exclude_kind,
+            user_id,
+            since,
+            until,
+            cursor,
+            limit,
+        };
+        Ok(Json(audit_page(&state, tenant_id.0.map(TenantId), q).await?))
     }
 }

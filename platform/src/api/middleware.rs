@@ -248,9 +248,16 @@ pub async fn gate<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> 
 
     // Per-IP limits of the auth endpoints are decided before a byte of the body is read:
     // an anonymous client cannot make the server buffer bodies it would refuse anyway.
+    // A refresh is limited per login instead (once its token is known), so a household
+    // or an office behind one address reloading pages is not refused; per address only
+    // refused tokens count.
     if path.starts_with("/api/auth/") && req.method() == poem::http::Method::POST {
         let client = ClientInfo::from_request_parts(&req, s);
-        state.limits.auth_ip(&client.ip)?;
+        if path == "/api/auth/token/refresh" {
+            state.limits.refresh_ip(&client.ip)?;
+        } else {
+            state.limits.auth_ip(&client.ip)?;
+        }
     }
 
     // The declared length is only a hint (a chunked body declares none): the limit and

@@ -220,25 +220,32 @@ pub struct AuthEventPage {
     pub next_cursor: Option<String>,
 }
 
+/// The audit log's filters, as both audit endpoints take them.
+pub struct AuditQuery {
+    pub kind: Query<Option<AuthEventKind>>,
+    pub exclude_kind: Query<Vec<AuthEventKind>>,
+    pub user_id: Query<Option<uuid::Uuid>>,
+    pub since: Query<Option<DateTime<Utc>>>,
+    pub until: Query<Option<DateTime<Utc>>>,
+    pub cursor: Query<Option<IdOrEmpty>>,
+    pub limit: Query<Option<Limit>>,
+}
+
 /// Shared by the tenant and staff audit endpoints.
-#[allow(clippy::too_many_arguments)]
 pub async fn audit_page(
     state: &AppState,
     tenant_id: Option<TenantId>,
-    kind: Option<String>,
-    user_id: Option<String>,
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-    cursor: Option<String>,
-    limit: Option<u32>,
+    q: AuditQuery,
 ) -> ApiResult<AuthEventPage> {
-    let (limit, cursor) = pagination::page(limit, cursor)?;
+    let (limit, cursor) =
+        pagination::page(q.limit.0.map(Limit::into_inner), q.cursor.0.map(|c| c.0))?;
     let filter = AuthEventFilter {
         tenant_id,
-        kind,
-        user_id,
-        since,
-        until,
+        kind: q.kind.0.map(|k| k.as_str().to_string()),
+        exclude_kinds: q.exclude_kind.0.iter().map(|k| k.as_str().to_string()).collect(),
+        user_id: q.user_id.0.map(|u| u.to_string()),
+        since: q.since.0,
+        until: q.until.0,
         cursor,
         limit: limit + 1,
     };
@@ -424,6 +431,9 @@ impl TenantApi {
         auth: TenantAdmin,
         /// Only events of this kind.
         kind: Query<Option<AuthEventKind>>,
+        /// Leave out events of these kinds (repeat the parameter), e.g. `refresh`: one
+        /// is recorded each time a page load renews a session.
+        exclude_kind: Query<Vec<AuthEventKind>>,
         /// Only events of this user.
         user_id: Query<Option<uuid::Uuid>>,
         /// Only events at or after this moment (RFC 3339).
@@ -435,18 +445,15 @@ impl TenantApi {
         /// Page size, 1–200 (default 50).
         limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<AuthEventPage>> {
-        Ok(Json(
-            audit_page(
-                &state,
-                Some(auth.0.tenant),
-                kind.0.map(|k| k.as_str().to_string()),
-                user_id.0.map(|u| u.to_string()),
-                since.0,
-                until.0,
-                cursor.0.map(|c| c.0),
-                limit.0.map(Limit::into_inner),
-            )
-            .await?,
-        ))
+        let q = AuditQuery {
+            kind,
+            exclude_kind,
+            user_id,
+            since,
+            until,
+            cursor,
+            limit,
+        };
+        Ok(Json(audit_page(&state, Some(auth.0.tenant), q).await?))
     }
 }

@@ -471,7 +471,8 @@ impl WorklogsApi {
         let f = filter_of(from.0, to.0, tag.0, project.0, author.0, q.0)?;
         let exporter = worklog::Exporter::new(format.0.unwrap_or(FileFormat::Json).into());
         let content_type = exporter.content_type().to_string();
-        let name = format!("worklog.{}", exporter.file_extension());
+        let today = service::today_for(&auth.0).to_string();
+        let name = worklog::document_filename(&["worklog", &today], exporter.file_extension());
         let stream = service::export(&state, &auth.0, f, exporter).await?;
         Ok(File::new(
             Body::from_bytes_stream(stream),

@@ -261,6 +261,24 @@ pub async fn refresh(
     client: &ClientInfo,
     presented: &str,
 ) -> ApiResult<IssuedSession> {
+    let result = rotate(state, client, presented).await;
+    if let Err(e) = &result {
+        if matches!(
+            e.code,
+            ErrorCode::RefreshInvalid | ErrorCode::RefreshExpired | ErrorCode::RefreshReused
+        ) {
+            state.limits.refresh_refused(&client.ip);
+        }
+    }
+    result
+}
+
+/// [`refresh`] before its refusals are counted against the client's address.
+async fn rotate(
+    state: &AppState,
+    client: &ClientInfo,
+    presented: &str,
+) -> ApiResult<IssuedSession> {
     let db = state.store.platform();
     let invalid = || {
         ApiError::new(
@@ -281,6 +299,7 @@ pub async fn refresh(
             "session expired; log in again",
         ));
     }
+    state.limits.refresh_session(&row.family)?;
     let successor = state.jwt.successor_of(presented);
     let successor_hash = credentials::sha256_hex(&successor);
     let rotated = row.used_at.is_none()

@@ -14,7 +14,7 @@ use crate::identity::Principal;
 use crate::jobs::queue::Enqueued;
 use crate::store::{documents as store, platform, worklogs, TenantDb};
 use crate::workflows::ai::ReportPayload;
-use crate::worklog::DateRange;
+use crate::worklog::{self, DateRange};
 
 pub use crate::store::documents::ReportRow;
 
@@ -169,22 +169,24 @@ pub async fn export(
         )));
     };
     let meta = report_meta(&r, author_name(state, &r.author_id).await);
-    let base = format!("report-{}", r.period_to);
+    // `report-<title>-<last day>.pdf`: what it is about, and up to when.
+    let period_to = r.period_to.to_string();
+    let name = |extension| worklog::document_filename(&["report", &title, &period_to], extension);
     Ok(match format {
         ExportFormat::Md => Rendered::new(
             docs::report_markdown(&title, &md, &meta).into_bytes(),
             "text/markdown; charset=utf-8",
-            format!("{base}.md"),
+            name("md"),
         ),
         ExportFormat::Html => Rendered::new(
             docs::report_html(&title, &md, &meta, CssMode::Embedded).into_bytes(),
             "text/html; charset=utf-8",
-            format!("{base}.html"),
+            name("html"),
         ),
         ExportFormat::Pdf => Rendered::new(
             docs::report_pdf(&title, &md, &meta)?,
             "application/pdf",
-            format!("{base}.pdf"),
+            name("pdf"),
         ),
     })
 }

@@ -13,6 +13,7 @@ use crate::identity::Principal;
 use crate::jobs::queue::Enqueued;
 use crate::store::{documents as store, TenantDb};
 use crate::workflows::ai::ResumePayload;
+use crate::worklog;
 
 pub use crate::store::documents::ResumeRow;
 
@@ -100,25 +101,30 @@ pub async fn export(state: &Deps, p: &Principal, format: ExportFormat) -> ApiRes
     let (doc, _) = merged_resume(&db, &p.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("resume (run POST /api/resume/refresh first)"))?;
-    let rendered =
-        |bytes, content_type, name: &str| Rendered::new(bytes, content_type, name.into());
+    // `resume-dana-reyes-2026-12-01.pdf`: whose, and as of which day (the owner's).
+    let name = doc["basics"]["name"].as_str().unwrap_or_default();
+    let today = super::worklogs::today_for(p).to_string();
+    let rendered = |bytes, content_type, extension: &str| {
+        let file_name = worklog::document_filename(&["resume", name, &today], extension);
+        Rendered::new(bytes, content_type, file_name)
+    };
     Ok(match format {
         ExportFormat::Md => rendered(
             docs::resume_markdown(&doc).into_bytes(),
             "text/markdown; charset=utf-8",
-            "resume.md",
+            "md",
         ),
         ExportFormat::Html => rendered(
             docs::resume_html(&doc, CssMode::Embedded).into_bytes(),
             "text/html; charset=utf-8",
-            "resume.html",
+            "html",
         ),
-        ExportFormat::Pdf => rendered(docs::resume_pdf(&doc)?, "application/pdf", "resume.pdf"),
-        ExportFormat::Docx => rendered(docs::resume_docx(&doc)?, docs::DOCX_MIME, "resume.docx"),
+        ExportFormat::Pdf => rendered(docs::resume_pdf(&doc)?, "application/pdf", "pdf"),
+        ExportFormat::Docx => rendered(docs::resume_docx(&doc)?, docs::DOCX_MIME, "docx"),
         ExportFormat::Json => rendered(
             serde_json::to_vec_pretty(&doc).map_err(ApiError::internal)?,
             "application/json",
-            "resume.json",
+            "json",
         ),
     })
 }

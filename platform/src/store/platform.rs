@@ -629,6 +629,8 @@ pub struct AuthEventFilter {
     /// `None` = all tenants (staff only).
     pub tenant_id: Option<TenantId>,
     pub kind: Option<String>,
+    /// Kinds left out.
+    pub exclude_kinds: Vec<String>,
     pub user_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
@@ -642,12 +644,13 @@ pub async fn list_auth_events(db: &Db, f: &AuthEventFilter) -> StoreResult<Vec<A
          FROM auth_event
          WHERE ($tid = NONE OR tenant_id = $tid)
            AND ($kind = NONE OR kind = $kind)
+           AND kind NOTINSIDE $exclude
            AND ($uid = NONE OR user_id = $uid)
            AND ($since = NONE OR created_at >= <datetime>$since)
            AND ($until = NONE OR created_at < <datetime>$until)
            AND ($cursor = NONE OR id < type::record('auth_event', $cursor))
          ORDER BY id DESC LIMIT $limit;",
-        json!({"tid": f.tenant_id, "kind": f.kind, "uid": f.user_id, "since": f.since.map(ts), "until": f.until.map(ts),
+        json!({"tid": f.tenant_id, "kind": f.kind, "exclude": f.exclude_kinds, "uid": f.user_id, "since": f.since.map(ts), "until": f.until.map(ts),
                "cursor": f.cursor, "limit": f.limit}),
     )
     .await?

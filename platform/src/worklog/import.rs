@@ -122,9 +122,10 @@ pub enum ImportError {
     /// Nothing but whitespace.
     #[error("The file is empty; there is nothing to import.")]
     Empty,
-    /// Well-formed, but without a single record.
-    #[error("The file contains no entries.")]
-    NoEntries,
+    /// Well-formed, but without a single record; the message shows what the format
+    /// expects.
+    #[error("The file contains no entries. {}", example_of(*.0))]
+    NoEntries(ImportFormat),
     /// The JSON doesn't parse.
     #[error(
         "The file is not valid JSON: {detail}. Check the file around line {line}, column {column}."
@@ -165,13 +166,28 @@ impl ImportError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Empty => "import_empty",
-            Self::NoEntries => "import_no_entries",
+            Self::NoEntries(_) => "import_no_entries",
             Self::InvalidJson { .. } => "import_invalid_json",
             Self::UnexpectedJsonShape => "import_unexpected_json_shape",
             Self::MissingContentColumn { .. } => "import_missing_content_column",
             Self::DuplicateColumn(_) => "import_duplicate_column",
             Self::MalformedCsv(_) => "import_malformed_csv",
             Self::TooManyRows { .. } => "import_too_many_rows",
+        }
+    }
+}
+
+/// What a file of `format` looks like, for the error that found no entries in one.
+fn example_of(format: ImportFormat) -> &'static str {
+    match format {
+        ImportFormat::Json => {
+            r#"A JSON import is an array of entries, e.g. [{"date": "2026-11-18", "content": "Shipped the billing webhooks", "tags": ["billing"]}]."#
+        }
+        ImportFormat::Csv => {
+            "A CSV import has a header row and one entry per row, e.g.\ndate,title,content,tags,outcome,project\n2026-11-18,,Shipped the billing webhooks,billing;api,,"
+        }
+        ImportFormat::Markdown => {
+            "A Markdown import has a day heading and one '- ' bullet per entry, e.g.\n## 2026-11-18\n- Shipped the billing webhooks #billing\n  Outcome: Invoices go out on time."
         }
     }
 }
@@ -193,7 +209,7 @@ pub fn parse_import(
         ImportFormat::Markdown => markdown::parse(text, today)?,
     };
     if rows.is_empty() {
-        return Err(ImportError::NoEntries);
+        return Err(ImportError::NoEntries(format));
     }
     Ok(rows)
 }
@@ -687,7 +703,7 @@ mod tests {
         assert_eq!(err, ImportError::DuplicateColumn("content".into()));
         assert_eq!(
             parse_import(ImportFormat::Csv, "content,date\n", today()).unwrap_err(),
-            ImportError::NoEntries
+            ImportError::NoEntries(ImportFormat::Csv)
         );
         // Any column order, a BOM, CRLF line ends, short rows, and an `impact` alias.
         let rows = parse_import(
@@ -805,7 +821,7 @@ mod tests {
         );
         assert_eq!(
             parse_import(ImportFormat::Json, "[]", today()).unwrap_err(),
-            ImportError::NoEntries
+            ImportError::NoEntries(ImportFormat::Json)
         );
         for format in [
             ImportFormat::Json,
@@ -828,8 +844,27 @@ mod tests {
                 today()
             )
             .unwrap_err(),
-            ImportError::NoEntries
+            ImportError::NoEntries(ImportFormat::Markdown)
         );
+        // The message shows what each format expects, and the example is itself a file
+        // of that format with one entry.
+        for format in [
+            ImportFormat::Json,
+            ImportFormat::Csv,
+            ImportFormat::Markdown,
+        ] {
+            let message = ImportError::NoEntries(format).to_string();
+            let example = example_of(format);
+            assert!(message.ends_with(example), "{message}");
+            let sample = example
+                .split_once(", e.g.")
+                .map(|(_, s)| s.trim_start_matches(['\n', ' ']).trim_end_matches('.'))
+                .unwrap();
+            let later = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+            let rows = parse_import(format, sample, later).unwrap();
+            assert_eq!(rows.len(), 1, "{format}: {sample}");
+            assert!(rows[0].result.is_ok(), "{format}: {:?}", rows[0].result);
+        }
     }
 
     #[test]

@@ -28,9 +28,11 @@
 //!
 //! Rules:
 //! - **Days**: a level-2 heading `## YYYY-MM-DD` starts a day; anything after the date on
-//!   that line (`## 2024-03-18 Monday`) is ignored. Every entry belongs to the nearest day
-//!   heading above it. A level-1 heading (`# Work log`) is a label and is ignored; deeper
-//!   headings at the left margin are errors (put them inside an entry's content instead).
+//!   that line (`## 2024-03-18 Monday`) is ignored. A level-1 heading that starts with a
+//!   date (`# 2024-03-18`) starts a day too, as many hand-kept logs write it. Every entry
+//!   belongs to the nearest day heading above it. Any other level-1 heading (`# Work log`)
+//!   is a label and is ignored; deeper headings at the left margin are errors (put them
+//!   inside an entry's content instead).
 //!   Text before the first day heading is ignored, except bullets, which are reported as
 //!   entries without a date.
 //! - **Entries**: each entry is one bullet at the left margin (`- `; `* ` and `+ ` are read
@@ -43,7 +45,10 @@
 //!   `## 2024-…` lines can't be mistaken for structure.
 //! - **Fields**: an entry line of the form `Title:`, `Tags:`, `Project:` or `Outcome:`
 //!   (case-insensitive; `Impact:` means `Outcome:`) sets that field. `Tags:` takes `#tag`
-//!   tokens separated by spaces, `,` or `;` (the `#` is optional) and may repeat. Lines
+//!   tokens separated by spaces, `,` or `;` (the `#` is optional) and may repeat. An entry
+//!   without a `Tags:` line takes its tags from the `#hashtags` in its text: a `#` at the
+//!   start of a word, followed by a letter (`#rust`, `#on-call`; not `#42`, `C#` or
+//!   `page#anchor`). A `Tags:` line, even an empty one, says exactly which tags. Lines
 //!   after an `Outcome:` line belong to the outcome (multi-line outcomes) until the next
 //!   field line; other lines belong to the content. Without a `Title:` line the title is
 //!   derived from the content.
@@ -54,7 +59,8 @@
 //!
 //! The exporter writes `- <first content line>`, the remaining content lines, then
 //! `Title:` (only when the title isn't the derived one), `Tags:`, `Project:` and finally
-//! `Outcome:` (last, because it runs to the end of the entry), and emits a `## date`
+//! `Outcome:` (last, because it runs to the end of the entry; an empty `Tags:` line when
+//! the entry has no tags but its text holds a hashtag), and emits a `## date`
 //! heading whenever the date differs from the previous row's. Export → import gives back
 //! equal [`ValidEntry`](super::entry::ValidEntry) values.
 
@@ -157,7 +163,8 @@ pub(super) fn render_entry(
         out.push_str(&single_line(title));
         out.push('\n');
     }
-    if !tags.is_empty() {
+    // Without a `Tags:` line the import would take the text's hashtags as tags.
+    if !tags.is_empty() || hashtags(content).next().is_some() || hashtags(outcome.unwrap_or_default()).next().is_some() {
         out.push_str("  Tags:");
         for tag in tags {
             out.push_str(" #");
@@ -213,9 +220,11 @@ fn classify(line: &str) -> Line<'_> {
     if hashes > 0 {
         let rest = &line[hashes..];
         if rest.is_empty() || rest.starts_with([' ', '\t']) {
+            let token = rest.split_whitespace().next().unwrap_or_default();
             return match hashes {
+                1 if looks_like_date(token) => Line::DayHeading(token),
                 1 => Line::LabelHeading,
-                2 => Line::DayHeading(rest.split_whitespace().next().unwrap_or_default()),
+                2 => Line::DayHeading(token),
                 _ => Line::OtherHeading,
             };
         }
@@ -238,6 +247,40 @@ fn classify(line: &str) -> Line<'_> {
         return Line::Break;
     }
     Line::Stray
+}
+
+/// Whether a heading's first word is meant as a date: `dddd-dd-dd` (validation then says
+/// whether it is a real one).
+fn looks_like_date(token: &str) -> bool {
+    let b = token.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// The `#hashtags` of `text`, without the `#`: a `#` at the start of the text or after
+/// whitespace or an opening bracket, then a letter, then letters, digits, `-` or `_`.
+fn hashtags(text: &str) -> impl Iterator<Item = &str> {
+    text.char_indices().filter_map(move |(i, c)| {
+        if c != '#' {
+            return None;
+        }
+        let before = text[..i].chars().next_back();
+        if before.is_some_and(|b| !(b.is_whitespace() || matches!(b, '(' | '[' | '{'))) {
+            return None;
+        }
+        let rest = &text[i + 1..];
+        if !rest.chars().next().is_some_and(char::is_alphabetic) {
+            return None;
+        }
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| !(c.is_alphanumeric() || c == '-' || c == '_'))
+            .map_or(rest.len(), |(j, _)| j);
+        Some(rest[..end].trim_end_matches(['-', '_']))
+    })
 }
 
 /// The day heading entries are currently filed under.
@@ -407,6 +450,7 @@ fn finish(pending: Option<Pending>, today: NaiveDate, rows: &mut Vec<ImportRow>)
     let mut project: Option<String> = None;
     let mut outcome: Option<Vec<String>> = None;
     let mut tags: Vec<String> = Vec::new();
+    let mut tags_line = false;
     let mut in_outcome = false;
 
     for line in p.lines {
@@ -415,6 +459,7 @@ fn finish(pending: Option<Pending>, today: NaiveDate, rows: &mut Vec<ImportRow>)
                 in_outcome = field == Field::Outcome;
                 let duplicate = match field {
                     Field::Tags => {
+                        tags_line = true;
                         tags.extend(
                             value
                                 .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
@@ -452,15 +497,24 @@ fn finish(pending: Option<Pending>, today: NaiveDate, rows: &mut Vec<ImportRow>)
         }
     }
 
+    let content = content.join("\n");
+    let outcome = outcome.map(|lines| lines.join("\n"));
+    if !tags_line {
+        for tag in hashtags(&content).chain(hashtags(outcome.as_deref().unwrap_or_default())) {
+            if !tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+                tags.push(tag.to_owned());
+            }
+        }
+    }
     let draft = EntryDraft {
         date: match p.day {
             Day::None => None,
             Day::Heading { token, .. } => Some(token),
         },
         title,
-        content: Some(content.join("\n")),
+        content: Some(content),
         tags: Some(tags),
-        outcome: outcome.map(|lines| lines.join("\n")),
+        outcome,
         project,
     };
     rows.push(ImportRow {
@@ -584,8 +638,40 @@ mod tests {
         let text = "## 2024-03-18\n- Tags: on the bullet line are content\n  \\Tags: #not-a-tag\n  \\\\Outcome: two slashes\n  \\plain backslash\n";
         let e = entries(text);
         assert_eq!(e[0].content(), "Tags: on the bullet line are content\nTags: #not-a-tag\n\\Outcome: two slashes\n\\plain backslash");
-        assert!(e[0].tags().is_empty());
+        // An escaped `Tags:` line is text, so (with no real `Tags:` line) its hashtag is
+        // one of the entry's tags, like any hashtag in the text.
+        assert_eq!(e[0].tags(), ["not-a-tag"]);
         assert_eq!(e[0].outcome(), None);
+    }
+
+    #[test]
+    fn a_level_one_date_heading_starts_a_day() {
+        let e = entries("# Work log\n\n# 2024-03-18 Monday\n- one\n# Notes\n## 2024-03-19\n- two\n");
+        let days: Vec<String> = e.iter().map(|e| e.date().to_string()).collect();
+        assert_eq!(days, ["2024-03-18", "2024-03-19"]);
+        // A date-shaped heading is a day heading, so an impossible date is reported.
+        let rows = parse("# 2024-02-30\n- x\n", today()).unwrap();
+        let codes: Vec<&str> = rows[0].result.as_ref().unwrap_err().iter().map(|e| e.code).collect();
+        assert_eq!(codes, [codes::DATE_INVALID]);
+    }
+
+    #[test]
+    fn hashtags_in_the_text_are_tags_unless_a_tags_line_says_otherwise() {
+        let e = entries(
+            "## 2024-03-18\n- Shipped #billing webhooks in #Rust (#on-call), not #42 or C# or page#x\n  Outcome: fewer #billing pages, #ops-\n\
+             - Explicit #ignored\n  Tags: #chosen\n\
+             - None wanted #ignored\n  Tags:\n",
+        );
+        assert_eq!(e[0].tags(), ["billing", "rust", "on-call", "ops"]);
+        assert_eq!(e[1].tags(), ["chosen"]);
+        assert!(e[2].tags().is_empty());
+    }
+
+    #[test]
+    fn render_keeps_an_untagged_entry_untagged_when_its_text_has_hashtags() {
+        assert_eq!(render_entry("x #a", "x #a", &[], None, None), "- x #a\n  Tags:\n");
+        assert_eq!(render_entry("x", "x", &[], Some("#b"), None), "- x\n  Tags:\n  Outcome: #b\n");
+        assert_eq!(render_entry("x #42", "x #42", &[], None, None), "- x #42\n");
     }
 
     #[test]

@@ -702,6 +702,36 @@ pub fn download_filename(original: &str, sniffed: &Sniffed) -> String {
     }
 }
 
+/// A download's name made of what it holds: `["resume", "Dana Reyes", "2026-12-01"]` and
+/// `pdf` give `resume-dana-reyes-2026-12-01.pdf`. Each part is lower-cased, every run of
+/// characters other than letters and digits becomes one `-` (Unicode letters are kept),
+/// empty parts are left out and the stem is cut to 80 characters.
+pub fn document_filename(parts: &[&str], extension: &str) -> String {
+    let mut stem = String::new();
+    for part in parts {
+        let mut dash = !stem.is_empty();
+        for c in part.chars().flat_map(char::to_lowercase) {
+            if c.is_alphanumeric() && !is_invisible_format(c) {
+                if dash {
+                    stem.push('-');
+                    dash = false;
+                }
+                stem.push(c);
+            } else {
+                dash = !stem.is_empty();
+            }
+        }
+    }
+    let mut stem: String = stem.chars().take(80).collect();
+    while stem.ends_with('-') {
+        stem.pop();
+    }
+    if stem.is_empty() {
+        stem.push_str("document");
+    }
+    format!("{stem}.{extension}")
+}
+
 /// A `Content-Disposition: attachment` value with an ASCII `filename` fallback and the
 /// full UTF-8 name in `filename*` (RFC 6266 / RFC 5987).
 pub fn content_disposition(filename: &str) -> String {

@@ -6,6 +6,25 @@ import { api, configureAuth, CSRF_HEADERS } from '@/api/client';
 import { unwrap } from '@/api/errors';
 import type { LoginRequest, Me, Role, SignupRequest, TokenResponse } from '@/api/types';
 
+/** The Web Lock tabs take turns with to rotate the shared refresh cookie. */
+const REFRESH_LOCK = 'afterresume-refresh';
+/** Tries of one refresh before giving up on a server that keeps refusing or failing. */
+const REFRESH_ATTEMPTS = 4;
+/** The longest wait between tries, whatever `Retry-After` says. */
+const MAX_RETRY_WAIT_MS = 30_000;
+
+/** `ok`: a new token; `denied`: the session is gone (sign out); `failed`: try later. */
+type RefreshOutcome = 'ok' | 'denied' | 'failed';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** How long to wait before try `attempt` + 1: `Retry-After` seconds, else 1 s, 2 s, 4 s. */
+export function retryDelayMs(retryAfter: string | null, attempt: number): number {
+  const secs = Number(retryAfter);
+  const ms = retryAfter !== null && Number.isFinite(secs) && secs >= 0 ? secs * 1000 : 1000 * 2 ** (attempt - 1);
+  return Math.min(ms, MAX_RETRY_WAIT_MS);
+}
+
 export const useAuthStore = defineStore('auth', () => {
   const token = ref<string | null>(null);
   /** Role/ids from the last token answer; `me` is authoritative once loaded. */
@@ -37,29 +56,48 @@ export const useAuthStore = defineStore('auth', () => {
   let inflight: Promise<boolean> | null = null;
   /**
    * Rotate the refresh cookie for a new access token. Concurrent callers share one
-   * request. Resolves false (and clears the session) when there is no valid session.
+   * request, and tabs take turns (a Web Lock), so reloads in several tabs rotate one
+   * cookie after another instead of racing. A 429 or a server/network failure is
+   * waited out and retried (honouring `Retry-After`); only a refusal of the session
+   * itself (401) signs the user out. Resolves false when no new token came.
    */
   function refresh(): Promise<boolean> {
     inflight ??= (async () => {
       try {
-        const res = await api.POST('/auth/token/refresh', {
-          headers: CSRF_HEADERS,
-          credentials: 'same-origin',
-        });
-        if (!res.data) {
-          clear();
-          return false;
-        }
-        setToken(res.data);
-        return true;
-      } catch {
-        clear();
-        return false;
+        const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+        const outcome = locks ? await locks.request(REFRESH_LOCK, rotate) : await rotate();
+        if (outcome === 'denied') clear();
+        return outcome === 'ok';
       } finally {
         inflight = null;
       }
     })();
     return inflight;
+  }
+
+  async function rotate(): Promise<RefreshOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      let status = 0;
+      let retryAfter: string | null = null;
+      try {
+        const res = await api.POST('/auth/token/refresh', {
+          headers: CSRF_HEADERS,
+          credentials: 'same-origin',
+        });
+        if (res.data) {
+          setToken(res.data);
+          return 'ok';
+        }
+        status = res.response.status;
+        retryAfter = res.response.headers.get('Retry-After');
+      } catch {
+        /* the network: status 0, worth another try */
+      }
+      const transient = status === 0 || status === 429 || status >= 500;
+      if (!transient) return 'denied';
+      if (attempt >= REFRESH_ATTEMPTS) return 'failed';
+      await sleep(retryDelayMs(retryAfter, attempt));
+    }
   }
 
   async function loadMe(): Promise<Me> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   assignableRoles, AUTH_EVENT_KINDS, authEventLabel, canManageMember, compactJson, emailError, formatSeconds,
-  isRetryable, localToIso, metricTotal, parseExpiryHours, parsePrometheus, pillClass, replaceById, signupLink,
+  isRetryable, localToIso, metricTotal, parseExpiryHours, parsePrometheus, pillClass, replaceById, signupLink, withNames,
 } from '@/components/admin/admin';
 import spec from '../../../openapi/openapi.json';
 
@@ -99,5 +99,17 @@ describe('metrics', () => {
     expect(formatSeconds(5)).toBe('5 s');
     expect(formatSeconds(600)).toBe('10 min');
     expect(formatSeconds(7200)).toBe('2.0 h');
+  });
+});
+
+describe('audit details', () => {
+  it('show names instead of the user ids the workspace knows, at any depth', () => {
+    const people = { 'u-1': 'Dana Reyes <dana@x.io>' };
+    expect(withNames({ user_id: 'u-1', amount: 5, nested: ['u-1', 'u-2'] }, people)).toEqual({
+      user_id: 'Dana Reyes <dana@x.io>',
+      amount: 5,
+      nested: ['Dana Reyes <dana@x.io>', 'u-2'],
+    });
+    expect(compactJson(withNames({ family: 'f-9' }, people))).toBe('{"family":"f-9"}');
   });
 });

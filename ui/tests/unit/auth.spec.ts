@@ -2,7 +2,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { api, configureAuth } from '@/api/client';
 import { apiError, unwrap } from '@/api/errors';
-import { useAuthStore } from '@/stores/auth';
+import { retryDelayMs, useAuthStore } from '@/stores/auth';
 import { errorBody, json, me, mockFetch, token } from './helpers';
 
 describe('auth store', () => {
@@ -102,6 +102,54 @@ describe('auth store', () => {
     expect(onExpired).toHaveBeenCalledTimes(1);
     expect(auth.token).toBeNull();
     configureAuth({ onExpired: () => {} });
+  });
+
+  it('a refresh answered 429 waits for Retry-After and tries again, without signing out', async () => {
+    const limited = () => {
+      const r = errorBody('rate_limited', 'slow down', 429);
+      r.headers.set('Retry-After', '0');
+      return r;
+    };
+    const { calls } = mockFetch({ 'POST /api/auth/token/refresh': [limited, limited, () => json(token(3))] });
+    const auth = useAuthStore();
+    auth.setToken(token(1) as never);
+    expect(await auth.refresh()).toBe(true);
+    expect(calls.filter((c) => c.url.endsWith('/auth/token/refresh'))).toHaveLength(3);
+    expect(auth.token).toBe('tok-3');
+  });
+
+  it('a refresh that keeps failing (5xx) gives up but keeps the session; only a 401 clears it', async () => {
+    const down = () => {
+      const r = errorBody('internal', 'down', 503);
+      r.headers.set('Retry-After', '0');
+      return r;
+    };
+    const { calls } = mockFetch({ 'POST /api/auth/token/refresh': down });
+    const auth = useAuthStore();
+    auth.setToken(token(1) as never);
+    expect(await auth.refresh()).toBe(false);
+    expect(calls).toHaveLength(4);
+    expect(auth.token).toBe('tok-1');
+  });
+
+  it('tabs take turns: the refresh runs inside the shared Web Lock when the browser has one', async () => {
+    const names: string[] = [];
+    vi.stubGlobal('navigator', {
+      locks: { request: async (name: string, fn: () => Promise<unknown>) => { names.push(name); return fn(); } },
+    });
+    mockFetch({ 'POST /api/auth/token/refresh': () => json(token(4)) });
+    const auth = useAuthStore();
+    expect(await auth.refresh()).toBe(true);
+    expect(names).toEqual(['afterresume-refresh']);
+    expect(auth.token).toBe('tok-4');
+  });
+
+  it('retry delays honour Retry-After, back off without it, and are capped', () => {
+    expect(retryDelayMs('2', 1)).toBe(2000);
+    expect(retryDelayMs(null, 1)).toBe(1000);
+    expect(retryDelayMs(null, 3)).toBe(4000);
+    expect(retryDelayMs('3600', 1)).toBe(30000);
+    expect(retryDelayMs('soon', 2)).toBe(2000);
   });
 
   it('a 401 invalid_credentials is an answer: no refresh, no retry, no sign-out', async () => {

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 
 use super::super::sniff::{
-    content_disposition, download_filename, safe_filename, sniff, Sniffed, ALLOWED_TYPES,
+    content_disposition, document_filename, download_filename, safe_filename, sniff, Sniffed, ALLOWED_TYPES,
     FALLBACK_FILENAME, FILENAME_MAX_BYTES, FILENAME_MAX_CHARS, SNIFF_MIN_BYTES,
 };
 
@@ -523,6 +523,25 @@ fn download_names_match_the_sniffed_type() {
     assert_eq!(download_filename("", &png), "attachment.png");
     assert_eq!(download_filename("data.csv", &text), "data.csv");
     assert_eq!(download_filename("trick.exe", &text), "trick.txt");
+}
+
+#[test]
+fn document_filenames_say_what_the_file_holds() {
+    assert_eq!(
+        document_filename(&["resume", "Dana Reyes", "2026-12-01"], "pdf"),
+        "resume-dana-reyes-2026-12-01.pdf"
+    );
+    assert_eq!(
+        document_filename(&["report", "Q4: Billing & \"Search\"!", "2026-12-31"], "md"),
+        "report-q4-billing-search-2026-12-31.md"
+    );
+    assert_eq!(
+        document_filename(&["resume", "", "José Müller"], "docx"),
+        "resume-josé-müller.docx"
+    );
+    assert_eq!(document_filename(&["", "../"], "json"), "document.json");
+    let long = "x".repeat(200);
+    assert_eq!(document_filename(&[&long], "md").len(), 83);
 }
 
 #[test]

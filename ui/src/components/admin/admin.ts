@@ -128,6 +128,16 @@ export function localToIso(v: string): string | undefined {
 }
 
 /** Compact JSON for a table cell (`{}`/null -> ''). */
+/** `detail` with every user id that `people` knows replaced by the person's name. */
+export function withNames(detail: unknown, people: Record<string, string>): unknown {
+  if (typeof detail === 'string') return people[detail] ?? detail;
+  if (Array.isArray(detail)) return detail.map((d) => withNames(d, people));
+  if (detail && typeof detail === 'object') {
+    return Object.fromEntries(Object.entries(detail).map(([k, v]) => [k, withNames(v, people)]));
+  }
+  return detail;
+}
+
 export function compactJson(v: unknown, max = 160): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'object' && Object.keys(v as object).length === 0) return '';
