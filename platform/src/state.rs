@@ -272,8 +272,7 @@ impl RateLimits {
     /// `ip` presented a refresh token that was refused (unknown, revoked, expired or
     /// reused).
     pub fn refresh_refused(&self, ip: &str) {
-        self.refresh_failures
-            .add(&crate::identity::limit_key(ip));
+        self.refresh_failures.add(&crate::identity::limit_key(ip));
     }
 
     /// A refresh of login `family`: page loads and tabs of one session share this.

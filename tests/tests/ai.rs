@@ -77,7 +77,10 @@ async fn download_name(app: &App, token: &str, path: &str) -> String {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{path}");
-    let cd = r.headers()["content-disposition"].to_str().unwrap().to_string();
+    let cd = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
     cd.split("filename=\"")
         .nth(1)
         .and_then(|s| s.split('"').next())
@@ -408,7 +411,10 @@ async fn the_resume_exports_as_pdf_docx_markdown_html_and_json() {
         .strip_prefix("resume-ai-owner-")
         .and_then(|n| n.strip_suffix(".pdf"))
         .unwrap_or_else(|| panic!("{name}"));
-    assert!(chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok(), "{name}");
+    assert!(
+        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok(),
+        "{name}"
+    );
     let (status, _, docx) = get_bytes(&app, Some(&s.token), "/api/resume/export?format=docx").await;
     assert_eq!(status, 200);
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(docx)).expect("a zip archive");

@@ -523,9 +523,7 @@ async fn refreshes_are_limited_per_login_and_only_refused_tokens_count_per_addre
             .await;
         guess.assert_error(401, "refresh_invalid");
     }
-    let blocked = app
-        .cookie_post("/api/auth/token/refresh", "guess-5")
-        .await;
+    let blocked = app.cookie_post("/api/auth/token/refresh", "guess-5").await;
     blocked.assert_error(429, "rate_limited");
     let policy = blocked.header("ratelimit-policy").unwrap_or_default();
     assert!(policy.contains("refresh-failures-ip"), "{policy}");

@@ -741,7 +741,13 @@ async fn export(app: &App, s: &Session, format: &str) -> String {
     assert_eq!(r.status(), 200);
     // Named for what it is and the day: worklog-YYYY-MM-DD.<ext>.
     let cd = r.headers()["content-disposition"].to_str().unwrap();
-    let name = cd.split("filename=\"").nth(1).unwrap().split('"').next().unwrap();
+    let name = cd
+        .split("filename=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
     let day = name.strip_prefix("worklog-").unwrap_or_default();
     assert!(
         day.len() > 11 && chrono::NaiveDate::parse_from_str(&day[..10], "%Y-%m-%d").is_ok(),

@@ -985,9 +985,10 @@ async function main() {
     owner.on('response', count);
     tab2.on('response', count);
     for (let i = 0; i < 20; i++) {
-      // Half the reloads interrupt the previous load early, half let the app boot.
-      const waitUntil = i % 2 ? 'commit' : 'domcontentloaded';
-      await Promise.all([owner.reload({ waitUntil }), tab2.reload({ waitUntil })]);
+      // As F5 does: reload both tabs at once, whatever they are doing. Half the time the
+      // next reload interrupts the app while it boots, half the time it has booted.
+      for (const p of [owner, tab2]) await p.evaluate(() => location.reload()).catch(() => {});
+      await sleep(i % 2 ? 150 : 700);
     }
     for (const [p, name] of [[owner, 'reload-tab1'], [tab2, 'reload-tab2']]) {
       await settle(p);

@@ -160,7 +160,7 @@ impl AdminApi {
         kind: Query<Option<AuthEventKind>>,
         /// Leave out events of these kinds (repeat the parameter), e.g. `refresh`: one
         /// is recorded each time a page load renews a session.
-        exclude_kind: Query<Vec<AuthEventKind>>,
+        exclude_kind: Query<Option<Vec<AuthEventKind>>>,
         /// Only events of this user.
         user_id: Query<Option<uuid::Uuid>>,
         /// Only events at or after this moment (RFC 3339).
@@ -181,6 +181,8 @@ impl AdminApi {
             cursor,
             limit,
         };
-        Ok(Json(audit_page(&state, tenant_id.0.map(TenantId), q).await?))
+        Ok(Json(
+            audit_page(&state, tenant_id.0.map(TenantId), q).await?,
+        ))
     }
 }

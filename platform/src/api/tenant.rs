@@ -223,7 +223,7 @@ pub struct AuthEventPage {
 /// The audit log's filters, as both audit endpoints take them.
 pub struct AuditQuery {
     pub kind: Query<Option<AuthEventKind>>,
-    pub exclude_kind: Query<Vec<AuthEventKind>>,
+    pub exclude_kind: Query<Option<Vec<AuthEventKind>>>,
     pub user_id: Query<Option<uuid::Uuid>>,
     pub since: Query<Option<DateTime<Utc>>>,
     pub until: Query<Option<DateTime<Utc>>>,
@@ -242,7 +242,13 @@ pub async fn audit_page(
     let filter = AuthEventFilter {
         tenant_id,
         kind: q.kind.0.map(|k| k.as_str().to_string()),
-        exclude_kinds: q.exclude_kind.0.iter().map(|k| k.as_str().to_string()).collect(),
+        exclude_kinds: q
+            .exclude_kind
+            .0
+            .unwrap_or_default()
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect(),
         user_id: q.user_id.0.map(|u| u.to_string()),
         since: q.since.0,
         until: q.until.0,
@@ -433,7 +439,7 @@ impl TenantApi {
         kind: Query<Option<AuthEventKind>>,
         /// Leave out events of these kinds (repeat the parameter), e.g. `refresh`: one
         /// is recorded each time a page load renews a session.
-        exclude_kind: Query<Vec<AuthEventKind>>,
+        exclude_kind: Query<Option<Vec<AuthEventKind>>>,
         /// Only events of this user.
         user_id: Query<Option<uuid::Uuid>>,
         /// Only events at or after this moment (RFC 3339).

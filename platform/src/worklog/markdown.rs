@@ -164,7 +164,10 @@ pub(super) fn render_entry(
         out.push('\n');
     }
     // Without a `Tags:` line the import would take the text's hashtags as tags.
-    if !tags.is_empty() || hashtags(content).next().is_some() || hashtags(outcome.unwrap_or_default()).next().is_some() {
+    if !tags.is_empty()
+        || hashtags(content).next().is_some()
+        || hashtags(outcome.unwrap_or_default()).next().is_some()
+    {
         out.push_str("  Tags:");
         for tag in tags {
             out.push_str(" #");
@@ -646,12 +649,19 @@ mod tests {
 
     #[test]
     fn a_level_one_date_heading_starts_a_day() {
-        let e = entries("# Work log\n\n# 2024-03-18 Monday\n- one\n# Notes\n## 2024-03-19\n- two\n");
+        let e =
+            entries("# Work log\n\n# 2024-03-18 Monday\n- one\n# Notes\n## 2024-03-19\n- two\n");
         let days: Vec<String> = e.iter().map(|e| e.date().to_string()).collect();
         assert_eq!(days, ["2024-03-18", "2024-03-19"]);
         // A date-shaped heading is a day heading, so an impossible date is reported.
         let rows = parse("# 2024-02-30\n- x\n", today()).unwrap();
-        let codes: Vec<&str> = rows[0].result.as_ref().unwrap_err().iter().map(|e| e.code).collect();
+        let codes: Vec<&str> = rows[0]
+            .result
+            .as_ref()
+            .unwrap_err()
+            .iter()
+            .map(|e| e.code)
+            .collect();
         assert_eq!(codes, [codes::DATE_INVALID]);
     }
 
@@ -669,8 +679,14 @@ mod tests {
 
     #[test]
     fn render_keeps_an_untagged_entry_untagged_when_its_text_has_hashtags() {
-        assert_eq!(render_entry("x #a", "x #a", &[], None, None), "- x #a\n  Tags:\n");
-        assert_eq!(render_entry("x", "x", &[], Some("#b"), None), "- x\n  Tags:\n  Outcome: #b\n");
+        assert_eq!(
+            render_entry("x #a", "x #a", &[], None, None),
+            "- x #a\n  Tags:\n"
+        );
+        assert_eq!(
+            render_entry("x", "x", &[], Some("#b"), None),
+            "- x\n  Tags:\n  Outcome: #b\n"
+        );
         assert_eq!(render_entry("x #42", "x #42", &[], None, None), "- x #42\n");
     }
 

@@ -42,7 +42,7 @@ pub use import::{
 };
 pub use range::{DateRange, InvertedRange};
 pub use sniff::{
-    content_disposition, document_filename, download_filename, safe_filename, sniff, AllowedType, Rejected, Sniffed,
-    ALLOWED_TYPES,
+    content_disposition, document_filename, download_filename, safe_filename, sniff, AllowedType,
+    Rejected, Sniffed, ALLOWED_TYPES,
 };
 pub use tags::{normalise_tag, normalise_tags};

@@ -4917,6 +4917,11 @@ export interface operations {
             query?: {
                 /** @description Only events of this kind. */
                 kind?: components["schemas"]["AuthEventKind"];
+                /**
+                 * @description Leave out events of these kinds (repeat the parameter), e.g. `refresh`: one
+                 *     is recorded each time a page load renews a session.
+                 */
+                exclude_kind?: components["schemas"]["AuthEventKind"][];
                 /** @description Only events of this user. */
                 user_id?: string;
                 /** @description Only events at or after this moment (RFC 3339). */
@@ -5665,6 +5670,11 @@ export interface operations {
                 tenant_id?: string;
                 /** @description Only events of this kind. */
                 kind?: components["schemas"]["AuthEventKind"];
+                /**
+                 * @description Leave out events of these kinds (repeat the parameter), e.g. `refresh`: one
+                 *     is recorded each time a page load renews a session.
+                 */
+                exclude_kind?: components["schemas"]["AuthEventKind"][];
                 /** @description Only events of this user. */
                 user_id?: string;
                 /** @description Only events at or after this moment (RFC 3339). */

@@ -4,8 +4,8 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 
 use super::super::sniff::{
-    content_disposition, document_filename, download_filename, safe_filename, sniff, Sniffed, ALLOWED_TYPES,
-    FALLBACK_FILENAME, FILENAME_MAX_BYTES, FILENAME_MAX_CHARS, SNIFF_MIN_BYTES,
+    content_disposition, document_filename, download_filename, safe_filename, sniff, Sniffed,
+    ALLOWED_TYPES, FALLBACK_FILENAME, FILENAME_MAX_BYTES, FILENAME_MAX_CHARS, SNIFF_MIN_BYTES,
 };
 
 fn mime(bytes: &[u8], name: &str) -> &'static str {
