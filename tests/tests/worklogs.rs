@@ -917,3 +917,46 @@ async fn import_reports_per_row_errors() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+/// The dashboard's first-run checklist follows what the user has actually done, and
+/// only what they have done (a teammate's entries don't tick it).
+#[tokio::test]
+async fn onboarding_ticks_each_first_step_as_it_is_done() {
+    let app = spawn_app(&[]).await;
+    let owner = app.new_owner("first@example.test").await;
+    let steps = |s: Session| {
+        let app = &app;
+        async move {
+            let r = app.get("/api/me/onboarding", &s.token).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body
+        }
+    };
+    assert_eq!(
+        steps(owner.clone()).await,
+        json!({"first_entry": false, "outcome": false, "evidence": false, "invited": false, "first_report": false})
+    );
+
+    let plain = app.new_entry(&owner, "Set up the build server for the team").await;
+    let b = steps(owner.clone()).await;
+    assert_eq!((b["first_entry"].as_bool(), b["outcome"].as_bool()), (Some(true), Some(false)));
+    create(
+        &app,
+        &owner,
+        json!({"content": "Migrated the billing jobs to the new queue", "outcome": "Invoices go out on time"}),
+    )
+    .await;
+    let r = upload(&app, &owner, &plain, "notes.txt", b"benchmark notes\n".to_vec()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let member = app.add_member(&owner, "second@example.test", "member").await;
+    assert_eq!(
+        steps(owner.clone()).await,
+        json!({"first_entry": true, "outcome": true, "evidence": true, "invited": true, "first_report": false})
+    );
+
+    // A member starts from nothing, whatever the workspace holds, and can't invite.
+    assert_eq!(
+        steps(member).await,
+        json!({"first_entry": false, "outcome": false, "evidence": false, "invited": null, "first_report": false})
+    );
+}

@@ -255,8 +255,8 @@ function watch(page, who) {
   page.on('pageerror', (e) => problems.push({ page: `${who} ${page.url()}`, kind: 'js-error', detail: String(e.message).slice(0, 300) }));
 }
 
-async function newPage(who, viewport = { width: 1280, height: 900 }) {
-  const ctx = await browser.newContext({ baseURL: BASE, viewport, locale: 'en-US', timezoneId: 'UTC' });
+async function newPage(who, viewport = { width: 1280, height: 900 }, options = {}) {
+  const ctx = await browser.newContext({ baseURL: BASE, viewport, locale: 'en-US', timezoneId: 'UTC', ...options });
   ctx.setDefaultTimeout(TIMEOUT);
   const page = await ctx.newPage();
   watch(page, who);
@@ -563,11 +563,17 @@ async function main() {
     await owner.getByRole('button', { name: 'Create account' }).click();
     await owner.getByRole('heading', { name: `Welcome, ${OWNER.name}` }).waitFor();
     state.ownerToken = await login(OWNER);
+    // A new user's dashboard leads with today's work and the first steps, none done.
+    const steps = owner.getByRole('region', { name: 'Get started' });
+    await steps.getByText('0 of 5 done').waitFor();
+    await steps.getByRole('link', { name: 'Log your first entry' }).waitFor();
+    await owner.getByRole('region', { name: 'Today' }).getByText('Nothing logged today yet.').waitFor();
+    await shot(owner, 'dashboard-first-run');
   });
 
   // --- work log
   const entries = [
-    { title: 'Shipped the billing export', content: 'Built a CSV export for invoices in Rust with streaming writes.\n\n- cut memory use by 80%\n- added tests', attach: true },
+    { title: 'Shipped the billing export', content: 'Built a CSV export for invoices in Rust with streaming writes.\n\n- cut memory use by 80%\n- added tests', attach: true, outcome: 'Finance exports a month of invoices in seconds.' },
     { title: 'Mentored a new teammate', content: 'Paired with Alex on the SurrealDB schema and reviewed two pull requests about TypeScript types.' },
     { title: 'Fixed the flaky CI job', content: 'Found a race in the job queue tests; made lease expiry deterministic and documented it.' },
   ];
@@ -582,6 +588,7 @@ async function main() {
       await fillByLabel(owner, 'What did you do?', e.content);
       await byLabel(owner, 'Tags').fill('e2e');
       await byLabel(owner, 'Tags').press('Enter');
+      if (e.outcome) await fillByLabel(owner, 'Outcome / impact', e.outcome);
       await owner.getByRole('button', { name: 'Save entry', exact: true }).click();
       // Saving replaces /worklogs/new with /worklogs/<id> (the editor of the saved entry).
       await owner.waitForURL((u) => /^\/worklogs\/[^/]+$/.test(u.pathname) && !u.pathname.endsWith('/new'));
@@ -758,7 +765,20 @@ async function main() {
     current = owner;
   });
 
-  const member = await newPage('member');
+  await step('the first-steps list completes: entry, outcome, evidence, invitation, report', async () => {
+    await owner.goto('/');
+    await owner.getByRole('region', { name: 'Today' }).getByText(/You logged \d+ entr/).waitFor();
+    // All five done: the list is gone.
+    await owner.getByRole('region', { name: 'Recent entries' }).waitFor();
+    await settle(owner);
+    if (await owner.getByRole('region', { name: 'Get started' }).count()) {
+      throw new Error(`the first steps are still listed: ${await owner.getByRole('region', { name: 'Get started' }).innerText()}`);
+    }
+    const o = await apiCall('GET', '/me/onboarding', { token: state.ownerToken });
+    if (!(o.first_entry && o.outcome && o.evidence && o.invited && o.first_report)) throw new Error(`onboarding: ${JSON.stringify(o)}`);
+  });
+
+  const member = await newPage('member', { width: 390, height: 844 }, { timezoneId: 'Europe/Berlin' });
   await step("a member sees who wrote what; another member's entry opens as a read view", async () => {
     const inv = await apiCall('POST', '/invitations', { token: state.ownerToken, body: { role: 'member', email: MEMBER.email } });
     await apiCall('POST', '/auth/signup', { body: { passkey: inv.passkey, email: MEMBER.email, password: MEMBER.password, display_name: MEMBER.name } });
@@ -768,6 +788,22 @@ async function main() {
     await fillByLabel(member, 'Password', MEMBER.password);
     await member.getByRole('button', { name: 'Sign in' }).click();
     await member.getByRole('heading', { name: `Welcome, ${MEMBER.name}` }).waitFor();
+    // On a phone the first action is above the fold, and the member (who can't invite)
+    // has four first steps.
+    const first = member.getByRole('link', { name: "Log today's work" });
+    const box = await first.boundingBox();
+    if (!box || box.y + box.height > 844) throw new Error(`"Log today's work" is below the fold at 390×844: ${JSON.stringify(box)}`);
+    await member.getByRole('region', { name: 'Get started' }).getByText('0 of 4 done').waitFor();
+    // The browser is in Berlin, the profile in UTC: offered once, and taken.
+    const tz = member.getByRole('region', { name: 'Time zone' });
+    await tz.getByText('Europe/Berlin').first().waitFor();
+    await a11y(member, 'mobile-dashboard-first-run');
+    await shot(member, 'mobile-dashboard-first-run');
+    await tz.getByRole('button', { name: 'Use Europe/Berlin' }).click();
+    await tz.waitFor({ state: 'detached' });
+    const profile = await apiCall('GET', '/me', { token: await login(MEMBER) });
+    if (profile.timezone !== 'Europe/Berlin') throw new Error(`the member's time zone is ${profile.timezone}`);
+    await member.setViewportSize({ width: 1280, height: 900 });
     await member.goto('/worklogs');
     const row = member.locator('li', { has: member.getByRole('link', { name: entries[0].title, exact: true }) });
     await row.getByText(`By ${OWNER.name}`).waitFor();

@@ -112,6 +112,23 @@ impl MeApi {
         Ok(NoContent::Done)
     }
 
+    /// Your first steps (the dashboard's checklist for new users): which you have done.
+    #[oai(path = "/me/onboarding", method = "get", operation_id = "me_onboarding")]
+    async fn onboarding(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Authenticated,
+    ) -> ApiResult<Json<Onboarding>> {
+        let o = me::onboarding(&state, &auth.0).await?;
+        Ok(Json(Onboarding {
+            first_entry: o.first_entry,
+            outcome: o.outcome,
+            evidence: o.evidence,
+            invited: o.invited,
+            first_report: o.first_report,
+        }))
+    }
+
     /// The status bar: your workspace's jobs, LLM tokens this month, your streak and XP.
     #[oai(path = "/status/bar", method = "get", operation_id = "status_bar")]
     async fn status_bar(
@@ -135,6 +152,22 @@ impl MeApi {
             balance: None,
         }))
     }
+}
+
+/// The first steps of a new user, each done or not.
+#[derive(Object)]
+pub struct Onboarding {
+    /// Logged a work-log entry.
+    pub first_entry: bool,
+    /// Wrote an outcome on an entry.
+    pub outcome: bool,
+    /// Attached a file to an entry.
+    pub evidence: bool,
+    /// Invited someone into the workspace; `null` for roles that can't invite.
+    #[oai(nullable)]
+    pub invited: Option<bool>,
+    /// Generated a report.
+    pub first_report: bool,
 }
 
 /// What the SPA's status bar shows.

@@ -54,6 +54,34 @@ pub async fn update_profile(
     profile_of(state, p, user).await
 }
 
+/// The first-run checklist: what the caller has done of the first steps. `invited` is
+/// `None` for roles that can't invite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Onboarding {
+    pub first_entry: bool,
+    pub outcome: bool,
+    pub evidence: bool,
+    pub invited: Option<bool>,
+    pub first_report: bool,
+}
+
+pub async fn onboarding(state: &Deps, p: &Principal) -> ApiResult<Onboarding> {
+    let db = p.tenant_db(state).await?;
+    let firsts = crate::store::worklogs::firsts(&db, &p.user_id).await?;
+    let invited = if p.role.can_manage_members() {
+        Some(platform::has_invited(state.store.platform(), p.tenant, &p.user_id).await?)
+    } else {
+        None
+    };
+    Ok(Onboarding {
+        first_entry: firsts.entry,
+        outcome: firsts.outcome,
+        evidence: firsts.evidence,
+        invited,
+        first_report: firsts.report,
+    })
+}
+
 /// What the status bar shows: the workspace's jobs and LLM use, the caller's rewards.
 pub struct StatusBar {
     pub jobs_running: u64,

@@ -377,6 +377,17 @@ pub async fn remove_member(
 
 // ---------------------------------------------------------------- invitations
 
+/// Whether `user_id` has invited anyone into `tenant_id` (used or not).
+pub async fn has_invited(db: &Db, tenant_id: TenantId, user_id: &str) -> StoreResult<bool> {
+    db.query(
+        "RETURN count(SELECT id FROM invitation WHERE tenant_id = $tid AND created_by = $uid LIMIT 1) > 0;",
+        json!({"tid": tenant_id, "uid": user_id}),
+    )
+    .await?
+    .first(0)
+    .map(|b: Option<bool>| b.unwrap_or(false))
+}
+
 /// Fields of a new invitation.
 pub struct NewInvitation<'a> {
     pub passkey_hash: &'a str,

@@ -1202,3 +1202,28 @@ mod tests {
         }
     }
 }
+
+/// What an author has done in a workspace so far (the first-run checklist): each is
+/// whether at least one exists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct Firsts {
+    pub entry: bool,
+    pub outcome: bool,
+    pub evidence: bool,
+    pub report: bool,
+}
+
+pub async fn firsts(db: &TenantDb, author_id: &str) -> StoreResult<Firsts> {
+    db.query(
+        "RETURN {
+            entry: count(SELECT id FROM worklog WHERE author_id = $a LIMIT 1) > 0,
+            outcome: count(SELECT id FROM worklog WHERE author_id = $a AND outcome != NONE AND outcome != '' LIMIT 1) > 0,
+            evidence: count(SELECT id FROM attachment WHERE author_id = $a LIMIT 1) > 0,
+            report: count(SELECT id FROM report WHERE author_id = $a LIMIT 1) > 0
+        };",
+        json!({"a": author_id}),
+    )
+    .await?
+    .first(0)
+    .map(Option::unwrap_or_default)
+}

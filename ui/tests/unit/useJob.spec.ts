@@ -215,9 +215,9 @@ describe('JobProgress', () => {
     vi.unstubAllGlobals();
   });
 
-  it('shows the latest message and a determinate bar once a percent is known', async () => {
+  it("says what the job does in the user's words, with a determinate bar once a percent is known", async () => {
     const live = liveStream();
-    let current = job('running');
+    let current = job('running', { kind: 'skills.extract', started_at: new Date().toISOString() });
     mockFetch({ 'GET /api/jobs/j1': () => json(current), 'GET /api/jobs/j1/events': () => live.response() });
     const w = mount(JobProgress, { props: { job: 'j1', label: 'Extracting skills' } });
     await until(() => w.text().includes('Working…'));
@@ -225,8 +225,17 @@ describe('JobProgress', () => {
     expect(bar().classes()).toContain('progress-indeterminate');
     expect(bar().attributes('aria-valuenow')).toBeUndefined();
 
-    live.send(sse('job.progress', 'batch 2 of 5', { batch: 2, of: 5, percent: 40 }));
-    await until(() => w.text().includes('batch 2 of 5'));
+    live.send(sse('job.step_started', 'extract started', { step: 'extract', index: 1, of: 2 }));
+    await until(() => w.text().includes('Reading your entries'));
+    expect(w.text()).not.toContain('extract started');
+    expect(w.text()).toMatch(/0:0\d elapsed/);
+    live.send(sse('job.progress', 'read batch 2 of 5', { batch: 2, of: 5, percent: 40 }));
+    await until(() => w.text().includes('Reading your entries: part 2 of 5'));
+    // The model's token count is not news to the user: the line stays.
+    live.send(sse('job.progress', 'skills agent is writing: 120 tokens so far', { generated_tokens: 120 }));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(w.text()).toContain('Reading your entries: part 2 of 5');
+    expect(w.text()).not.toContain('tokens');
     expect(bar().classes()).not.toContain('progress-indeterminate');
     expect(bar().attributes('aria-valuenow')).toBe('40');
     expect(w.text()).toContain('Working… 40%');
@@ -236,7 +245,20 @@ describe('JobProgress', () => {
     live.close();
     await until(() => w.emitted('finished') !== undefined);
     expect(w.text()).toContain('Done.');
-    expect(w.text()).not.toContain('batch 2 of 5');
+    expect(w.text()).not.toContain('part 2 of 5');
+    w.unmount();
+  });
+
+  it('a failure says what to do; the raw error is folded away under technical details', async () => {
+    mockFetch({
+      'GET /api/jobs/j1': () => json(job('failed', { kind: 'report.generate', error: 'step generate: the summary mentions 2022, 12, 31… 999999' })),
+      'GET /api/jobs/j1/events': () => new Response('', { headers: { 'Content-Type': 'text/event-stream' } }),
+    });
+    const w = mount(JobProgress, { props: { job: 'j1' } });
+    await until(() => w.emitted('failed') !== undefined);
+    expect(w.get('.job-error').text()).toBe("It didn't work this time. Try again; if it fails again, tell your admin.");
+    expect(w.get('details summary').text()).toBe('Technical details');
+    expect(w.find('button').exists()).toBe(false);
     w.unmount();
   });
 });
