@@ -937,18 +937,32 @@ async fn onboarding_ticks_each_first_step_as_it_is_done() {
         json!({"first_entry": false, "outcome": false, "evidence": false, "invited": false, "first_report": false})
     );
 
-    let plain = app.new_entry(&owner, "Set up the build server for the team").await;
+    let plain = app
+        .new_entry(&owner, "Set up the build server for the team")
+        .await;
     let b = steps(owner.clone()).await;
-    assert_eq!((b["first_entry"].as_bool(), b["outcome"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(
+        (b["first_entry"].as_bool(), b["outcome"].as_bool()),
+        (Some(true), Some(false))
+    );
     create(
         &app,
         &owner,
         json!({"content": "Migrated the billing jobs to the new queue", "outcome": "Invoices go out on time"}),
     )
     .await;
-    let r = upload(&app, &owner, &plain, "notes.txt", b"benchmark notes\n".to_vec()).await;
+    let r = upload(
+        &app,
+        &owner,
+        &plain,
+        "notes.txt",
+        b"benchmark notes\n".to_vec(),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let member = app.add_member(&owner, "second@example.test", "member").await;
+    let member = app
+        .add_member(&owner, "second@example.test", "member")
+        .await;
     assert_eq!(
         steps(owner.clone()).await,
         json!({"first_entry": true, "outcome": true, "evidence": true, "invited": true, "first_report": false})

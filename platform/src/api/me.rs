@@ -113,7 +113,11 @@ impl MeApi {
     }
 
     /// Your first steps (the dashboard's checklist for new users): which you have done.
-    #[oai(path = "/me/onboarding", method = "get", operation_id = "me_onboarding")]
+    #[oai(
+        path = "/me/onboarding",
+        method = "get",
+        operation_id = "me_onboarding"
+    )]
     async fn onboarding(
         &self,
         state: Data<&Arc<AppState>>,
