@@ -914,6 +914,43 @@ async function main() {
     await owner.getByText(/not found/i).first().waitFor();
   });
 
+  await step('admin: reward rules are a form (checked, then published as the next version)', async () => {
+    const token = await login(STAFF);
+    const before = await apiCall('GET', '/admin/gamification/config', { token });
+    await staff.goto('/admin/gamification');
+    const form = staff.locator('form.rules');
+    await form.waitFor();
+    // Every numeric rule of the real config has its field.
+    const numeric = Object.entries(before.active.config).filter(([k, v]) => typeof v === 'number' && k !== 'version');
+    const inputs = await form.locator('input[type="number"]').count();
+    if (inputs !== numeric.length) throw new Error(`the form has ${inputs} number fields for ${numeric.length} numeric rules`);
+    // A cap below its unit is refused before anything is sent.
+    await fillByLabel(staff, 'Tags at most', '1');
+    await form.getByText('Not below the XP per tag.').waitFor();
+    await fillByLabel(staff, 'Tags at most', String(before.active.config.max_tag_xp));
+    await fillByLabel(staff, 'Any meaningful entry', String(before.active.config.base_xp + 2));
+    await a11y(staff, 'admin-reward-rules-form');
+    await shot(staff, 'admin-reward-rules-form');
+    await form.getByRole('button', { name: `Publish as version ${before.active.version + 1}` }).click();
+    await staff.getByText(`Reward rules published as version ${before.active.version + 1}`).first().waitFor();
+    const after = await apiCall('GET', '/admin/gamification/config', { token });
+    if (after.active.version !== before.active.version + 1 || after.active.config.base_xp !== before.active.config.base_xp + 2) {
+      throw new Error(`published config: version ${after.active.version}, base_xp ${after.active.config.base_xp}`);
+    }
+    // Grant XP through the form: the member found by e-mail, the workspace by id.
+    const ownerMe = await apiCall('GET', '/me', { token: state.ownerToken });
+    const xpBefore = (await apiCall('GET', '/gamification/summary', { token: state.ownerToken })).total_xp;
+    const adjust = staff.locator('form.xp-adjust');
+    await adjust.getByLabel("Member's e-mail").fill(OWNER.email);
+    await adjust.getByLabel('Workspace id').fill(ownerMe.tenant_id);
+    await adjust.getByLabel('XP', { exact: true }).fill('25');
+    await adjust.getByLabel('Reason').fill('Ran the release retrospective');
+    await adjust.getByRole('button', { name: 'Grant XP' }).click();
+    await staff.getByText(`Granted 25 XP to ${OWNER.name}`).first().waitFor();
+    const xpAfter = (await apiCall('GET', '/gamification/summary', { token: state.ownerToken })).total_xp;
+    if (xpAfter !== xpBefore + 25) throw new Error(`total XP ${xpBefore} -> ${xpAfter} after granting 25`);
+  });
+
   await step('page tour: 390 px wide', async () => {
     await owner.setViewportSize({ width: 390, height: 844 });
     for (const [url, name] of state.ownerPages) await visit(owner, url, `mobile-${name}`);
