@@ -125,7 +125,7 @@ impl Scheduler {
             });
             let outcome = self
                 .queue
-                .enqueue(&Scope::System.to_string(), &rec.kind, payload, opts)
+                .enqueue(Scope::SYSTEM, &rec.kind, payload, opts)
                 .await?;
             if let Enqueued::Created(id) = outcome {
                 created.push(id);
