@@ -221,7 +221,250 @@ async fn badges_show_earned_dates_and_what_locked_ones_need() {
         assert!(badge(code)["awarded_at"].is_string(), "{code}");
     }
     assert_eq!(badge("streak_30")["earned"], false);
-    assert_eq!(badge("streak_30")["locked_reason"], "needs a 30-day streak");
+    // What a locked badge still needs agrees with its progress.
+    assert_eq!(
+        badge("streak_30")["locked_reason"],
+        "needs a 30-day streak (your longest is 1 day)"
+    );
+    let ten = badge("entries_10");
+    assert_eq!(
+        (ten["progress"].as_u64(), ten["target"].as_u64()),
+        (Some(1), Some(10))
+    );
+    assert_eq!(ten["locked_reason"], "needs 9 more meaningful entries");
+}
+
+#[tokio::test]
+async fn the_summary_the_days_and_the_ledger_add_up() {
+    let Rewarded { app, s, .. } = rewarded().await;
+    let summary = app.get("/api/gamification/summary", &s.token).await.body;
+    let r = app.get("/api/gamification/days?days=7", &s.token).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let days = r.body["items"].as_array().unwrap();
+    assert_eq!(days.len(), 7);
+    let today = days.last().unwrap();
+    // Today's entry XP is the summary's; each day's parts add up to its total.
+    assert_eq!(today["entry"], summary["today_xp"], "{today} {summary}");
+    for d in days {
+        let parts: u64 = ["entry", "challenge", "grant"]
+            .iter()
+            .map(|k| d[k].as_u64().unwrap())
+            .sum();
+        assert_eq!(parts, d["total"].as_u64().unwrap(), "{d}");
+    }
+    let days_total: u64 = days.iter().map(|d| d["total"].as_u64().unwrap()).sum();
+    let ledger = app.get("/api/gamification/ledger", &s.token).await.body;
+    let ledger_total: u64 = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["amount"].as_u64().unwrap())
+        .sum();
+    assert_eq!(days_total, ledger_total);
+    assert_eq!(Some(days_total), summary["total_xp"].as_u64());
+    // The rules in words quote the rules in force.
+    let r = app.get("/api/gamification/rules", &s.token).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let text = |topic: &str| {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["topic"] == topic)
+            .map(|t| t["text"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert!(text("daily_cap").starts_with("Entry XP is capped at 200 a day"));
+    assert!(text("streak").contains("backdating an entry doesn't fill a past day"));
+    assert!(text("imports").starts_with("Imported entries earn no XP"));
+    let r = app.get("/api/gamification/days?days=400", &s.token).await;
+    r.assert_error(422, "validation_failed");
+}
+
+/// The id of the entry of `s` whose content starts with `prefix`.
+async fn entry_starting(app: &App, s: &Session, prefix: &str) -> String {
+    let r = app.get("/api/worklogs?limit=200", &s.token).await;
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["content"].as_str().unwrap().starts_with(prefix))
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no entry starts with {prefix:?}: {}", r.body))
+}
+
+#[tokio::test]
+async fn an_entry_says_what_it_earned_and_why() {
+    let Rewarded { app, s, entry, .. } = rewarded().await;
+    let reward = |id: String| {
+        let (app, token) = (&app, s.token.clone());
+        async move {
+            let r = app.get(&format!("/api/worklogs/{id}/reward"), &token).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body
+        }
+    };
+    let today = app.get("/api/gamification/summary", &s.token).await.body["streak"]["last_day"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = reward(entry.clone()).await;
+    assert_eq!(
+        (r["status"].as_str(), r["xp_earned"].as_u64()),
+        (Some("earned"), Some(46)),
+        "{r}"
+    );
+    assert_eq!(r["message"], "Earned 46 XP.");
+    assert_eq!(r["worth"]["total"], 46);
+    assert_eq!(
+        (
+            r["worth"]["outcome"].as_u64(),
+            r["worth"]["attachments"].as_u64()
+        ),
+        (Some(15), Some(5))
+    );
+    assert_eq!(r["streak_day"], today.as_str());
+    assert_eq!(
+        r["notes"],
+        json!([format!("It counts for your streak on {today}.")])
+    );
+
+    let short = entry_starting(&app, &s, "fixed typo").await;
+    let r = reward(short).await;
+    assert_eq!(r["status"], "not_meaningful", "{r}");
+    assert_eq!(
+        r["message"],
+        "Too short to earn XP: 10 characters of the 20 an entry needs."
+    );
+    let repeat = entry_starting(&app, &s, "PROFILED").await;
+    let r = reward(repeat).await;
+    assert_eq!(r["status"], "not_meaningful", "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Earned nothing: it repeats an earlier entry"),
+        "{r}"
+    );
+
+    // A backdated entry counts for the day it was written.
+    let yesterday = (chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").unwrap()
+        - chrono::Days::new(1))
+    .to_string();
+    let r = app
+        .post(
+            "/api/worklogs",
+            Some(&s.token),
+            json!({"date": yesterday, "content": "Wrote the migration runbook for the billing tables and reviewed it with ops."}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let backdated = r.body["id"].as_str().unwrap().to_string();
+    rewards_settled(&app, &s, 5).await;
+    let r = reward(backdated).await;
+    assert_eq!(r["status"], "earned", "{r}");
+    assert_eq!(r["streak_day"], today.as_str(), "{r}");
+    let note = r["notes"][0].as_str().unwrap();
+    assert!(
+        note.contains(&format!(
+            "on {today}, the day you wrote it, not on its date {yesterday}"
+        )),
+        "{r}"
+    );
+
+    // An imported entry says why it earned nothing.
+    let file = json!([{"date": "2026-01-05", "content": "Led the incident review for the January outage."}]);
+    let r = app
+        .http
+        .post(format!("{}/api/worklogs/import?format=json", app.base))
+        .bearer_auth(&s.token)
+        .header("content-type", "application/json")
+        .body(file.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let imported = entry_starting(&app, &s, "Led the incident review").await;
+    let r = reward(imported).await;
+    assert_eq!(
+        (r["status"].as_str(), r["xp_earned"].as_u64()),
+        (Some("imported"), Some(0)),
+        "{r}"
+    );
+    assert!(r["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Imported entries earn no XP"));
+
+    // Another workspace's entry is not found.
+    let other = app.new_owner("other-rewards@example.test").await;
+    let r = app
+        .get(&format!("/api/worklogs/{entry}/reward"), &other.token)
+        .await;
+    r.assert_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn unlocks_are_listed_until_seen_and_never_in_quiet_mode() {
+    let Rewarded { app, s, .. } = rewarded().await;
+    let unlocks = |token: String| {
+        let app = &app;
+        async move {
+            let r = app.get("/api/gamification/unlocks", &token).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["items"].as_array().unwrap().clone()
+        }
+    };
+    let items = unlocks(s.token.clone()).await;
+    let mut badges: Vec<&str> = items
+        .iter()
+        .filter(|u| u["kind"] == "badge")
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
+    badges.sort_unstable();
+    assert_eq!(
+        badges,
+        ["first_attachment", "first_entry", "first_outcome"],
+        "{items:?}"
+    );
+    assert!(items
+        .iter()
+        .all(|u| u["title"].as_str().is_some_and(|t| !t.is_empty())));
+    // Seen up to the newest one shown: none is listed again.
+    let r = app
+        .post(
+            "/api/gamification/unlocks/seen",
+            Some(&s.token),
+            json!({"until": items[0]["at"]}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(unlocks(s.token.clone()).await.is_empty());
+
+    // Quiet mode shows none, and turning it off does not replay what was earned meanwhile.
+    let fresh = app.new_owner("quiet-unlocks@example.test").await;
+    app.call(
+        Method::PATCH,
+        "/api/gamification/settings",
+        Some(&fresh.token),
+        Some(json!({"quiet_mode": true})),
+    )
+    .await;
+    app.new_entry(
+        &fresh,
+        "Shipped the export to CSV with streaming and a progress bar.",
+    )
+    .await;
+    rewards_settled(&app, &fresh, 1).await;
+    assert!(unlocks(fresh.token.clone()).await.is_empty());
+    app.call(
+        Method::PATCH,
+        "/api/gamification/settings",
+        Some(&fresh.token),
+        Some(json!({"quiet_mode": false})),
+    )
+    .await;
+    assert!(unlocks(fresh.token.clone()).await.is_empty());
 }
 
 #[tokio::test]

@@ -142,6 +142,89 @@ pub async fn set_quiet(state: &Deps, p: &Principal, quiet: bool) -> ApiResult<()
     Ok(repo::set_quiet(&db, &p.user_id, quiet).await?)
 }
 
+/// How rewards work under the rules in force (their version), topic by topic.
+pub async fn rules_text(state: &Deps) -> ApiResult<(u32, Vec<rules::RuleText>)> {
+    let config = config(state).await?;
+    Ok((config.version, rules::rules_text(&config)))
+}
+
+/// The caller's XP per local day over the last `days` days (today last), by rule: the
+/// chart, "today" and the ledger are all these sums.
+pub async fn xp_days(state: &Deps, p: &Principal, days: u32) -> ApiResult<Vec<rules::DayXp>> {
+    let db = p.tenant_db(state).await?;
+    let tz = user_tz(state, &p.user_id).await?;
+    let today = rules::local_day(tz, Utc::now());
+    let from = today - chrono::Days::new(u64::from(days.saturating_sub(1)));
+    let rows = repo::xp_by_day(&db, &p.user_id, &from.to_string()).await?;
+    let events = rows.into_iter().filter_map(|r| {
+        let day = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").ok()?;
+        let rule: rules::XpRule = serde_json::from_value(serde_json::Value::String(r.rule)).ok()?;
+        Some((day, rule, u32::try_from(r.xp).unwrap_or(u32::MAX)))
+    });
+    Ok(rules::xp_by_day(events, from, today))
+}
+
+/// What an entry the caller may read earned and why, judged by its author's rules and
+/// days.
+pub async fn entry_reward(
+    state: &Deps,
+    p: &Principal,
+    entry_id: &str,
+) -> ApiResult<rules::EntryReward> {
+    let entry = super::worklogs::entry(state, p, entry_id).await?;
+    let db = p.tenant_db(state).await?;
+    let record = repo::entry_record(&db, &entry.id).await?;
+    let config = config(state).await?;
+    let tz = user_tz(state, &entry.author_id).await?;
+    let worth = rules::compute_xp(&config, &rules::EntryFacts::from(&entry));
+    Ok(rules::explain_entry(
+        &config,
+        &rules::EntryRewardFacts {
+            imported: entry.import_key.is_some(),
+            date: entry.date,
+            written_on: rules::local_day(tz, entry.created_at),
+            version: entry.version,
+            record: record.as_ref(),
+            worth,
+        },
+    ))
+}
+
+/// How many unlocks one look shows at most.
+const UNLOCKS_SHOWN: usize = 10;
+
+/// Badges earned and challenges completed since the caller last saw them, newest first;
+/// none in quiet mode.
+pub async fn unlocks(state: &Deps, p: &Principal) -> ApiResult<Vec<rules::Unlock>> {
+    let db = p.tenant_db(state).await?;
+    let row = repo::user(&db, &p.user_id).await?;
+    if row.quiet_mode {
+        return Ok(Vec::new());
+    }
+    let seen = repo::rewards_seen_at(&db, &p.user_id).await?;
+    let badges: Vec<(BadgeCode, DateTime<Utc>)> = repo::badges(&db, &p.user_id)
+        .await?
+        .into_iter()
+        .filter(|b| b.revoked_at.is_none())
+        .filter_map(|b| Some((b.code.parse().ok()?, b.awarded_at)))
+        .collect();
+    // The open week's challenges; a closed week's were shown while it was open, or are
+    // in the challenge history.
+    let challenges = row.state.week.map(|w| w.challenges).unwrap_or_default();
+    Ok(rules::unseen_unlocks(
+        &badges,
+        &challenges,
+        seen,
+        UNLOCKS_SHOWN,
+    ))
+}
+
+/// Marks the caller's unlocks up to `until` as seen.
+pub async fn mark_unlocks_seen(state: &Deps, p: &Principal, until: DateTime<Utc>) -> ApiResult<()> {
+    let db = p.tenant_db(state).await?;
+    Ok(repo::mark_rewards_seen(&db, &p.user_id, until).await?)
+}
+
 // ------------------------------------------------------------------ staff
 
 /// Engagement across every workspace.

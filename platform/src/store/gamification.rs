@@ -279,14 +279,64 @@ pub async fn user_ids(db: &TenantDb) -> StoreResult<Vec<String>> {
     .take(0)
 }
 
-/// Turns quiet mode on or off.
+/// Turns quiet mode on or off. Unlocks earned until now count as seen either way: none
+/// is shown while rewards are hidden, and none piles up to greet the user when they
+/// come back.
 pub async fn set_quiet(db: &TenantDb, user_id: &str, quiet: bool) -> StoreResult<()> {
     db.query_retrying(
-        "UPSERT type::record('gamification_user', $id) SET quiet_mode = $quiet, updated_at = time::now();",
+        "UPSERT type::record('gamification_user', $id) SET quiet_mode = $quiet,
+             rewards_seen_at = time::now(), updated_at = time::now();",
         json!({"id": user_id, "quiet": quiet}),
     )
     .await?;
     Ok(())
+}
+
+/// Until when the user has seen their unlocks (`None`: never marked).
+pub async fn rewards_seen_at(db: &TenantDb, user_id: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    Ok(db
+        .query(
+            "SELECT VALUE rewards_seen_at FROM type::record('gamification_user', $id);",
+            json!({"id": user_id}),
+        )
+        .await?
+        .first::<Option<DateTime<Utc>>>(0)?
+        .flatten())
+}
+
+/// Marks unlocks up to `until` as seen; the mark never moves back.
+pub async fn mark_rewards_seen(
+    db: &TenantDb,
+    user_id: &str,
+    until: DateTime<Utc>,
+) -> StoreResult<()> {
+    db.query_retrying(
+        "UPSERT type::record('gamification_user', $id) SET
+             rewards_seen_at = IF rewards_seen_at = NONE OR rewards_seen_at < <datetime>$until
+                 THEN <datetime>$until ELSE rewards_seen_at END,
+             updated_at = time::now();",
+        json!({"id": user_id, "until": until.to_rfc3339()}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// One user's XP per (local day, rule) since `since` (`YYYY-MM-DD`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DayRuleXp {
+    pub day: String,
+    pub rule: String,
+    pub xp: u64,
+}
+
+pub async fn xp_by_day(db: &TenantDb, user_id: &str, since: &str) -> StoreResult<Vec<DayRuleXp>> {
+    db.query(
+        "SELECT day, rule, math::sum(amount) AS xp FROM xp_event
+         WHERE user_id = $uid AND day >= $since GROUP BY day, rule;",
+        json!({"uid": user_id, "since": since}),
+    )
+    .await?
+    .take(0)
 }
 
 /// What an entry has earned so far (a fresh record if never evaluated).

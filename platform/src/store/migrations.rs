@@ -417,6 +417,16 @@ DEFINE FIELD OVERWRITE date ON worklog TYPE string
     ASSERT time::format(<datetime> ($value + 'T00:00:00Z'), '%Y-%m-%d') = $value;
 "#,
     },
+    Migration {
+        version: 12,
+        name: "rewards_seen_and_xp_by_day",
+        // When the user last saw their unlocks (badges, challenges shown once), and the
+        // index for one user's XP per day.
+        sql: r#"
+DEFINE FIELD IF NOT EXISTS rewards_seen_at ON gamification_user TYPE option<datetime>;
+DEFINE INDEX IF NOT EXISTS xp_event_user_day ON xp_event FIELDS user_id, day;
+"#,
+    },
 ];
 
 #[derive(serde::Deserialize)]

@@ -39,6 +39,31 @@ pub struct EntryRow {
     pub score: Option<f64>,
 }
 
+/// A stored entry's current version as the reward rules see it.
+impl From<&EntryRow> for crate::gamification::rules::EntryFacts {
+    fn from(entry: &EntryRow) -> Self {
+        Self {
+            entry_id: crate::gamification::rules::EntryId(entry.id.clone()),
+            version: entry.version,
+            content: entry.content.clone(),
+            tag_count: u32::try_from(entry.tags.len()).unwrap_or(u32::MAX),
+            attachment_count: entry.attachment_count,
+            has_outcome: entry
+                .outcome
+                .as_deref()
+                .is_some_and(|o| !o.trim().is_empty()),
+            created_at: entry.created_at,
+            // The first version happened when the entry was created; later ones when it
+            // was last changed.
+            version_at: if entry.version == 1 {
+                entry.created_at
+            } else {
+                entry.updated_at
+            },
+        }
+    }
+}
+
 /// A stored entry as an agent sees it.
 impl From<&EntryRow> for crate::agents::Entry {
     fn from(r: &EntryRow) -> Self {

@@ -325,23 +325,7 @@ async fn evaluate_all(
                 .get(&entry.id)
                 .cloned()
                 .unwrap_or_else(|| EntryRecord::new(EntryId(entry.id.clone())));
-            let facts = EntryFacts {
-                entry_id: EntryId(entry.id.clone()),
-                version: entry.version,
-                content: entry.content.clone(),
-                tag_count: entry.tags.len() as u32,
-                attachment_count: entry.attachment_count,
-                has_outcome: entry
-                    .outcome
-                    .as_deref()
-                    .is_some_and(|o| !o.trim().is_empty()),
-                created_at: entry.created_at,
-                version_at: if entry.version == 1 {
-                    entry.created_at
-                } else {
-                    entry.updated_at
-                },
-            };
+            let facts = EntryFacts::from(entry);
             let e = rules::evaluate(config, &state, &record, &facts, &prior, tz)
                 .map_err(|e| JobError::fatal(format!("reward rules: {e}")))?;
             if e.status == EvaluationStatus::AlreadyApplied {

@@ -269,6 +269,30 @@ impl BadgeRequirement {
             BadgeRequirement::Level { level } => format!("needs level {level}"),
         }
     }
+
+    /// What is still needed from `progress`, e.g. "needs 5 more meaningful entries", so
+    /// that the words agree with the progress bar beside them.
+    pub fn still_needs(self, progress: u32) -> String {
+        let left = self.target().saturating_sub(progress);
+        let more = |one: &str, many: &str| {
+            let noun = if left == 1 { one } else { many };
+            format!("needs {left} more {noun}")
+        };
+        match self {
+            BadgeRequirement::MeaningfulEntries { .. } => {
+                more("meaningful entry", "meaningful entries")
+            }
+            BadgeRequirement::StreakDays { days } => {
+                let best = if progress == 1 { "day" } else { "days" };
+                format!("needs a {days}-day streak (your longest is {progress} {best})")
+            }
+            BadgeRequirement::Attachments { .. } => more("attachment", "attachments"),
+            BadgeRequirement::Outcomes { .. } => more("outcome", "outcomes"),
+            BadgeRequirement::Level { level } => {
+                format!("needs level {level} (you are level {progress})")
+            }
+        }
+    }
 }
 
 /// A badge as seeded by migration and listed by `GET /api/gamification/badges`.
@@ -332,7 +356,7 @@ pub struct BadgeStatus {
     pub progress: u32,
     /// The requirement's target.
     pub target: u32,
-    /// "needs ..." text while not held.
+    /// What is still needed while not held, counted from `progress`.
     pub locked_reason: Option<String>,
 }
 
@@ -343,13 +367,14 @@ pub fn badge_board(config: &RewardConfig, user: &UserState) -> Vec<BadgeStatus> 
         .map(|definition| {
             let earned = user.badges.contains(&definition.code);
             let target = definition.requirement.target();
+            let progress = definition.requirement.progress(config, user).min(target);
             BadgeStatus {
                 definition,
                 earned,
                 revoked: user.revoked_badges.contains(&definition.code),
-                progress: definition.requirement.progress(config, user).min(target),
+                progress,
                 target,
-                locked_reason: (!earned).then(|| definition.requirement.describe()),
+                locked_reason: (!earned).then(|| definition.requirement.still_needs(progress)),
             }
         })
         .collect()
@@ -483,12 +508,36 @@ mod tests {
         );
         assert_eq!(
             fifty.locked_reason.as_deref(),
-            Some("needs 50 meaningful entries")
+            Some("needs 38 more meaningful entries")
         );
         let level5 = board
             .iter()
             .find(|b| b.definition.code == BadgeCode::Level5)
             .expect("present");
         assert_eq!((level5.progress, level5.target), (1, 5));
+        assert_eq!(
+            level5.locked_reason.as_deref(),
+            Some("needs level 5 (you are level 1)")
+        );
+    }
+
+    #[test]
+    fn what_a_badge_still_needs_counts_down_from_the_progress() {
+        let entries = BadgeRequirement::MeaningfulEntries { count: 10 };
+        assert_eq!(entries.still_needs(5), "needs 5 more meaningful entries");
+        assert_eq!(entries.still_needs(9), "needs 1 more meaningful entry");
+        let streak = BadgeRequirement::StreakDays { days: 7 };
+        assert_eq!(
+            streak.still_needs(1),
+            "needs a 7-day streak (your longest is 1 day)"
+        );
+        assert_eq!(
+            BadgeRequirement::Attachments { count: 3 }.still_needs(1),
+            "needs 2 more attachments"
+        );
+        assert_eq!(
+            BadgeRequirement::Outcomes { count: 1 }.still_needs(0),
+            "needs 1 more outcome"
+        );
     }
 }

@@ -149,6 +149,8 @@ pub fn evaluate(
     let grant = apply_daily_cap(config, out.user.entry_xp_on(event_day), owed);
     out.xp_granted = grant.granted;
     out.xp_capped = grant.capped;
+    out.record.not_meaningful = out.meaningful.clone().err();
+    out.record.capped = grant.capped;
     if grant.granted > 0 {
         let event = XpEvent {
             idempotency_key: entry_event_key(&entry.entry_id, entry.version),

@@ -91,6 +91,7 @@ mod challenges;
 mod config;
 mod error;
 mod evaluate;
+mod explain;
 mod ledger;
 mod meaningful;
 mod state;
@@ -125,6 +126,10 @@ pub use challenges::{
 pub use config::{ConfigError, RewardConfig, MAX_XP_VALUE};
 pub use error::RulesError;
 pub use evaluate::{evaluate, Evaluation, EvaluationStatus};
+pub use explain::{
+    explain_entry, rules_text, unseen_unlocks, xp_by_day, DayXp, EntryReward, EntryRewardFacts,
+    EntryRewardStatus, RuleText, Unlock,
+};
 pub use ledger::{
     admin_event_key, challenge_event_key, entry_event_key, ledger_total, XpEvent, XpRule, XpSource,
 };

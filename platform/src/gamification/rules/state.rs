@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::badges::BadgeCode;
 use super::challenges::ChallengeWeek;
+use super::meaningful::NotMeaningful;
 use super::streak::StreakState;
 
 /// Opaque work-log entry id (the platform's UUID as text).
@@ -71,6 +72,13 @@ pub struct EntryRecord {
     pub outcome_counted: bool,
     /// The local day this entry contributed to the streak, if it did.
     pub streak_day: Option<NaiveDate>,
+    /// Why the latest evaluated version was not meaningful, if it was not; kept so that
+    /// the entry can say why it earned nothing without judging it again.
+    #[serde(default)]
+    pub not_meaningful: Option<NotMeaningful>,
+    /// XP the daily cap held back from the latest evaluated version.
+    #[serde(default)]
+    pub capped: u32,
 }
 
 impl EntryRecord {
