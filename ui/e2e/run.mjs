@@ -610,7 +610,7 @@ async function main() {
     const nav = owner.getByRole('navigation', { name: 'Main' });
     await nav.getByRole('link', { name: 'Dashboard' }).click();
     await owner.getByRole('heading', { name: `Welcome, ${OWNER.name}` }).waitFor();
-    const xpBar = owner.getByRole('progressbar', { name: "Today's XP", exact: true });
+    const xpBar = owner.getByRole('progressbar', { name: 'Entry XP today, against the daily cap', exact: true });
     const streakText = owner.getByText(/^\d+ days? streak$/);
     let tries = 0;
     const reading = await waitUntil(
@@ -630,6 +630,64 @@ async function main() {
     log(`  dashboard: ${reading.xp} XP today, streak ${reading.streak}`);
     await shot(owner, 'dashboard-rewards');
     await a11y(owner, 'dashboard-rewards');
+  });
+
+  await step('numbers add up: dashboard, ledger and achievements agree, rules said, unlocks announced once', async () => {
+    const token = state.ownerToken;
+    // Badges earned by the entries above are announced, until dismissed.
+    const notice = owner.getByRole('region', { name: /^(\d+ )?unlocked$/i });
+    await notice.waitFor({ timeout: 30000 });
+    await notice.getByText('First Entry').waitFor();
+    await shot(owner, 'unlock-notice');
+    await notice.getByRole('button', { name: 'Dismiss' }).click();
+    await notice.waitFor({ state: 'detached' });
+    await waitUntil(async () => (await apiCall('GET', '/gamification/unlocks', { token })).items.length === 0, {
+      timeout: 10000,
+      message: 'the dismissed unlocks are marked seen',
+    });
+    await owner.reload();
+    await owner.getByRole('heading', { name: `Welcome, ${OWNER.name}` }).waitFor();
+    await settle(owner);
+    if (await notice.count()) throw new Error('the unlock notice came back after a reload');
+
+    // Today's entry XP, the days and the ledger are one set of numbers.
+    const summary = await apiCall('GET', '/gamification/summary', { token });
+    const days = (await apiCall('GET', '/gamification/days?days=30', { token })).items;
+    const ledger = (await apiCall('GET', '/gamification/ledger?limit=200', { token })).items;
+    const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+    if (days[days.length - 1].entry !== summary.today_xp) throw new Error(`days say ${days[days.length - 1].entry} entry XP today, the summary ${summary.today_xp}`);
+    if (sum(days.map((d) => d.total)) !== summary.total_xp || sum(ledger.map((l) => l.amount)) !== summary.total_xp) {
+      throw new Error(`XP totals disagree: summary ${summary.total_xp}, days ${sum(days.map((d) => d.total))}, ledger ${sum(ledger.map((l) => l.amount))}`);
+    }
+    const shown = (await owner.getByTestId('entry-xp-today').innerText()).trim();
+    if (shown !== `${summary.today_xp} / ${summary.daily_xp_cap}`) throw new Error(`the dashboard shows ${shown}, the server ${summary.today_xp}`);
+    const how = owner.getByText('How streaks work');
+    await how.click();
+    await owner.getByText(/backdating an entry doesn't fill a past day/).waitFor();
+
+    // A locked badge says what it still needs, agreeing with its bar.
+    await owner.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Achievements' }).click();
+    await owner.getByRole('heading', { name: 'Achievements', level: 1 }).waitFor();
+    const board = await apiCall('GET', '/gamification/badges', { token });
+    const ten = board.groups.flatMap((g) => g.badges).find((b) => b.code === 'entries_10');
+    const left = ten.target - ten.progress;
+    await owner.getByText(`Still needs ${left} more meaningful ${left === 1 ? 'entry' : 'entries'}.`).waitFor();
+    const bar = owner.getByRole('progressbar', { name: `Progress towards ${ten.name}` });
+    if (Number(await bar.getAttribute('aria-valuenow')) !== ten.progress) throw new Error(`${ten.name}: bar and API disagree`);
+    const rules = owner.getByRole('region', { name: 'How rewards work' });
+    await rules.getByText('Imported entries', { exact: true }).waitFor();
+    await settle(owner);
+    await a11y(owner, 'achievements-rules');
+    await shot(owner, 'achievements-rules');
+
+    // The entry says what it earned: the ledger's sum for it.
+    const first = await apiCall('GET', `/worklogs?q=${encodeURIComponent('billing export')}`, { token });
+    const id = first.items[0].id;
+    const earned = sum(ledger.filter((l) => l.source.entry_id === id).map((l) => l.amount));
+    await owner.goto(`/worklogs/${id}`);
+    await owner.getByRole('region', { name: 'Rewards' }).getByText(`Earned ${earned} XP.`).waitFor();
+    await owner.getByRole('region', { name: 'Rewards' }).getByText(/It counts for your streak on/).waitFor();
+    await shot(owner, 'entry-reward');
   });
 
   await step('skills: extract skills through the UI, follow the job, see them appear', async () => {

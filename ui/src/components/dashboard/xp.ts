@@ -1,36 +1,16 @@
-// XP-per-day bucketing for the dashboard chart.
+// XP per day for the dashboard chart (summed by the server: GET /gamification/days).
 import type { Schemas } from '@/api/types';
-import { addDays } from '@/components/worklog/entry';
 
-export type LedgerItem = Schemas['LedgerItem'];
+export type XpDayOut = Schemas['XpDay'];
 
 export interface DayXp {
   day: string; // YYYY-MM-DD
   xp: number;
 }
 
-/** The `days` calendar days ending with `today` (inclusive), oldest first. */
-export function dayRange(today: string, days: number): string[] {
-  const out: string[] = [];
-  for (let i = days - 1; i >= 0; i--) out.push(addDays(today, -i));
-  return out;
-}
-
-/** Sums ledger grants per `day` over the window; days without XP are 0, items outside are ignored. */
-export function bucketXpByDay(items: readonly Pick<LedgerItem, 'day' | 'amount'>[], today: string, days = 30): DayXp[] {
-  const range = dayRange(today, days);
-  const sums = new Map<string, number>(range.map((d) => [d, 0]));
-  for (const it of items) {
-    const cur = sums.get(it.day);
-    if (cur !== undefined) sums.set(it.day, cur + it.amount);
-  }
-  return range.map((day) => ({ day, xp: sums.get(day) ?? 0 }));
-}
-
-/** True when a newest-first ledger page reaches before the window (no need to fetch more). */
-export function reachedStart(items: readonly Pick<LedgerItem, 'day'>[], firstDay: string): boolean {
-  const last = items[items.length - 1];
-  return last !== undefined && last.day < firstDay;
+/** The chart's series: each day's total XP, as the server summed it from the ledger. */
+export function seriesOf(days: readonly Pick<XpDayOut, 'day' | 'total'>[]): DayXp[] {
+  return days.map((d) => ({ day: d.day, xp: d.total }));
 }
 
 export interface XpStats {
