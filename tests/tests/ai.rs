@@ -777,3 +777,281 @@ async fn disable_sharing_refuses_new_links_and_hides_existing_ones() {
         .await;
     assert_eq!(r.status, 403);
 }
+
+/// The draft of report `id` as an edit body: every section and bullet as they read now.
+fn edit_body(rep: &Value) -> Value {
+    let draft = &rep["draft"];
+    json!({
+        "version": rep["version"],
+        "title": draft["title"],
+        "sections": draft["sections"].as_array().unwrap().iter().map(|s| json!({
+            "heading": s["heading"],
+            "bullets": s["bullets"].as_array().unwrap().iter().map(|b| json!({
+                "text": b["text"], "citations": b["citations"],
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+async fn put_draft(app: &App, token: &str, id: &str, body: &Value) -> common::Resp {
+    app.call(
+        Method::PUT,
+        &format!("/api/reports/{id}/draft"),
+        Some(token),
+        Some(body.clone()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_report_is_corrected_in_place_and_every_rendering_shows_the_correction() {
+    let Reporting {
+        app,
+        s,
+        member,
+        other,
+        in_period,
+    } = reporting().await;
+    let id = ready_report(&app, &s, "status").await;
+    let rep = app.get(&format!("/api/reports/{id}"), &s.token).await.body;
+    assert_eq!(rep["version"], 1, "{rep}");
+    let draft = &rep["draft"];
+    let headings: Vec<&str> = draft["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["heading"].as_str().unwrap())
+        .collect();
+    assert_eq!(headings, ["Highlights", "Progress", "Risks", "Next"]);
+    assert_eq!(draft["user_bullets"], 0);
+    assert!(draft["sections"][0]["bullets"][0]["by"] == "model");
+
+    // Rewrite the first bullet (with emphasis), drop its sources for another entry of the
+    // period, and add a bullet of our own.
+    let mut body = edit_body(&rep);
+    let spare = in_period
+        .iter()
+        .find(|e| **e != body["sections"][0]["bullets"][0]["citations"][0])
+        .unwrap()
+        .clone();
+    body["sections"][0]["bullets"][0] = json!({
+        "text": "Cut the **export** time from 40 s to 4 s",
+        "citations": [spare],
+    });
+    body["sections"][3]["bullets"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"text": "Write the migration runbook", "citations": []}));
+    let r = put_draft(&app, &s.token, &id, &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["version"], 2);
+    assert_eq!(r.body["draft"]["user_bullets"], 2);
+    assert_eq!(r.body["draft"]["sections"][0]["bullets"][0]["by"], "user");
+    assert_eq!(r.body["draft"]["sections"][1]["bullets"][0]["by"], "model");
+    assert!(r.body["edited_at"].is_string());
+    assert_eq!(r.body["edited_by"], s.user_id.as_str());
+    let md = r.body["markdown"].as_str().unwrap();
+    assert!(
+        md.contains("- Cut the **export** time from 40 s to 4 s [1]"),
+        "{md}"
+    );
+    assert!(md.contains("- Write the migration runbook"), "{md}");
+
+    // Every rendering shows it: the download, the PDF and a share link.
+    let (_, _, bytes) = get_bytes(
+        &app,
+        Some(&s.token),
+        &format!("/api/reports/{id}/export?format=md"),
+    )
+    .await;
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        text.contains("Cut the **export** time from 40 s to 4 s"),
+        "{text}"
+    );
+    assert!(text.contains(" · edited "), "{text}");
+    let (_, _, pdf) = get_bytes(
+        &app,
+        Some(&s.token),
+        &format!("/api/reports/{id}/export?format=pdf"),
+    )
+    .await;
+    assert!(pdf_text(&pdf).contains("Write the migration runbook"));
+    let link = app
+        .post(
+            &format!("/api/reports/{id}/share"),
+            Some(&s.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(link.status, 201, "{}", link.body);
+    let url = link.body["url"].as_str().unwrap().to_string();
+    let (status, _, page) = get_bytes(&app, None, &url).await;
+    assert_eq!(status, 200);
+    let page = String::from_utf8(page).unwrap();
+    // The shared page names the author, the period and the last edit.
+    assert!(page.contains("Status report · 13–24 Jan 2025 · "), "{page}");
+    assert!(page.contains(" · edited "), "{page}");
+    assert!(page.contains("Write the migration runbook"), "{page}");
+
+    // A stale version is a conflict, and nothing changes.
+    let r = put_draft(&app, &s.token, &id, &body).await;
+    r.assert_error(409, "conflict");
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("version 2"));
+
+    // Bad edits are refused field by field: blank text, a source outside the period.
+    let mut bad = edit_body(&app.get(&format!("/api/reports/{id}"), &s.token).await.body);
+    bad["sections"][0]["bullets"][0]["text"] = json!("  ");
+    bad["sections"][1]["bullets"][0]["citations"] = json!(["00000000-0000-4000-8000-000000000000"]);
+    let r = put_draft(&app, &s.token, &id, &bad).await;
+    r.assert_error(422, "validation_failed");
+    let fields: Vec<&str> = r.body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "sections[0].bullets[0].text",
+            "sections[1].bullets[0].citations[0]"
+        ]
+    );
+
+    // Versions are listed; the first can be compared and restored as a new version.
+    let v = app
+        .get(&format!("/api/reports/{id}/versions"), &s.token)
+        .await;
+    let notes: Vec<&str> = v.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["note"].as_str().unwrap())
+        .collect();
+    assert_eq!(notes, ["Edited", "Generated"]);
+    let first = app
+        .get(&format!("/api/reports/{id}/versions/1"), &s.token)
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(!first.body["markdown"]
+        .as_str()
+        .unwrap()
+        .contains("migration runbook"));
+    let r = app
+        .post(
+            &format!("/api/reports/{id}/versions/1/restore"),
+            Some(&s.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["version"], 3);
+    assert!(!r.body["markdown"]
+        .as_str()
+        .unwrap()
+        .contains("migration runbook"));
+    assert_eq!(r.body["draft"]["user_bullets"], 0);
+    let r = app
+        .post(
+            &format!("/api/reports/{id}/versions/9/restore"),
+            Some(&s.token),
+            json!({}),
+        )
+        .await;
+    r.assert_error(404, "not_found");
+
+    // A member may read but not correct another's report; another workspace sees nothing.
+    let r = put_draft(
+        &app,
+        &member.token,
+        &id,
+        &edit_body(&app.get(&format!("/api/reports/{id}"), &s.token).await.body),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(
+        app.get(&format!("/api/reports/{id}/versions"), &member.token)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.get(&format!("/api/reports/{id}/versions"), &other.token)
+            .await
+            .status,
+        404
+    );
+    let r = put_draft(&app, &other.token, &id, &body).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}
+
+#[tokio::test]
+async fn regenerating_one_section_keeps_the_edits_in_the_others() {
+    let Reporting { app, s, .. } = reporting().await;
+    let id = ready_report(&app, &s, "status").await;
+    let rep = app.get(&format!("/api/reports/{id}"), &s.token).await.body;
+    let mut body = edit_body(&rep);
+    body["sections"][0]["bullets"] = json!([{"text": "My own highlight", "citations": []}]);
+    body["sections"][2]["bullets"] = json!([{"text": "A risk I made up", "citations": []}]);
+    let r = put_draft(&app, &s.token, &id, &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Regenerate "Risks" only.
+    let r = start(
+        &app,
+        &s,
+        &format!("/api/reports/{id}/regenerate"),
+        json!({"section": 2}),
+    )
+    .await;
+    let job = finished(&app, &s, r["job"]["url"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let rep = app.get(&format!("/api/reports/{id}"), &s.token).await.body;
+    assert_eq!(rep["version"], 3, "{rep}");
+    let sections = rep["draft"]["sections"].as_array().unwrap();
+    assert_eq!(sections[0]["bullets"][0]["text"], "My own highlight");
+    assert_eq!(sections[0]["bullets"][0]["by"], "user");
+    assert!(sections[2]["bullets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|b| b["by"] == "model" && b["text"] != "A risk I made up"));
+    let v = app
+        .get(&format!("/api/reports/{id}/versions"), &s.token)
+        .await
+        .body;
+    assert_eq!(v["items"][0]["note"], "Regenerated “Risks”");
+    assert_eq!(v["items"][0]["by"], "model");
+
+    // The whole report again: a new version by the model.
+    let r = start(
+        &app,
+        &s,
+        &format!("/api/reports/{id}/regenerate"),
+        json!({}),
+    )
+    .await;
+    finished(&app, &s, r["job"]["url"].as_str().unwrap()).await;
+    let rep = app.get(&format!("/api/reports/{id}"), &s.token).await.body;
+    assert_eq!(
+        (
+            rep["version"].as_u64(),
+            rep["draft"]["user_bullets"].as_u64()
+        ),
+        (Some(4), Some(0))
+    );
+
+    // A section that does not exist is refused.
+    let r = app
+        .post(
+            &format!("/api/reports/{id}/regenerate"),
+            Some(&s.token),
+            json!({"section": 9}),
+        )
+        .await;
+    r.assert_error(422, "validation_failed");
+}

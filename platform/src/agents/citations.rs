@@ -141,6 +141,7 @@ mod tests {
         Bullet {
             text: text.into(),
             citations: ids.iter().map(|s| s.to_string()).collect(),
+            by: crate::agents::report::Origin::Model,
         }
     }
 

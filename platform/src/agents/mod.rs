@@ -17,6 +17,7 @@ pub mod analysis;
 pub mod citations;
 pub mod entries;
 pub mod report;
+pub mod report_edit;
 pub mod resume;
 pub mod schema;
 pub mod skills;

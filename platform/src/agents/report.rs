@@ -148,6 +148,21 @@ pub struct ReportInput {
     pub entries: Vec<Entry>,
 }
 
+/// Who wrote a bullet's text: the model, or the user correcting its draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    #[default]
+    Model,
+    User,
+}
+
+impl Origin {
+    pub fn is_model(&self) -> bool {
+        *self == Origin::Model
+    }
+}
+
 /// One bullet with the entries it is based on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bullet {
@@ -155,6 +170,10 @@ pub struct Bullet {
     pub text: String,
     /// Ids of the entries it came from.
     pub citations: Vec<String>,
+    /// Who wrote the text. Absent means the model: its drafts serialize exactly as the
+    /// answer schema describes them, and drafts stored before editing existed read back.
+    #[serde(default, skip_serializing_if = "Origin::is_model")]
+    pub by: Origin,
 }
 
 /// One section of a report.
@@ -530,6 +549,7 @@ fn clean_bullet(bullet: Bullet, shown_ids: &[String]) -> Option<Bullet> {
     Some(Bullet {
         text,
         citations: all,
+        by: Origin::Model,
     })
 }
 
@@ -592,6 +612,7 @@ fn entry_bullet(entry: &Entry) -> Bullet {
     Bullet {
         text: truncate(&text, OFFLINE_BULLET_MAX),
         citations: vec![entry.id.clone()],
+        by: Origin::Model,
     }
 }
 
@@ -607,6 +628,7 @@ fn cue_bullets(entries: &[&Entry], cues: &[&str]) -> Vec<Bullet> {
             Some(Bullet {
                 text: truncate(&plain(sentence), OFFLINE_BULLET_MAX),
                 citations: vec![e.id.clone()],
+                by: Origin::Model,
             })
         })
         .collect()
@@ -698,6 +720,7 @@ fn offline_draft(input: &ReportInput, entries: &[&Entry]) -> ReportDraft {
                     Some(Bullet {
                         text: truncate(&plain(e.outcome_text()?), OFFLINE_BULLET_MAX),
                         citations: vec![e.id.clone()],
+                        by: Origin::Model,
                     })
                 })
                 .collect();
@@ -761,14 +784,40 @@ fn project_summaries(entries: &[&Entry]) -> Vec<Bullet> {
             Bullet {
                 text: truncate(&format!("{name}: {}", titles.join("; ")), BULLET_MAX),
                 citations: cited.iter().map(|e| e.id.clone()).collect(),
+                by: Origin::Model,
             }
         })
         .collect()
 }
 
+/// A bullet the user wrote, as inline Markdown: their emphasis and code spans are kept,
+/// while what could change the document's structure is escaped (a leading block marker,
+/// brackets that would read as links or citations, angle brackets, backslashes). One
+/// line: whitespace is squashed.
+fn user_inline(text: &str) -> String {
+    let squashed = squash_ws(text);
+    let mut out = String::with_capacity(squashed.len() + 8);
+    // "* x" and "1. x" at the start would open a list inside the bullet.
+    let digits = squashed.chars().take_while(char::is_ascii_digit).count();
+    let ordered = digits > 0
+        && squashed[digits..].starts_with(['.', ')'])
+        && squashed[digits + 1..].starts_with(' ');
+    for (i, c) in squashed.chars().enumerate() {
+        let leading_marker = i == 0
+            && (matches!(c, '#' | '-' | '+' | '>' | '=' | '|')
+                || (c == '*' && squashed[1..].starts_with(' ')));
+        if matches!(c, '\\' | '[' | ']' | '<' | '>') || leading_marker || (ordered && i == digits) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Renders a draft as markdown. Citations become reference links `[1]`, numbered by
 /// first appearance and pointing at the "Sources" section, whose list gives each
-/// entry's title and date from `lookup` (an id it doesn't know is shown as such).
+/// entry's title and date from `lookup` (an id it doesn't know is shown as such). The
+/// model's text is escaped whole; the user's keeps its inline Markdown.
 pub fn render_markdown(
     draft: &ReportDraft,
     lookup: &dyn Fn(&str) -> Option<(String, NaiveDate)>,
@@ -794,7 +843,11 @@ pub fn render_markdown(
                     format!("[{n}]")
                 })
                 .collect();
-            let mut line = format!("- {}", md_inline(&bullet.text));
+            let text = match bullet.by {
+                Origin::Model => md_inline(&bullet.text),
+                Origin::User => user_inline(&bullet.text),
+            };
+            let mut line = format!("- {text}");
             if !refs.is_empty() {
                 line.push(' ');
                 line.push_str(&refs.join(" "));
@@ -1108,10 +1161,12 @@ mod tests {
                         Bullet {
                             text: "Cut p95 <fast>".into(),
                             citations: vec!["b".into(), "a".into()],
+                            by: Origin::Model,
                         },
                         Bullet {
                             text: "Again".into(),
                             citations: vec!["a".into(), "gone".into()],
+                            by: Origin::Model,
                         },
                     ],
                 },
@@ -1144,6 +1199,7 @@ mod tests {
             Bullet {
                 text: "  * Did X (a1) and Y [b2] [zz]".into(),
                 citations: vec!["c3".into()],
+                by: Origin::Model,
             },
             &["a1".to_string(), "b2".to_string()],
         )
@@ -1153,7 +1209,8 @@ mod tests {
         assert!(clean_bullet(
             Bullet {
                 text: " - ".into(),
-                citations: vec![]
+                citations: vec![],
+                by: Origin::Model,
             },
             &[]
         )

@@ -9,12 +9,11 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
-use super::me::NoContent;
 use super::pagination;
-use super::schema::{Between, Day, Documented, IdOrEmpty, Limit};
+use super::schema::{Day, IdOrEmpty, Limit};
 use super::security::Authenticated;
 use super::Tag;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::gamification::rules::{self, ChallengeWeek, UserChallenge};
 use crate::services::rewards::{self, LedgerRow};
 use crate::state::AppState;
@@ -164,88 +163,6 @@ pub struct LedgerPage {
     pub items: Vec<LedgerItem>,
     #[oai(nullable)]
     pub next_cursor: Option<String>,
-}
-
-/// One rule in a sentence.
-#[derive(Object)]
-pub struct RuleTextOut {
-    /// `entry_xp`, `daily_cap`, `meaningful`, `streak`, `freezes`, `imports`,
-    /// `challenges` or `levels`.
-    pub topic: String,
-    pub text: String,
-}
-
-/// How rewards work under the rules in force.
-#[derive(Object)]
-pub struct RewardRulesText {
-    pub config_version: u32,
-    pub items: Vec<RuleTextOut>,
-}
-
-/// XP credited on one day of yours, by rule; `total` is their sum.
-#[derive(Object)]
-pub struct XpDay {
-    pub day: Day,
-    /// Entry XP, the kind held to the daily cap (the summary's `today_xp` for today).
-    pub entry: u32,
-    pub challenge: u32,
-    /// Granted by staff.
-    pub grant: u32,
-    pub total: u32,
-}
-
-#[derive(Object)]
-pub struct XpDays {
-    /// Oldest first; today last.
-    pub items: Vec<XpDay>,
-}
-
-/// A badge earned or a challenge completed that you have not been shown yet.
-#[derive(Object)]
-pub struct UnlockOut {
-    /// `badge` or `challenge`.
-    pub kind: String,
-    pub code: String,
-    pub title: String,
-    /// XP it brought (0 for a badge).
-    pub xp: u32,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Object)]
-pub struct UnlockList {
-    /// Newest first, at most 10; empty in quiet mode.
-    pub items: Vec<UnlockOut>,
-}
-
-#[derive(Object)]
-pub struct UnlocksSeen {
-    /// The `at` of the newest unlock shown; those up to it are not listed again.
-    pub until: DateTime<Utc>,
-}
-
-impl From<rules::Unlock> for UnlockOut {
-    fn from(u: rules::Unlock) -> Self {
-        Self {
-            kind: u.kind.into(),
-            code: u.code,
-            title: u.title,
-            xp: u.xp,
-            at: u.at,
-        }
-    }
-}
-
-impl From<rules::DayXp> for XpDay {
-    fn from(d: rules::DayXp) -> Self {
-        Self {
-            day: d.day.into(),
-            entry: d.entry,
-            challenge: d.challenge,
-            grant: d.grant,
-            total: d.total,
-        }
-    }
 }
 
 #[derive(Object)]
@@ -469,90 +386,5 @@ impl GamificationApi {
         Ok(Json(GamificationSettings {
             quiet_mode: body.quiet_mode,
         }))
-    }
-
-    /// How rewards work, in sentences quoting the rules in force: what an entry earns,
-    /// the daily cap, what counts as meaningful, streaks and freezes, imports, challenges
-    /// and levels.
-    #[oai(
-        path = "/gamification/rules",
-        method = "get",
-        operation_id = "gamification_rules"
-    )]
-    async fn rules(
-        &self,
-        state: Data<&Arc<AppState>>,
-        _auth: Authenticated,
-    ) -> ApiResult<Json<RewardRulesText>> {
-        let (config_version, items) = rewards::rules_text(&state).await?;
-        Ok(Json(RewardRulesText {
-            config_version,
-            items: items
-                .into_iter()
-                .map(|r| RuleTextOut {
-                    topic: r.topic.into(),
-                    text: r.text,
-                })
-                .collect(),
-        }))
-    }
-
-    /// Your XP per day (your time zone) over the last `days` days, today last, split by
-    /// rule. The summary's `today_xp` is today's `entry`, and the ledger's rows of a day
-    /// add up to its `total`.
-    #[oai(
-        path = "/gamification/days",
-        method = "get",
-        operation_id = "gamification_days"
-    )]
-    async fn days(
-        &self,
-        state: Data<&Arc<AppState>>,
-        auth: Authenticated,
-        /// Days to cover, 1–366 (default 30).
-        days: Query<Option<Documented<u32, Between<1, 366>>>>,
-    ) -> ApiResult<Json<XpDays>> {
-        let days = days.0.map_or(30, Documented::into_inner);
-        if !(1..=366).contains(&days) {
-            return Err(ApiError::validation("days must be between 1 and 366"));
-        }
-        let items = rewards::xp_days(&state, &auth.0, days).await?;
-        Ok(Json(XpDays {
-            items: items.into_iter().map(Into::into).collect(),
-        }))
-    }
-
-    /// Badges earned and challenges completed since you last marked them seen, newest
-    /// first, to be shown once. Empty in quiet mode.
-    #[oai(
-        path = "/gamification/unlocks",
-        method = "get",
-        operation_id = "gamification_unlocks"
-    )]
-    async fn unlocks(
-        &self,
-        state: Data<&Arc<AppState>>,
-        auth: Authenticated,
-    ) -> ApiResult<Json<UnlockList>> {
-        let items = rewards::unlocks(&state, &auth.0).await?;
-        Ok(Json(UnlockList {
-            items: items.into_iter().map(Into::into).collect(),
-        }))
-    }
-
-    /// Marks your unlocks up to `until` as shown; they are not listed again.
-    #[oai(
-        path = "/gamification/unlocks/seen",
-        method = "post",
-        operation_id = "gamification_unlocks_seen"
-    )]
-    async fn unlocks_seen(
-        &self,
-        state: Data<&Arc<AppState>>,
-        auth: Authenticated,
-        body: Json<UnlocksSeen>,
-    ) -> ApiResult<NoContent> {
-        rewards::mark_unlocks_seen(&state, &auth.0, body.until).await?;
-        Ok(NoContent::Done)
     }
 }

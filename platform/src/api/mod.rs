@@ -38,8 +38,10 @@ pub mod me;
 pub mod middleware;
 pub mod multipart;
 pub mod pagination;
+pub mod report_drafts;
 pub mod reports;
 pub mod resume;
+pub mod reward_numbers;
 pub mod routes;
 pub mod schema;
 pub mod security;
@@ -100,10 +102,13 @@ type Apis = (
         worklogs::WorklogAnalysisApi,
     ),
     skills::SkillsApi,
-    reports::ReportsApi,
+    (reports::ReportsApi, report_drafts::ReportDraftsApi),
     resume::ResumeApi,
     shares::SharesApi,
-    gamification::GamificationApi,
+    (
+        gamification::GamificationApi,
+        reward_numbers::RewardNumbersApi,
+    ),
     admin_gamification::AdminGamificationApi,
     jobs::JobsApi,
     system::SystemApi,
@@ -124,10 +129,13 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
                 worklogs::WorklogAnalysisApi,
             ),
             skills::SkillsApi,
-            reports::ReportsApi,
+            (reports::ReportsApi, report_drafts::ReportDraftsApi),
             resume::ResumeApi,
             shares::SharesApi,
-            gamification::GamificationApi,
+            (
+                gamification::GamificationApi,
+                reward_numbers::RewardNumbersApi,
+            ),
             admin_gamification::AdminGamificationApi,
             jobs::JobsApi,
             system::SystemApi,

@@ -97,6 +97,18 @@ pub struct ReportOut {
     /// Only on `GET /api/reports/{id}`: the cited entries.
     #[oai(nullable)]
     pub citations: Option<Vec<Citation>>,
+    /// Only on `GET /api/reports/{id}` and the edit endpoints: the text as sections of
+    /// bullets, who wrote each and what each cites (none for reports written before
+    /// drafts were kept).
+    #[oai(nullable)]
+    pub draft: Option<super::report_drafts::DraftOut>,
+    /// The current version (0 until written); every edit or regeneration adds one.
+    pub version: u32,
+    /// When a person last edited it, and who.
+    #[oai(nullable)]
+    pub edited_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
+    pub edited_by: Option<String>,
     /// What citation checking removed or flagged.
     #[oai(nullable)]
     pub citation_report: Option<serde_json::Value>,
@@ -126,12 +138,26 @@ impl From<ReportRow> for ReportOut {
             title: r.title,
             markdown: r.markdown,
             citations: None,
+            draft: None,
+            version: r.version,
+            edited_at: r.edited_at,
+            edited_by: r.edited_by,
             citation_report: r.citation_report,
             error: r.error,
             job_id: r.job_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
+    }
+}
+
+impl ReportOut {
+    /// The report with its draft (as the detail and the edit endpoints answer).
+    pub fn with_draft(r: ReportRow) -> Self {
+        let draft = service::draft_of(&r);
+        let mut out: ReportOut = r.into();
+        out.draft = draft.map(Into::into);
+        out
     }
 }
 
@@ -273,7 +299,7 @@ impl ReportsApi {
         id: Path<Id>,
     ) -> ApiResult<Json<ReportOut>> {
         let (r, cited) = service::get(&state, &auth.0, &id).await?;
-        let mut out: ReportOut = r.into();
+        let mut out = ReportOut::with_draft(r);
         out.citations = Some(citations(cited));
         Ok(Json(out))
     }

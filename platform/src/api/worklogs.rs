@@ -22,9 +22,7 @@ use super::security::{Authenticated, Writer};
 use super::text::Text;
 use super::Tag;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::gamification::rules;
 use crate::services::imports::{self, Imported};
-use crate::services::rewards;
 use crate::services::worklogs::{self as service, Cursor, EntryRow, Facet, ListFilter};
 use crate::state::AppState;
 use crate::worklog::entry;
@@ -597,82 +595,5 @@ impl WorklogAnalysisApi {
         id: Path<Id>,
     ) -> ApiResult<Accepted> {
         accepted(&state, service::analyze(&state, &auth.0, &id).await?)
-    }
-
-    /// What an entry earned and why, by its author's rules and days: imported (no XP),
-    /// pending, not meaningful (too short, too many in an hour, a repeat) or earned, what
-    /// its current version is worth part by part, what the daily cap held back, and the
-    /// streak day it counted for.
-    #[oai(
-        path = "/worklogs/:id/reward",
-        method = "get",
-        operation_id = "worklog_reward"
-    )]
-    async fn reward(
-        &self,
-        state: Data<&Arc<AppState>>,
-        auth: Authenticated,
-        /// The entry's id.
-        id: Path<Id>,
-    ) -> ApiResult<Json<EntryReward>> {
-        Ok(Json(
-            rewards::entry_reward(&state, &auth.0, &id).await?.into(),
-        ))
-    }
-}
-
-/// What an entry version is worth, part by part.
-#[derive(Object)]
-pub struct XpWorth {
-    pub base: u32,
-    pub tags: u32,
-    pub attachments: u32,
-    pub long_entry: u32,
-    pub outcome: u32,
-    pub total: u32,
-}
-
-/// An entry's reward in numbers and words.
-#[derive(Object)]
-pub struct EntryReward {
-    /// `imported`, `pending`, `not_meaningful` or `earned`.
-    pub status: String,
-    /// XP granted to the entry over all its versions.
-    pub xp_earned: u32,
-    /// What the current version is worth under the rules in force.
-    pub worth: XpWorth,
-    /// XP the daily cap held back from the latest evaluated version.
-    pub capped: u32,
-    /// The day it counted for in your streak (the day it was written), if it did.
-    #[oai(nullable)]
-    pub streak_day: Option<Day>,
-    /// The headline, e.g. "Earned 41 XP.".
-    pub message: String,
-    /// Further sentences: the cap, the streak day, a backdated date.
-    pub notes: Vec<String>,
-}
-
-impl From<rules::EntryReward> for EntryReward {
-    fn from(r: rules::EntryReward) -> Self {
-        let w = r.worth;
-        Self {
-            status: serde_json::to_value(r.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            xp_earned: r.xp_earned,
-            worth: XpWorth {
-                base: w.base,
-                tags: w.tags,
-                attachments: w.attachments,
-                long_entry: w.long_entry,
-                outcome: w.outcome,
-                total: w.total,
-            },
-            capped: r.capped,
-            streak_day: r.streak_day.map(Day::from),
-            message: r.message,
-            notes: r.notes,
-        }
     }
 }

@@ -26,6 +26,8 @@ pub struct ReportMeta {
     pub generated_at: DateTime<Utc>,
     /// Report kind.
     pub kind: ReportKind,
+    /// When a person last corrected the model's draft, if ever.
+    pub edited_at: Option<DateTime<Utc>>,
 }
 
 /// Renders a report as a full HTML page (see [`CssMode`] for served vs downloaded pages).
@@ -106,12 +108,17 @@ fn display_title(title: &str, meta: &ReportMeta) -> String {
     }
 }
 
-/// "Weekly report · 4–10 Mar 2024 · Jane Doe".
+/// "Weekly report · 4–10 Mar 2024 · Jane Doe", then "· edited 12 Mar 2024" once a
+/// person has corrected it.
 fn meta_line(meta: &ReportMeta) -> String {
     let mut parts = vec![meta.kind.label().to_owned(), format_period(meta.period)];
     let author = clean_line(&meta.author);
     if !author.is_empty() {
         parts.push(author);
+    }
+    if let Some(at) = meta.edited_at {
+        let day = at.date_naive();
+        parts.push(format!("edited {}", format_period((day, day))));
     }
     parts.join(" · ")
 }

@@ -25,6 +25,7 @@ fn meta() -> ReportMeta {
         ),
         generated_at: Utc.with_ymd_and_hms(2024, 3, 11, 9, 30, 0).unwrap(),
         kind: ReportKind::Weekly,
+        edited_at: None,
     }
 }
 
@@ -431,6 +432,17 @@ fn report_markdown_has_front_matter_title_and_body() {
         _Weekly report · 4–10 Mar 2024 · Jane Doe_\n\n";
     assert!(md.starts_with(expected_head), "{md}");
     assert!(md.ends_with(REPORT));
+}
+
+#[test]
+fn an_edited_report_says_when_in_its_meta_line() {
+    let m = ReportMeta {
+        edited_at: Some(Utc.with_ymd_and_hms(2024, 3, 12, 8, 0, 0).unwrap()),
+        ..meta()
+    };
+    let html = report_html("Weekly report", REPORT, &m, CssMode::Embedded);
+    assert!(html.contains("Weekly report · 4–10 Mar 2024 · Jane Doe · edited 12 Mar 2024"));
+    assert!(report_markdown("Weekly report", REPORT, &m).contains("· edited 12 Mar 2024_"));
 }
 
 #[test]

@@ -6,17 +6,20 @@ use chrono::NaiveDate;
 
 use super::ai::{enqueue, ensure_llm_quota, valid_id, Rendered};
 use super::shares::{Expiry, NewLink};
-use crate::agents::report::ReportKind;
+use std::collections::{HashMap, HashSet};
+
+use crate::agents::report::{ReportDraft, ReportKind};
+use crate::agents::report_edit;
 use crate::deps::Deps;
 use crate::documents::{self as docs, CssMode, ReportMeta};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, FieldIssue};
 use crate::identity::Principal;
 use crate::jobs::queue::Enqueued;
 use crate::store::{documents as store, platform, worklogs, TenantDb};
 use crate::workflows::ai::ReportPayload;
 use crate::worklog::{self, DateRange};
 
-pub use crate::store::documents::ReportRow;
+pub use crate::store::documents::{ReportRow, VersionDoc, VersionRow};
 
 /// What a new report asks for.
 pub struct NewReport {
@@ -56,6 +59,7 @@ pub async fn create(
         to: new.to,
         audience: new.audience.filter(|s| !s.trim().is_empty()),
         instructions: new.instructions.filter(|s| !s.trim().is_empty()),
+        section: None,
     };
     let id = payload.report_id.as_str();
     let (from, to) = (payload.from.to_string(), payload.to.to_string());
@@ -145,6 +149,220 @@ pub async fn delete(state: &Deps, p: &Principal, id: &str) -> ApiResult<()> {
     Ok(())
 }
 
+// ------------------------------------------------------------------ corrections
+
+/// The current draft of a report, if it has one (reports written before drafts were
+/// kept have only their Markdown).
+pub fn draft_of(r: &ReportRow) -> Option<ReportDraft> {
+    r.draft
+        .as_ref()
+        .and_then(|d| serde_json::from_value(d.clone()).ok())
+}
+
+/// The author's entries in the report's period: what it may cite.
+async fn period_entries(db: &TenantDb, r: &ReportRow) -> ApiResult<Vec<worklogs::EntryRow>> {
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let filter = worklogs::ListFilter {
+        from: d(&r.period_from),
+        to: d(&r.period_to),
+        author_id: Some(r.author_id.clone()),
+        ..worklogs::ListFilter::default()
+    };
+    let mut out = Vec::new();
+    let mut cursor = None;
+    // A period is at most 366 days; its entries are bounded by the hourly quota, and a
+    // report cites only what it was shown.
+    for _ in 0..20 {
+        let page = worklogs::page(db, &filter, cursor.as_ref(), 500, false).await?;
+        out.extend(page.rows);
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `draft` as the report's next version by `p` (rendered against the period's
+/// entries as they are now) and returns the report as it then is.
+async fn save_user_version(
+    db: &TenantDb,
+    p: &Principal,
+    r: &ReportRow,
+    draft: &ReportDraft,
+    entries: &[worklogs::EntryRow],
+    note: &str,
+    expected: u32,
+) -> ApiResult<ReportRow> {
+    let lookup: HashMap<&str, (String, NaiveDate)> = entries
+        .iter()
+        .map(|e| (e.id.as_str(), (e.title.clone(), e.date)))
+        .collect();
+    let markdown =
+        crate::agents::report::render_markdown(draft, &|id: &str| lookup.get(id).cloned());
+    let stored = serde_json::to_value(draft).map_err(ApiError::internal)?;
+    let written = store::save_version(
+        db,
+        &r.id,
+        &store::NewVersion {
+            draft: &stored,
+            title: &draft.title,
+            markdown: &markdown,
+            citations: &report_edit::cited(draft),
+            by: "user",
+            user_id: Some(&p.user_id),
+            note,
+            expected: Some(expected),
+            citation_report: None,
+        },
+    )
+    .await;
+    match written {
+        Ok(_) => {}
+        Err(store::VersionError::Missing) => return Err(ApiError::not_found("report")),
+        Err(store::VersionError::Stale { current }) => {
+            return Err(ApiError::conflict(format!(
+                "the report is at version {current} now, not {expected}: someone saved it in between; reload and edit again"
+            )))
+        }
+        Err(store::VersionError::Store(e)) => return Err(e.into()),
+    }
+    report_of(db, &r.id).await
+}
+
+/// A finished report with a draft that `p` may change.
+async fn editable(db: &TenantDb, p: &Principal, id: &str) -> ApiResult<(ReportRow, ReportDraft)> {
+    let r = report_of(db, id).await?;
+    p.may_manage(&r.author_id)?;
+    if r.status == "pending" {
+        return Err(ApiError::conflict("the report is still being written"));
+    }
+    let draft = draft_of(&r).ok_or_else(|| {
+        ApiError::conflict(
+            "this report was written before drafts were kept; regenerate it to edit it",
+        )
+    })?;
+    Ok((r, draft))
+}
+
+/// Saves `p`'s correction of report `id`, made on `version`: every section and bullet
+/// as they should now read, with the entries each bullet cites (the author's, in the
+/// period). Bullets whose text the model wrote keep its name; changed text is `p`'s.
+/// Exports and share links show it from now on.
+pub async fn edit(
+    state: &Deps,
+    p: &Principal,
+    id: &str,
+    version: u32,
+    draft: ReportDraft,
+) -> ApiResult<ReportRow> {
+    let db = p.tenant_db(state).await?;
+    let (r, previous) = editable(&db, p, id).await?;
+    let entries = period_entries(&db, &r).await?;
+    let allowed: HashSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    let issues = report_edit::check_edit(&draft, &allowed);
+    if !issues.is_empty() {
+        return Err(ApiError::fields(
+            issues
+                .into_iter()
+                .map(|i| FieldIssue {
+                    field: i.field,
+                    code: i.code.to_string(),
+                    message: i.message,
+                })
+                .collect(),
+        ));
+    }
+    let draft = report_edit::attribute(draft, &previous);
+    save_user_version(&db, p, &r, &draft, &entries, "Edited", version).await
+}
+
+/// Report `id`'s versions, newest first.
+pub async fn versions(state: &Deps, p: &Principal, id: &str) -> ApiResult<Vec<VersionRow>> {
+    let db = p.tenant_db(state).await?;
+    let r = report_of(&db, id).await?;
+    Ok(store::versions(&db, &r.id).await?)
+}
+
+/// Version `n` of report `id`, with its draft and Markdown.
+pub async fn version(state: &Deps, p: &Principal, id: &str, n: u32) -> ApiResult<VersionDoc> {
+    let db = p.tenant_db(state).await?;
+    let r = report_of(&db, id).await?;
+    store::version(&db, &r.id, n)
+        .await?
+        .ok_or_else(|| ApiError::not_found("version"))
+}
+
+/// Makes version `n` of report `id` the current one again, as a new version (the
+/// versions in between stay listed).
+pub async fn restore(state: &Deps, p: &Principal, id: &str, n: u32) -> ApiResult<ReportRow> {
+    let db = p.tenant_db(state).await?;
+    let (r, _) = editable(&db, p, id).await?;
+    let old = store::version(&db, &r.id, n)
+        .await?
+        .ok_or_else(|| ApiError::not_found("version"))?;
+    if n == r.version {
+        return Err(ApiError::conflict(format!(
+            "version {n} is the current version"
+        )));
+    }
+    let draft: ReportDraft = serde_json::from_value(old.draft).map_err(ApiError::internal)?;
+    let entries = period_entries(&db, &r).await?;
+    let note = format!("Restored version {n}");
+    save_user_version(&db, p, &r, &draft, &entries, &note, r.version).await
+}
+
+/// Has the model write report `id` again: the whole report (a new version), or only
+/// section `section` (0-based) of the current draft, every other section and its edits
+/// kept. Runs as a `report.generate` job.
+pub async fn regenerate(
+    state: &Deps,
+    p: &Principal,
+    id: &str,
+    section: Option<usize>,
+) -> ApiResult<(ReportRow, Enqueued)> {
+    let db = p.tenant_db(state).await?;
+    let r = report_of(&db, id).await?;
+    p.may_manage(&r.author_id)?;
+    if r.status == "pending" {
+        return Err(ApiError::conflict("the report is still being written"));
+    }
+    if let Some(index) = section {
+        let sections = draft_of(&r).map_or(0, |d| d.sections.len());
+        if sections == 0 {
+            return Err(ApiError::conflict(
+                "this report has no sections to regenerate one of; regenerate the whole report",
+            ));
+        }
+        if index >= sections {
+            return Err(ApiError::validation(format!(
+                "section must be between 0 and {}",
+                sections - 1
+            )));
+        }
+    }
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(ApiError::internal);
+    let payload = ReportPayload {
+        report_id: r.id.clone(),
+        author_id: r.author_id.clone(),
+        kind: ReportKind::parse(&r.kind).unwrap_or(ReportKind::Status),
+        from: d(&r.period_from)?,
+        to: d(&r.period_to)?,
+        audience: r.audience.clone(),
+        instructions: r.instructions.clone(),
+        section,
+    };
+    let in_flight = ensure_llm_quota(state, &db).await?;
+    // One regeneration per version and section: a double click queues one job.
+    let part = section.map_or_else(|| "all".to_string(), |i| i.to_string());
+    let key = Some(format!("report:{}:v{}:{part}", r.id, r.version));
+    let job = enqueue(state, p, &payload, key, in_flight).await?;
+    store::set_report_job(&db, &r.id, &job.id().to_string()).await?;
+    let mut row = r;
+    row.job_id = Some(job.id().to_string());
+    Ok((row, job))
+}
+
 /// The formats a report is exported in.
 #[derive(Debug, Clone, Copy)]
 pub enum ExportFormat {
@@ -228,5 +446,6 @@ pub(super) fn report_meta(r: &ReportRow, author: String) -> ReportMeta {
         period: (d(&r.period_from), d(&r.period_to)),
         generated_at: r.updated_at,
         kind: docs::ReportKind::parse(&r.kind).unwrap_or(docs::ReportKind::Status),
+        edited_at: r.edited_at,
     }
 }

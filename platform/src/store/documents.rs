@@ -28,10 +28,23 @@ pub struct ReportRow {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The current draft (sections of bullets), once written; reports finished before
+    /// drafts were kept have none.
+    #[serde(default)]
+    pub draft: Option<serde_json::Value>,
+    /// The current version (0 until written).
+    #[serde(default)]
+    pub version: u32,
+    /// The last edit by a person, and who made it.
+    #[serde(default)]
+    pub edited_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub edited_by: Option<String>,
 }
 
 const REPORT_FIELDS: &str = "record::id(id) AS id, author_id, kind, period_from, period_to, audience, \
-instructions, status, title, markdown, citations, citation_report, job_id, error, created_at, updated_at";
+instructions, status, title, markdown, citations, citation_report, job_id, error, created_at, updated_at, \
+draft, version, edited_at, edited_by";
 
 /// What a new report asks for.
 #[derive(Debug, Clone)]
@@ -74,31 +87,139 @@ pub async fn set_report_job(db: &TenantDb, id: &str, job_id: &str) -> StoreResul
     Ok(())
 }
 
-/// Stores the finished report.
-pub async fn finish_report(
-    db: &TenantDb,
-    id: &str,
-    title: &str,
-    markdown: &str,
-    citations: &[String],
-    citation_report: serde_json::Value,
-) -> StoreResult<bool> {
-    let rows: Vec<serde_json::Value> = db
-        .query(
-            "UPDATE type::record('report', $id) SET status = 'ready', title = $title, markdown = $md,
-                 citations = $citations, citation_report = $report, error = NONE, updated_at = time::now()
-             RETURN record::id(id) AS id;",
-            json!({"id": id, "title": title, "md": markdown, "citations": citations, "report": citation_report}),
-        )
-        .await?
-        .take(0)?;
-    Ok(!rows.is_empty())
+/// A new version of a report: its draft and rendering, and who made it.
+pub struct NewVersion<'a> {
+    pub draft: &'a serde_json::Value,
+    pub title: &'a str,
+    pub markdown: &'a str,
+    pub citations: &'a [String],
+    /// `model` or `user`.
+    pub by: &'a str,
+    /// The person, for a user's version.
+    pub user_id: Option<&'a str>,
+    /// What changed, in words ("Generated", "Edited", "Restored version 2").
+    pub note: &'a str,
+    /// Write only if the report is still at this version (an edit based on it).
+    pub expected: Option<u32>,
+    /// The citation check of a generated version (kept otherwise).
+    pub citation_report: Option<&'a serde_json::Value>,
 }
 
-/// Marks a report failed with a reason.
+/// Why a version was not written.
+#[derive(Debug)]
+pub enum VersionError {
+    /// The report is gone.
+    Missing,
+    /// It moved past `expected`: someone saved in between.
+    Stale {
+        current: u32,
+    },
+    Store(super::StoreError),
+}
+
+impl From<super::StoreError> for VersionError {
+    fn from(e: super::StoreError) -> Self {
+        VersionError::Store(e)
+    }
+}
+
+/// Writes the next version of a report and makes it the current one, in one
+/// transaction; the report becomes `ready`. Returns the new version's number.
+pub async fn save_version(
+    db: &TenantDb,
+    id: &str,
+    v: &NewVersion<'_>,
+) -> Result<u32, VersionError> {
+    let sql = "BEGIN TRANSACTION;
+         LET $r = (SELECT version FROM type::record('report', $id))[0];
+         IF $r = NONE { THROW 'AR:report_missing'; };
+         LET $cur = $r.version ?? 0;
+         IF $expected != NONE AND $expected != $cur { THROW 'AR:stale_' + <string> $cur; };
+         LET $next = $cur + 1;
+         CREATE report_version CONTENT {
+             report_id: $id, version: $next, draft: $draft, title: $title, markdown: $md,
+             by: $by, user_id: $user, note: $note
+         };
+         UPDATE type::record('report', $id) SET status = 'ready', error = NONE, draft = $draft,
+             version = $next, title = $title, markdown = $md, citations = $citations,
+             citation_report = IF $creport != NONE { $creport } ELSE { citation_report },
+             edited_at = IF $by = 'user' { time::now() } ELSE { edited_at },
+             edited_by = IF $by = 'user' { $user } ELSE { edited_by },
+             updated_at = time::now();
+         RETURN $next;
+         COMMIT TRANSACTION;";
+    let res = db
+        .query(
+            sql,
+            json!({"id": id, "expected": v.expected, "draft": v.draft, "title": v.title,
+                   "md": v.markdown, "citations": v.citations, "by": v.by, "user": v.user_id,
+                   "note": v.note, "creport": v.citation_report}),
+        )
+        .await;
+    match res {
+        Ok(mut rows) => Ok(rows.last::<u32>()?.into_iter().next().unwrap_or_default()),
+        Err(super::StoreError::Thrown(code)) if code == "report_missing" => {
+            Err(VersionError::Missing)
+        }
+        Err(super::StoreError::Thrown(code)) if code.starts_with("stale_") => {
+            Err(VersionError::Stale {
+                current: code["stale_".len()..].parse().unwrap_or_default(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One version of a report, as listed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VersionRow {
+    pub version: u32,
+    pub by: String,
+    pub user_id: Option<String>,
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A report's versions, newest first.
+pub async fn versions(db: &TenantDb, report_id: &str) -> StoreResult<Vec<VersionRow>> {
+    db.query(
+        "SELECT version, by, user_id, note, created_at FROM report_version
+         WHERE report_id = $id ORDER BY version DESC LIMIT 500;",
+        json!({"id": report_id}),
+    )
+    .await?
+    .take(0)
+}
+
+/// One version of a report with its draft and rendering.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VersionDoc {
+    pub version: u32,
+    pub by: String,
+    pub user_id: Option<String>,
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+    pub title: String,
+    pub markdown: String,
+    pub draft: serde_json::Value,
+}
+
+pub async fn version(db: &TenantDb, report_id: &str, n: u32) -> StoreResult<Option<VersionDoc>> {
+    db.query(
+        "SELECT version, by, user_id, note, created_at, title, markdown, draft FROM report_version
+         WHERE report_id = $id AND version = $n LIMIT 1;",
+        json!({"id": report_id, "n": n}),
+    )
+    .await?
+    .first(0)
+}
+
+/// Marks a report that is not written yet failed, with a reason. A written one stays
+/// readable: a failed regeneration is the job's failure, not the report's.
 pub async fn fail_report(db: &TenantDb, id: &str, error: &str) -> StoreResult<()> {
     db.query(
-        "UPDATE type::record('report', $id) SET status = 'failed', error = $error, updated_at = time::now();",
+        "UPDATE type::record('report', $id) SET status = 'failed', error = $error, updated_at = time::now()
+         WHERE status != 'ready';",
         json!({"id": id, "error": error}),
     )
     .await?;
@@ -130,15 +251,19 @@ pub async fn reports(
     .take(0)
 }
 
-/// Deletes a report.
+/// Deletes a report and its versions.
 pub async fn delete_report(db: &TenantDb, id: &str) -> StoreResult<bool> {
     let rows: Vec<serde_json::Value> = db
         .query(
-            "DELETE type::record('report', $id) RETURN BEFORE;",
+            "BEGIN TRANSACTION;
+             DELETE report_version WHERE report_id = $id;
+             LET $gone = (DELETE type::record('report', $id) RETURN BEFORE);
+             RETURN $gone;
+             COMMIT TRANSACTION;",
             json!({"id": id}),
         )
         .await?
-        .take(0)?;
+        .last()?;
     Ok(!rows.is_empty())
 }
 

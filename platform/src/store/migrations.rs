@@ -427,6 +427,30 @@ DEFINE FIELD IF NOT EXISTS rewards_seen_at ON gamification_user TYPE option<date
 DEFINE INDEX IF NOT EXISTS xp_event_user_day ON xp_event FIELDS user_id, day;
 "#,
     },
+    Migration {
+        version: 13,
+        name: "report_versions",
+        // A report's draft as sections of bullets (who wrote each, what it cites), its
+        // version number and last edit; every version kept, to compare and restore.
+        sql: r#"
+DEFINE FIELD IF NOT EXISTS draft ON report TYPE option<object> FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS version ON report TYPE int DEFAULT 0;
+DEFINE FIELD IF NOT EXISTS edited_at ON report TYPE option<datetime>;
+DEFINE FIELD IF NOT EXISTS edited_by ON report TYPE option<string>;
+
+DEFINE TABLE IF NOT EXISTS report_version SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS report_id ON report_version TYPE string;
+DEFINE FIELD IF NOT EXISTS version ON report_version TYPE int;
+DEFINE FIELD IF NOT EXISTS draft ON report_version TYPE object FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS title ON report_version TYPE string;
+DEFINE FIELD IF NOT EXISTS markdown ON report_version TYPE string;
+DEFINE FIELD IF NOT EXISTS by ON report_version TYPE string ASSERT $value IN ['model', 'user'];
+DEFINE FIELD IF NOT EXISTS user_id ON report_version TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS note ON report_version TYPE string;
+DEFINE FIELD IF NOT EXISTS created_at ON report_version TYPE datetime DEFAULT time::now() READONLY;
+DEFINE INDEX IF NOT EXISTS report_version_key ON report_version FIELDS report_id, version UNIQUE;
+"#,
+    },
 ];
 
 #[derive(serde::Deserialize)]

@@ -399,6 +399,10 @@ pub struct ReportPayload {
     pub to: NaiveDate,
     pub audience: Option<String>,
     pub instructions: Option<String>,
+    /// Regenerate only this section (0-based) of the current draft; the others, and
+    /// every edit in them, stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<usize>,
 }
 
 impl JobPayload for ReportPayload {
@@ -494,26 +498,62 @@ async fn render_report(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         .iter()
         .map(|r| (r.id.as_str(), (r.title.clone(), r.date)))
         .collect();
+    // A new version: the whole new draft, or the current one with one section replaced.
+    let current = documents::report(&db, &p.report_id).await.map_err(db_err)?;
+    let Some(current) = current else {
+        return Err(JobError::fatal("the report was deleted"));
+    };
+    let previous: Option<agents::report::ReportDraft> = current
+        .draft
+        .as_ref()
+        .and_then(|d| serde_json::from_value(d.clone()).ok());
+    let (draft, note) = match (p.section, previous) {
+        (Some(index), Some(previous)) => {
+            let heading = previous.sections.get(index).map(|s| s.heading.clone());
+            let draft = agents::report_edit::replace_section(&previous, index, &draft)
+                .map_err(JobError::fatal)?;
+            (
+                draft,
+                format!("Regenerated “{}”", heading.unwrap_or_default()),
+            )
+        }
+        (Some(_), None) => {
+            return Err(JobError::fatal(
+                "the report has no draft to regenerate a section of",
+            ))
+        }
+        (None, _) if current.version > 0 => (draft, "Regenerated".to_string()),
+        (None, _) => (draft, "Generated".to_string()),
+    };
     let markdown = agents::report::render_markdown(&draft, &|id: &str| lookup.get(id).cloned());
     // In first-appearance order, which is how `render_markdown` numbers them: the n-th
     // stored citation is the text's `[n]`.
-    let mut seen = std::collections::HashSet::new();
-    let cited: Vec<String> = draft
-        .sections
-        .iter()
-        .flat_map(|s| s.bullets.iter().flat_map(|b| b.citations.iter().cloned()))
-        .filter(|id| seen.insert(id.clone()))
-        .collect();
-    documents::finish_report(
+    let cited = agents::report_edit::cited(&draft);
+    let stored = serde_json::to_value(&draft).map_err(|e| JobError::fatal(e.to_string()))?;
+    let report = checked["citation_report"].clone();
+    documents::save_version(
         &db,
         &p.report_id,
-        &draft.title,
-        &markdown,
-        &cited,
-        checked["citation_report"].clone(),
+        &documents::NewVersion {
+            draft: &stored,
+            title: &draft.title,
+            markdown: &markdown,
+            citations: &cited,
+            by: "model",
+            user_id: None,
+            note: &note,
+            expected: None,
+            citation_report: Some(&report),
+        },
     )
     .await
-    .map_err(db_err)?;
+    .map_err(|e| match e {
+        documents::VersionError::Missing => JobError::fatal("the report was deleted"),
+        documents::VersionError::Stale { .. } => {
+            JobError::retryable("the report changed; retrying")
+        }
+        documents::VersionError::Store(e) => db_err(e),
+    })?;
     Ok(json!({"report_id": p.report_id, "citations": cited.len(),
               "bullets": draft.sections.iter().map(|s| s.bullets.len()).sum::<usize>()}))
 }
