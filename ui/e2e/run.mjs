@@ -744,6 +744,64 @@ async function main() {
     current = owner;
   });
 
+  await step("report: correct a bullet and its sources, regenerate a section, compare and restore a version", async () => {
+    if (!state.reportId) throw new Error('no report from the reports step');
+    await owner.goto(`/reports/${state.reportId}`);
+    await owner.locator('article.doc').waitFor();
+    await owner.getByRole('button', { name: 'Edit report', exact: true }).click();
+    const editor = owner.getByRole('form', { name: 'Edit report' });
+    await editor.waitFor();
+    // The first bullet: rewrite it, swap its source for another entry of the period.
+    const bullet = editor.getByRole('textbox', { name: /^Bullet 1 of / }).first();
+    const label = await bullet.getAttribute('aria-label');
+    const heading = label.replace(/^Bullet 1 of /, '');
+    if ((await editor.getByTestId('origin-0-0').count()) && (await editor.locator('.origin').first().innerText()) !== 'AI draft') {
+      throw new Error('a fresh report bullet is not marked as the AI draft');
+    }
+    const mine = 'Cut the export time from 40 s to 4 s for finance';
+    await bullet.fill(mine);
+    const sources = editor.getByRole('list', { name: `Sources of bullet 1 of ${heading}` });
+    const before = await sources.getByRole('listitem').count();
+    await sources.getByRole('button', { name: /^Remove source / }).first().click();
+    const add = editor.getByRole('combobox', { name: `Add a source to bullet 1 of ${heading}` });
+    const value = await add.locator('option').nth(1).getAttribute('value');
+    await add.selectOption(value);
+    await editor.getByRole('list', { name: `Sources of bullet 1 of ${heading}` }).getByRole('listitem').nth(before - 1).waitFor();
+    await a11y(owner, 'report-edit');
+    await shot(owner, 'report-edit');
+    await editor.getByRole('button', { name: 'Save changes' }).click();
+    await editor.waitFor({ state: 'detached' });
+    await owner.locator('article.doc').getByText(mine).waitFor();
+    await owner.getByTestId('report-provenance').getByText(/^1 of \d+ bullets are your words/).waitFor();
+    // Downloads render the corrected version.
+    const md = await (await fetch(`${API}/api/reports/${state.reportId}/export?format=md`, { headers: { authorization: `Bearer ${state.ownerToken}` } })).text();
+    if (!md.includes(mine)) throw new Error(`the Markdown download lacks the correction:\n${md}`);
+
+    // Regenerate one section: a new version, the corrected bullet kept.
+    const sections = (await apiCall('GET', `/reports/${state.reportId}`, { token: state.ownerToken })).draft.sections;
+    const other = sections.length - 1;
+    await owner.getByRole('combobox', { name: 'What to regenerate' }).selectOption(String(other));
+    await owner.getByRole('button', { name: 'Regenerate', exact: true }).click();
+    const progress = owner.getByRole('progressbar', { name: `Rewriting “${sections[other].heading}”` });
+    await progress.waitFor();
+    await progress.waitFor({ state: 'detached', timeout: 90000 });
+    await owner.getByTestId('report-provenance').getByText(/Version 3/).waitFor();
+    await owner.locator('article.doc').getByText(mine).waitFor();
+    const versions = owner.getByRole('region', { name: 'Versions' });
+    await versions.getByText(`Regenerated “${sections[other].heading}”`).waitFor();
+
+    // Compare version 1 with the current text, then restore it.
+    await versions.getByRole('listitem').filter({ hasText: 'Version 1' }).getByRole('button', { name: 'Compare with current' }).click();
+    const diff = owner.getByRole('region', { name: 'Changes from version 1 to the current one' });
+    await diff.getByText(mine, { exact: false }).waitFor();
+    await settle(owner);
+    await a11y(owner, 'report-versions');
+    await shot(owner, 'report-versions');
+    await versions.getByRole('button', { name: 'Restore version 1' }).click();
+    await owner.getByTestId('report-provenance').getByText(/Version 4/).waitFor();
+    await waitUntil(async () => !(await owner.locator('article.doc').innerText()).includes(mine), { timeout: 10000, message: 'the restored text' });
+  });
+
   await step('owner invites a read-only member (passkey shown once)', async () => {
     await owner.goto('/tenant');
     await owner.getByRole('heading', { name: 'Invitations', exact: true }).waitFor();
