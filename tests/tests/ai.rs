@@ -1055,3 +1055,111 @@ async fn regenerating_one_section_keeps_the_edits_in_the_others() {
         .await;
     r.assert_error(422, "validation_failed");
 }
+
+#[tokio::test]
+async fn every_resume_section_is_edited_hidden_and_reordered_and_the_pdf_shows_it() {
+    let (app, s) = with_resume().await;
+    let resume = app.get("/api/resume", &s.token).await.body["resume"].clone();
+    let work = resume["work"].as_array().unwrap().clone();
+    assert!(!work.is_empty(), "{resume}");
+    let first_job = work[0]["name"].as_str().unwrap().to_string();
+    // Two skills of one's own, then one of them hidden and the other first.
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/resume",
+            Some(&s.token),
+            Some(json!({"skills": [{"name": "Rust"}, {"name": "Go", "keywords": ["grpc"]}]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (hidden_skill, kept_skill) = ("Rust".to_string(), "Go".to_string());
+    let highlights: Vec<String> = (1..=5)
+        .map(|i| format!("Edited highlight number {i}"))
+        .collect();
+    let edit = json!({
+        "work": [{"name": first_job, "highlights": highlights, "summary": "Led the platform team."}],
+        "projects": [
+            {"name": "Billing exporter", "description": "Streams invoices to CSV.", "highlights": ["Exports 100k invoices in 2 s"]},
+        ],
+        "education": [],
+        "skills": [{"name": kept_skill}, {"name": hidden_skill, "hidden": true}],
+    });
+    let r = app
+        .call(Method::PATCH, "/api/resume", Some(&s.token), Some(edit))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let check = |doc: &Value| {
+        assert_eq!(
+            doc["work"][0]["highlights"][4], "Edited highlight number 5",
+            "{doc}"
+        );
+        assert_eq!(doc["projects"][0]["name"], "Billing exporter");
+        assert_eq!(doc["education"], json!([]));
+        let names: Vec<&str> = doc["skills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names[0], kept_skill,
+            "the edited order comes first: {names:?}"
+        );
+        assert!(!names.contains(&hidden_skill.as_str()), "{names:?}");
+    };
+    check(&r.body["resume"]);
+    // Kept on a refresh.
+    let job = start(&app, &s, "/api/resume/refresh", json!({})).await;
+    finished(&app, &s, job["url"].as_str().unwrap()).await;
+    check(&app.get("/api/resume", &s.token).await.body["resume"]);
+
+    // The PDF shows every edited section; the compact template keeps three highlights.
+    let (status, _, pdf) = get_bytes(&app, Some(&s.token), "/api/resume/export?format=pdf").await;
+    assert_eq!(status, 200);
+    let text = pdf_text(&pdf);
+    for want in [
+        "Edited highlight number 5",
+        "Billing exporter",
+        "Exports 100k invoices in 2 s",
+    ] {
+        assert!(text.contains(want), "{want} missing from the PDF:\n{text}");
+    }
+    assert!(!text.contains("Education"), "{text}");
+    let (_, _, compact) = get_bytes(
+        &app,
+        Some(&s.token),
+        "/api/resume/export?format=pdf&template=compact",
+    )
+    .await;
+    let compact = pdf_text(&compact);
+    assert!(compact.contains("Edited highlight number 3"), "{compact}");
+    assert!(!compact.contains("Edited highlight number 4"), "{compact}");
+    let (_, _, html) = get_bytes(
+        &app,
+        Some(&s.token),
+        "/api/resume/export?format=html&template=compact",
+    )
+    .await;
+    assert!(String::from_utf8(html).unwrap().contains("doc-compact"));
+    // JSON is the whole resume whatever the template.
+    let (_, _, json_bytes) = get_bytes(
+        &app,
+        Some(&s.token),
+        "/api/resume/export?format=json&template=compact",
+    )
+    .await;
+    let whole: Value = serde_json::from_slice(&json_bytes).unwrap();
+    assert_eq!(whole["work"][0]["highlights"].as_array().unwrap().len(), 5);
+
+    // Giving a section back to the generator: `null` drops the edit.
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/resume",
+            Some(&s.token),
+            Some(json!({"education": null})),
+        )
+        .await;
+    assert_eq!(r.body["resume"]["education"], resume["education"]);
+}

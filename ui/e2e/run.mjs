@@ -802,6 +802,41 @@ async function main() {
     await waitUntil(async () => !(await owner.locator('article.doc').innerText()).includes(mine), { timeout: 10000, message: 'the restored text' });
   });
 
+  await step('resume: every section edited in place with a live preview, kept, and the compact template', async () => {
+    const token = state.ownerToken;
+    const job = await apiCall('POST', '/resume/refresh', { token });
+    await waitUntil(async () => (await apiCall('GET', `/jobs/${job.id}`, { token })).status === 'succeeded', {
+      timeout: 60000,
+      message: 'the resume job',
+    });
+    await owner.goto('/resume');
+    await owner.getByRole('button', { name: 'Edit sections', exact: true }).click();
+    const form = owner.getByRole('form', { name: 'Edit resume sections' });
+    const preview = owner.getByRole('region', { name: 'Preview' });
+    const highlights = form.getByRole('textbox', { name: 'Work 1: Highlights' });
+    await highlights.fill(`${await highlights.inputValue()}\nRan the billing export rollout`);
+    await preview.getByText('Ran the billing export rollout').waitFor();
+    await form.getByRole('button', { name: 'Add a project' }).click();
+    await form.getByRole('textbox', { name: /^Projects \d+: Name$/ }).last().fill('Invoice streamer');
+    await preview.getByText('Invoice streamer').waitFor();
+    await form.getByRole('button', { name: 'Add a skill' }).click();
+    await form.getByRole('textbox', { name: /^Skills \d+: Skill$/ }).last().fill('Rust');
+    await form.getByRole('textbox', { name: /^Skills \d+: Keywords$/ }).last().fill('tokio, axum');
+    await preview.getByText('axum', { exact: true }).waitFor();
+    await form.getByRole('checkbox', { name: 'Hide Education' }).check();
+    await settle(owner);
+    await a11y(owner, 'resume-sections');
+    await shot(owner, 'resume-sections');
+    await form.getByRole('button', { name: 'Save sections' }).click();
+    await form.waitFor({ state: 'detached' });
+    await owner.locator('.doc').getByText('Invoice streamer').waitFor();
+    // Kept on the server, and in the compact template's download.
+    const doc = (await apiCall('GET', '/resume', { token })).resume;
+    if (!JSON.stringify(doc.work).includes('Ran the billing export rollout')) throw new Error('the work highlight was not saved');
+    const html = await (await fetch(`${API}/api/resume/export?format=html&template=compact`, { headers: { authorization: `Bearer ${token}` } })).text();
+    if (!html.includes('doc-compact') || !html.includes('Invoice streamer') || !html.includes('Rust')) throw new Error('the compact HTML lacks the edits');
+  });
+
   await step('owner invites a read-only member (passkey shown once)', async () => {
     await owner.goto('/tenant');
     await owner.getByRole('heading', { name: 'Invitations', exact: true }).waitFor();

@@ -28,8 +28,9 @@
 //! recursively, manual order first, then generated items the manual document doesn't
 //! mention (so new skills still appear); any other array (highlights, keywords) is
 //! replaced whole by the manual one. Top-level `meta` is always the generated one.
-//! A generated array item can't be deleted through the manual document; hide the
-//! underlying data (unconfirm the skill) instead.
+//! A generated item is hidden by a manual `{"name": …, "hidden": true}` (it stays
+//! hidden on every refresh); an empty manual array hides a whole section, and a manual
+//! `null` brings the generated one back.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -732,9 +733,26 @@ pub fn build_resume(input: &ResumeInput, draft: &ResumeDraft, now: DateTime<Utc>
     }
 }
 
-/// Applies manual edits to a generated document (the rule is in the module docs). A
-/// manual value that isn't an object is ignored.
+fn is_hidden(item: &Value) -> bool {
+    item.get("hidden") == Some(&Value::Bool(true))
+}
+
+/// Applies manual edits to a generated document (the rule is in the module docs), with
+/// hidden items left out. A manual value that isn't an object is ignored.
 pub fn merge_manual(generated: Value, manual: &Value) -> Value {
+    let mut doc = merge_edits(generated, manual);
+    if let Value::Object(sections) = &mut doc {
+        for section in sections.values_mut() {
+            if let Value::Array(items) = section {
+                items.retain(|item| !is_hidden(item));
+            }
+        }
+    }
+    doc
+}
+
+/// Merges a new edit into the stored edits by the same rule, keeping hidden markers.
+pub fn merge_edits(generated: Value, manual: &Value) -> Value {
     let (Value::Object(mut out), Value::Object(edits)) = (generated.clone(), manual) else {
         return generated;
     };
@@ -798,6 +816,13 @@ fn merge_named(generated: Vec<Value>, manual: &[Value]) -> Value {
             .iter_mut()
             .find(|g| g.as_ref().is_some_and(|g| item_name(g) == name))
             .and_then(Option::take);
+        // `{"name": …, "hidden": true}` hides the item of that name: it takes the item's
+        // place as a marker (so the stored edits keep hiding it on every refresh), and
+        // [`merge_manual`] leaves markers out of the final document.
+        if is_hidden(edit) {
+            out.push(edit.clone());
+            continue;
+        }
         if let Some(v) = merge_value(matched, edit) {
             out.push(v);
         }
@@ -1198,6 +1223,22 @@ mod tests {
             assert_eq!(doc["education"][0]["institution"], json!("TU Berlin"));
         }
         assert_eq!(second["meta"]["lastModified"], json!("2025-03-01T09:00:00"));
+    }
+
+    #[test]
+    fn a_hidden_named_item_is_left_out_and_the_rest_keep_the_manual_order() {
+        let g = json!({"work": [{"name": "Acme", "position": "Dev"}, {"name": "Initech"}, {"name": "Globex"}]});
+        let m = json!({"work": [{"name": "Globex", "position": "Lead"}, {"name": "acme", "hidden": true}]});
+        assert_eq!(
+            merge_manual(g.clone(), &m),
+            json!({"work": [{"name": "Globex", "position": "Lead"}, {"name": "Initech"}]})
+        );
+        // Stored edits keep the marker, so a later edit doesn't bring the item back.
+        let stored = merge_edits(m, &json!({"work": [{"name": "Globex", "position": "CTO"}]}));
+        assert_eq!(
+            merge_manual(g, &stored)["work"],
+            json!([{"name": "Globex", "position": "CTO"}, {"name": "Initech"}])
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ use super::download::{File, ResumeTypes};
 use super::schema::AnyObject;
 use std::sync::Arc;
 
+use crate::documents::ResumeTemplate;
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::Query;
@@ -69,6 +70,14 @@ impl From<ResumeFormat> for ExportFormat {
             ResumeFormat::Json => ExportFormat::Json,
         }
     }
+}
+
+/// A resume's print template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ResumeTemplateParam {
+    Classic,
+    Compact,
 }
 
 pub struct ResumeApi;
@@ -145,9 +154,19 @@ impl ResumeApi {
         auth: Authenticated,
         /// `pdf` (default), `md`, `html`, `docx` or `json`.
         format: Query<Option<ResumeFormat>>,
+        /// The print template: `classic` (default, everything) or `compact` (one page:
+        /// three highlights per role, skills on one line). JSON is always the whole
+        /// resume.
+        template: Query<Option<ResumeTemplateParam>>,
     ) -> ApiResult<File<ResumeTypes>> {
         let format = format.0.unwrap_or(ResumeFormat::Pdf).into();
-        Ok(file(service::export(&state, &auth.0, format).await?))
+        let template = match template.0.unwrap_or(ResumeTemplateParam::Classic) {
+            ResumeTemplateParam::Classic => ResumeTemplate::Classic,
+            ResumeTemplateParam::Compact => ResumeTemplate::Compact,
+        };
+        Ok(file(
+            service::export(&state, &auth.0, format, template).await?,
+        ))
     }
 
     /// Share your resume: an unguessable public link.

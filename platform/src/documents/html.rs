@@ -28,6 +28,8 @@ body {
   font-size: 11pt; line-height: 1.5;
 }
 .doc { max-width: 52rem; margin: 0 auto; padding: 2.5rem 1.5rem 3rem; }
+.doc-compact { font-size: 10pt; line-height: 1.35; padding-top: 1.5rem; }
+.doc-compact h2 { margin-top: 0.9em; }
 .doc-header { margin-bottom: 1.5rem; }
 .doc-title { font-size: 1.9rem; line-height: 1.2; margin: 0 0 .25rem; }
 .doc-subtitle { font-size: 1.15rem; color: #3d444d; margin: 0 0 .35rem; }

@@ -39,7 +39,10 @@ mod tests;
 pub use html::{escape_html, page_html, standalone_html, CssMode, SafeHtml, PRINT_CSS};
 pub use markdown::markdown_to_html;
 pub use report::{report_html, report_markdown, report_pdf, ReportKind, ReportMeta};
-pub use resume::{resume_docx, resume_html, resume_markdown, resume_pdf};
+pub use resume::{
+    apply_template, resume_docx, resume_html, resume_html_as, resume_markdown, resume_pdf,
+    ResumeTemplate,
+};
 
 /// Media type of the DOCX bytes returned by [`resume_docx`].
 pub const DOCX_MIME: &str =

@@ -24,11 +24,83 @@ pub fn resume_markdown(resume: &Value) -> String {
     blocks_to_markdown(&build(resume).blocks)
 }
 
+/// A print template: which content a resume shows, and how densely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResumeTemplate {
+    /// Everything the resume holds.
+    #[default]
+    Classic,
+    /// One page: the summary's first paragraph, three highlights per role, projects
+    /// without descriptions (four at most, two highlights each), skills on one line,
+    /// set tighter in HTML.
+    Compact,
+}
+
+/// Most highlights per role in the compact template.
+const COMPACT_WORK_HIGHLIGHTS: usize = 3;
+/// Most projects, and highlights per project, in the compact template.
+const COMPACT_PROJECTS: usize = 4;
+const COMPACT_PROJECT_HIGHLIGHTS: usize = 2;
+
+/// The resume as `template` shows it (every format renders the result).
+pub fn apply_template(resume: &Value, template: ResumeTemplate) -> Value {
+    if template == ResumeTemplate::Classic {
+        return resume.clone();
+    }
+    let mut doc = resume.clone();
+    if let Some(summary) = doc.pointer_mut("/basics/summary") {
+        if let Some(first) = summary
+            .as_str()
+            .and_then(|s| paragraphs(s).into_iter().next())
+        {
+            *summary = Value::String(first);
+        }
+    }
+    let truncate = |item: &mut Value, key: &str, n: usize| {
+        if let Some(list) = item.get_mut(key).and_then(Value::as_array_mut) {
+            list.truncate(n);
+        }
+    };
+    if let Some(work) = doc.get_mut("work").and_then(Value::as_array_mut) {
+        for job in work {
+            truncate(job, "highlights", COMPACT_WORK_HIGHLIGHTS);
+            if let Some(o) = job.as_object_mut() {
+                o.remove("summary");
+            }
+        }
+    }
+    if let Some(projects) = doc.get_mut("projects").and_then(Value::as_array_mut) {
+        projects.truncate(COMPACT_PROJECTS);
+        for project in projects {
+            truncate(project, "highlights", COMPACT_PROJECT_HIGHLIGHTS);
+            if let Some(o) = project.as_object_mut() {
+                o.remove("description");
+            }
+        }
+    }
+    let names: Vec<Value> = items(resume, "skills")
+        .filter_map(|s| text(s, "name").map(Value::String))
+        .collect();
+    if !names.is_empty() {
+        doc["skills"] = serde_json::json!([{"name": "Skills", "keywords": names}]);
+    }
+    doc
+}
+
 /// Renders a JSON Resume document as a full HTML page (see [`CssMode`]).
 pub fn resume_html(resume: &Value, css: CssMode<'_>) -> String {
-    let doc = build(resume);
+    resume_html_as(resume, css, ResumeTemplate::Classic)
+}
+
+/// [`resume_html`] in a print template.
+pub fn resume_html_as(resume: &Value, css: CssMode<'_>, template: ResumeTemplate) -> String {
+    let doc = build(&apply_template(resume, template));
+    let class = match template {
+        ResumeTemplate::Classic => "doc doc-resume",
+        ResumeTemplate::Compact => "doc doc-resume doc-compact",
+    };
     let body = format!(
-        "<main class=\"doc doc-resume\">\n{}</main>",
+        "<main class=\"{class}\">\n{}</main>",
         blocks_to_html(&doc.blocks)
     );
     render_page(&doc.title, &SafeHtml::from_trusted(body), css)

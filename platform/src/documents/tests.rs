@@ -837,3 +837,24 @@ proptest! {
         prop_assert!(md.starts_with("---\ntitle: \""));
     }
 }
+
+#[test]
+fn the_compact_template_keeps_one_page_of_the_resume() {
+    let mut resume = sample_resume();
+    resume["work"][0]["highlights"] = json!(["one", "two", "three", "four", "five"]);
+    let compact = apply_template(&resume, ResumeTemplate::Compact);
+    assert_eq!(
+        compact["work"][0]["highlights"],
+        json!(["one", "two", "three"])
+    );
+    assert!(compact["work"][0].get("summary").is_none());
+    let skills = compact["skills"].as_array().unwrap();
+    assert_eq!(skills.len(), 1);
+    assert_eq!(skills[0]["name"], "Skills");
+    assert_eq!(apply_template(&resume, ResumeTemplate::Classic), resume);
+    let html = resume_html_as(&resume, CssMode::Embedded, ResumeTemplate::Compact);
+    assert!(html.contains("class=\"doc doc-resume doc-compact\""));
+    assert!(!html.contains("<li>four</li>"));
+    let md = resume_markdown(&compact);
+    assert!(md.contains("three") && !md.contains("five"));
+}

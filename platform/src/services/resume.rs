@@ -76,7 +76,7 @@ pub async fn edit(state: &Deps, p: &Principal, fragment: Value) -> ApiResult<(Va
     let db = p.tenant_db(state).await?;
     let current = store::resume(&db, &p.user_id).await?.and_then(|r| r.manual);
     let manual = match current {
-        Some(m) => agents::resume::merge_manual(m, &fragment),
+        Some(m) => agents::resume::merge_edits(m, &fragment),
         None => fragment,
     };
     store::set_manual(&db, &p.user_id, &manual).await?;
@@ -95,12 +95,22 @@ pub enum ExportFormat {
     Json,
 }
 
-/// `p`'s resume rendered for download.
-pub async fn export(state: &Deps, p: &Principal, format: ExportFormat) -> ApiResult<Rendered> {
+/// `p`'s resume rendered for download in a print template (JSON is always the whole
+/// resume).
+pub async fn export(
+    state: &Deps,
+    p: &Principal,
+    format: ExportFormat,
+    template: docs::ResumeTemplate,
+) -> ApiResult<Rendered> {
     let db = p.tenant_db(state).await?;
-    let (doc, _) = merged_resume(&db, &p.user_id)
+    let (whole, _) = merged_resume(&db, &p.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("resume (run POST /api/resume/refresh first)"))?;
+    let doc = match format {
+        ExportFormat::Json => whole.clone(),
+        _ => docs::apply_template(&whole, template),
+    };
     // `resume-dana-reyes-2026-12-01.pdf`: whose, and as of which day (the owner's).
     let name = doc["basics"]["name"].as_str().unwrap_or_default();
     let today = super::worklogs::today_for(p).to_string();
@@ -115,7 +125,7 @@ pub async fn export(state: &Deps, p: &Principal, format: ExportFormat) -> ApiRes
             "md",
         ),
         ExportFormat::Html => rendered(
-            docs::resume_html(&doc, CssMode::Embedded).into_bytes(),
+            docs::resume_html_as(&whole, CssMode::Embedded, template).into_bytes(),
             "text/html; charset=utf-8",
             "html",
         ),

@@ -627,7 +627,10 @@ async fn generate_resume(ctx: StepCtx) -> Result<serde_json::Value, JobError> {
         .run_agent(&call_ctx(&ctx)?, &ResumeRefresh::default(), &input)
         .await
         .map_err(llm_err)?;
-    let generated = agents::resume::build_resume(&input, &draft, Utc::now());
+    // Stored without the manual edits: they are merged in on every read, so that
+    // dropping an edit (`null`) brings back what the generator wrote.
+    let generated = serde_json::to_value(agents::resume::generate(&input, &draft, Utc::now()))
+        .map_err(|e| JobError::fatal(e.to_string()))?;
     Ok(json!({"resume": generated, "entries": rows.len(), "confirmed_skills": confirmed.len()}))
 }
 

@@ -2516,6 +2516,11 @@ export interface components {
             updated_at?: string | null;
             job_id?: string | null;
         };
+        /**
+         * @description A resume's print template.
+         * @enum {string}
+         */
+        ResumeTemplateParam: "classic" | "compact";
         /** RevokeBadge */
         RevokeBadge: {
             tenant_id: string;
@@ -11522,6 +11527,12 @@ export interface operations {
             query?: {
                 /** @description `pdf` (default), `md`, `html`, `docx` or `json`. */
                 format?: components["schemas"]["ResumeFormat"];
+                /**
+                 * @description The print template: `classic` (default, everything) or `compact` (one page:
+                 *     three highlights per role, skills on one line). JSON is always the whole
+                 *     resume.
+                 */
+                template?: components["schemas"]["ResumeTemplateParam"];
             };
             header?: never;
             path?: never;
