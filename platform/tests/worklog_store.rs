@@ -686,8 +686,8 @@ async fn cached_first_pages_follow_every_write() {
 }
 
 /// The in-memory search index (used with an embedded store) finds exactly what the
-/// database's own full-text index matches, ranks common words with non-zero scores, and
-/// follows every write.
+/// database's own full-text index matches for whole words, and more for a word's
+/// beginning; ranks common words with non-zero scores; and follows every write.
 #[tokio::test]
 async fn in_memory_search_matches_the_full_text_index_and_follows_writes() {
     let db = db().await;
@@ -758,6 +758,30 @@ async fn in_memory_search_matches_the_full_text_index_and_follows_writes() {
             assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{q}: best first");
         }
     }
+    // A word's beginning finds the word, where the database's index finds nothing.
+    let pg = put(
+        &db,
+        fields("2026-05-02", "pg", "Tuned PostgreSQL", &[], None),
+    )
+    .await;
+    let page = repo::page(&db, &search("postgres"), None, 10, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [pg.as_str()]
+    );
+    let whole: Vec<String> = db
+        .query(
+            "SELECT VALUE record::id(id) FROM worklog WHERE search_text @0@ 'postgres';",
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    assert!(whole.is_empty(), "{whole:?}");
+    repo::delete(&db, &pg).await.unwrap();
     // Shorter entries with the same words rank higher (length normalisation).
     let short = put(&db, fields("2026-05-02", "s", "zebra", &[], None)).await;
     put(

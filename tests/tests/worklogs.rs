@@ -272,6 +272,48 @@ async fn search_filters_facets_and_stable_pagination() {
     // A title match outranks a body-only match.
     let r = app.get("/api/worklogs?q=runbook", &s.token).await;
     assert_eq!(r.body["items"][0]["date"], "2026-11-03");
+    // Prefixes: "postgres" finds "PostgreSQL" once the in-memory index is built (the
+    // first search starts it; until then the database's index answers, whole words).
+    create(
+        &app,
+        &s,
+        json!({"date": "2026-11-06", "content": "Tuned the PostgreSQL autovacuum settings"}),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = app.get("/api/worklogs?q=postgres", &s.token).await;
+        if r.body["total"] == 1 {
+            assert!(r.body["items"][0]["content"]
+                .as_str()
+                .unwrap()
+                .contains("PostgreSQL"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no prefix match: {}",
+            r.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Short terms stay whole words, and every term must match.
+    assert_eq!(
+        app.get("/api/worklogs?q=po", &s.token).await.body["total"],
+        0
+    );
+    assert_eq!(
+        app.get("/api/worklogs?q=postgres%20autovac", &s.token)
+            .await
+            .body["total"],
+        1
+    );
+    assert_eq!(
+        app.get("/api/worklogs?q=postgres%20deploy", &s.token)
+            .await
+            .body["total"],
+        0
+    );
     let r = app.get("/api/worklogs?tag=deploy", &s.token).await;
     assert_eq!(r.body["total"], 3);
     let r = app

@@ -606,6 +606,17 @@ async function main() {
     for (const e of entries) await owner.getByRole('link', { name: e.title, exact: true }).waitFor();
   });
 
+  await step('work log: search finds words by their beginning ("surreal" finds "SurrealDB")', async () => {
+    // The first search builds the in-memory index (the database's index matches whole
+    // words only until it is ready), so ask until the prefix answers.
+    await waitUntil(async () => {
+      await owner.goto('/worklogs?q=surreal');
+      await settle(owner);
+      return (await owner.getByRole('link', { name: entries[1].title, exact: true }).count()) > 0;
+    }, { timeout: 20000, interval: 500, message: 'a prefix search hit' });
+    if (await owner.getByRole('link', { name: entries[0].title, exact: true }).count()) throw new Error('a prefix search matched an unrelated entry');
+  });
+
   await step('dashboard shows XP > 0 and a streak (async reward evaluation)', async () => {
     const nav = owner.getByRole('navigation', { name: 'Main' });
     await nav.getByRole('link', { name: 'Dashboard' }).click();

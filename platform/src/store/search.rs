@@ -12,7 +12,10 @@
 //!   lower-case, ASCII folding, English snowball stemming), so a query finds what the
 //!   database's own index would.
 //! * **Same answers, ranked.** A query matches the entries that hold every one of its
-//!   terms (as `@@` does). They are ranked by BM25 (k1 = 1.2, b = 0.75, term frequency
+//!   terms (as `@@` does), where a term of three or more characters also matches the
+//!   words it begins (`postgres` finds "PostgreSQL": the analyzer makes them `postgr`
+//!   and `postgresql`), so a search finds what is typed before the word is finished.
+//!   The database's index, used until this one is built, matches whole words only. They are ranked by BM25 (k1 = 1.2, b = 0.75, term frequency
 //!   lower-bounded as 1 + ln tf, as SurrealDB does) with Lucene's always-positive
 //!   inverse document frequency, ln(1 + (N − n + 0.5)/(n + 0.5)), so common words
 //!   still rank; ties go to the newest entry.
@@ -26,7 +29,8 @@
 //!   [`SEARCH_INDEX_BYTES`]); the least recently searched go first and are built
 //!   again when next needed.
 
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -65,7 +69,8 @@ struct Doc {
 struct TenantIndex {
     docs: Vec<Doc>,
     slots: HashMap<String, u32>,
-    dictionary: HashMap<String, u32>,
+    /// Ordered, so that the terms a query term is a prefix of are one range.
+    dictionary: BTreeMap<String, u32>,
     /// Per term: (slot, term frequency), slots ascending (new documents get new slots).
     postings: Vec<Vec<(u32, u16)>>,
     live: u32,
@@ -177,18 +182,47 @@ impl TenantIndex {
 
     /// The entries holding every term of `query`, best first from `skip`, `limit` at
     /// most, and how many there are in all.
+    /// Shortest query term that also matches the words it begins.
+    const PREFIX_MIN: usize = 3;
+
+    /// The postings of `t`: of that term alone, or, for a term of [`Self::PREFIX_MIN`]
+    /// characters or more, merged with those of every term it begins (frequencies
+    /// added per entry). `None` when no term matches.
+    fn postings_of(&self, t: &str) -> Option<Cow<'_, [(u32, u16)]>> {
+        if t.chars().count() < Self::PREFIX_MIN {
+            let i = self.dictionary.get(t)?;
+            return Some(Cow::Borrowed(&self.postings[*i as usize]));
+        }
+        let mut matched = self
+            .dictionary
+            .range::<str, _>((std::ops::Bound::Included(t), std::ops::Bound::Unbounded))
+            .take_while(|(term, _)| term.starts_with(t))
+            .map(|(_, i)| &self.postings[*i as usize]);
+        let first = matched.next()?;
+        let Some(second) = matched.next() else {
+            return Some(Cow::Borrowed(first));
+        };
+        let mut merged: BTreeMap<u32, u16> = BTreeMap::new();
+        for list in [first, second].into_iter().chain(matched) {
+            for &(slot, tf) in list {
+                let f = merged.entry(slot).or_insert(0);
+                *f = f.saturating_add(tf);
+            }
+        }
+        Some(Cow::Owned(merged.into_iter().collect()))
+    }
+
     fn search(&self, query: &[String], f: &ListFilter, skip: usize, limit: usize) -> Ranked {
-        let mut lists: Vec<(f64, &Vec<(u32, u16)>)> = Vec::new();
+        let mut lists: Vec<(f64, Cow<'_, [(u32, u16)]>)> = Vec::new();
         let n = f64::from(self.live.max(1));
         let mut seen = HashSet::new();
         for t in query {
             if !seen.insert(t) {
                 continue;
             }
-            let Some(i) = self.dictionary.get(t) else {
+            let Some(list) = self.postings_of(t) else {
                 return Ranked::default();
             };
-            let list = &self.postings[*i as usize];
             let df = list
                 .iter()
                 .filter(|(s, _)| self.docs[*s as usize].live)
@@ -214,7 +248,7 @@ impl TenantIndex {
             let norm = 1.0 - B + B * f64::from(len) / avg_len.max(1.0);
             idf * (K1 + 1.0) * tf / (tf + K1 * norm)
         };
-        'docs: for &(slot, tf) in lists[0].1 {
+        'docs: for &(slot, tf) in lists[0].1.iter() {
             let d = &self.docs[slot as usize];
             if !self.matches(d, f, &from, &below) {
                 continue;
