@@ -578,7 +578,7 @@ async function main() {
     { title: 'Fixed the flaky CI job', content: 'Found a race in the job queue tests; made lease expiry deterministic and documented it.' },
   ];
   const evidence = { name: 'evidence.txt', mimeType: 'text/plain', buffer: Buffer.from('Benchmark: export of 100k invoices in 2.1 s, 40 MB peak.\n') };
-  await step('work log: three entries through the editor, one with an attachment', async () => {
+  await step('work log: three entries through the editor, one with a file chosen before the first save', async () => {
     for (const e of entries) {
       await owner.goto('/worklogs');
       await action(owner, 'New entry').click();
@@ -589,15 +589,19 @@ async function main() {
       await byLabel(owner, 'Tags').fill('e2e');
       await byLabel(owner, 'Tags').press('Enter');
       if (e.outcome) await fillByLabel(owner, 'Outcome / impact', e.outcome);
+      if (e.attach) {
+        // Evidence chosen while writing, attached with the first save.
+        const chooser = owner.waitForEvent('filechooser');
+        await owner.getByText('Choose files…', { exact: true }).click();
+        await (await chooser).setFiles(evidence);
+        await owner.getByRole('list', { name: 'Files to attach' }).getByText(evidence.name).waitFor();
+      }
       await owner.getByRole('button', { name: 'Save entry', exact: true }).click();
       // Saving replaces /worklogs/new with /worklogs/<id> (the editor of the saved entry).
       await owner.waitForURL((u) => /^\/worklogs\/[^/]+$/.test(u.pathname) && !u.pathname.endsWith('/new'));
       await owner.getByRole('heading', { name: 'Edit entry', level: 1 }).waitFor();
       if (e.attach) {
         state.entryId = new URL(owner.url()).pathname.split('/').pop();
-        const chooser = owner.waitForEvent('filechooser');
-        await owner.getByRole('button', { name: 'Choose files…' }).click();
-        await (await chooser).setFiles(evidence);
         // The uploaded file is listed with its own Download button.
         await owner.getByRole('button', { name: `Download ${evidence.name}` }).waitFor();
       }
