@@ -578,6 +578,11 @@ async function main() {
     { title: 'Fixed the flaky CI job', content: 'Found a race in the job queue tests; made lease expiry deterministic and documented it.' },
   ];
   const evidence = { name: 'evidence.txt', mimeType: 'text/plain', buffer: Buffer.from('Benchmark: export of 100k invoices in 2.1 s, 40 MB peak.\n') };
+  const screenshot = {
+    name: 'chart.png',
+    mimeType: 'image/png',
+    buffer: Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64'),
+  };
   await step('work log: three entries through the editor, one with a file chosen before the first save', async () => {
     for (const e of entries) {
       await owner.goto('/worklogs');
@@ -593,7 +598,7 @@ async function main() {
         // Evidence chosen while writing, attached with the first save.
         const chooser = owner.waitForEvent('filechooser');
         await owner.getByText('Choose files…', { exact: true }).click();
-        await (await chooser).setFiles(evidence);
+        await (await chooser).setFiles([evidence, screenshot]);
         await owner.getByRole('list', { name: 'Files to attach' }).getByText(evidence.name).waitFor();
       }
       await owner.getByRole('button', { name: 'Save entry', exact: true }).click();
@@ -602,8 +607,12 @@ async function main() {
       await owner.getByRole('heading', { name: 'Edit entry', level: 1 }).waitFor();
       if (e.attach) {
         state.entryId = new URL(owner.url()).pathname.split('/').pop();
-        // The uploaded file is listed with its own Download button.
+        // The uploaded files are listed with their own Download buttons; the image
+        // with a thumbnail.
         await owner.getByRole('button', { name: `Download ${evidence.name}` }).waitFor();
+        const thumb = owner.getByRole('img', { name: `Preview of ${screenshot.name}` });
+        await thumb.waitFor();
+        await waitUntil(() => thumb.evaluate((img) => img.complete && img.naturalWidth > 0), { timeout: 10000, message: 'the thumbnail loads' });
       }
     }
     await owner.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Work log' }).click();

@@ -69,7 +69,9 @@ pub struct HeaderPolicy {
     pub hsts: bool,
 }
 
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+// `blob:` images: previews of attachments the app fetched itself (with the session's
+// token) and shows from memory.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; \
 connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 /// The interactive API docs page ships inline bootstrap code; only it gets this policy.
 const DOCS_CSP: &str =
