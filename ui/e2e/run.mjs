@@ -578,6 +578,16 @@ async function main() {
     { title: 'Fixed the flaky CI job', content: 'Found a race in the job queue tests; made lease expiry deterministic and documented it.' },
   ];
   const evidence = { name: 'evidence.txt', mimeType: 'text/plain', buffer: Buffer.from('Benchmark: export of 100k invoices in 2.1 s, 40 MB peak.\n') };
+  const onePager = {
+    name: 'brief.pdf',
+    mimeType: 'application/pdf',
+    buffer: Buffer.from(
+      '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n' +
+        '3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>endobj\n' +
+        '4 0 obj<</Length 37>>stream\nBT /F1 24 Tf 20 100 Td (Brief) Tj ET\nendstream endobj\n' +
+        '5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
+    ),
+  };
   const screenshot = {
     name: 'chart.png',
     mimeType: 'image/png',
@@ -598,7 +608,7 @@ async function main() {
         // Evidence chosen while writing, attached with the first save.
         const chooser = owner.waitForEvent('filechooser');
         await owner.getByText('Choose files…', { exact: true }).click();
-        await (await chooser).setFiles([evidence, screenshot]);
+        await (await chooser).setFiles([evidence, screenshot, onePager]);
         await owner.getByRole('list', { name: 'Files to attach' }).getByText(evidence.name).waitFor();
       }
       await owner.getByRole('button', { name: 'Save entry', exact: true }).click();
@@ -613,6 +623,10 @@ async function main() {
         const thumb = owner.getByRole('img', { name: `Preview of ${screenshot.name}` });
         await thumb.waitFor();
         await waitUntil(() => thumb.evaluate((img) => img.complete && img.naturalWidth > 0), { timeout: 10000, message: 'the thumbnail loads' });
+        const page = owner.getByRole('img', { name: `First page of ${onePager.name}` });
+        await page.waitFor({ timeout: 20000 });
+        await waitUntil(() => page.evaluate((img) => img.complete && img.naturalWidth > 0), { timeout: 10000, message: 'the PDF preview loads' });
+        await shot(owner, 'worklog-attachment-previews');
       }
     }
     await owner.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Work log' }).click();
