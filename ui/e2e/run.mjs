@@ -1111,13 +1111,24 @@ async function main() {
     await form.waitFor();
     // Every numeric rule of the real config has its field.
     const numeric = Object.entries(before.active.config).filter(([k, v]) => typeof v === 'number' && k !== 'version');
-    const inputs = await form.locator('input[type="number"]').count();
+    const inputs = await form.locator('fieldset:not(.challenges) input[type="number"]').count();
     if (inputs !== numeric.length) throw new Error(`the form has ${inputs} number fields for ${numeric.length} numeric rules`);
     // A cap below its unit is refused before anything is sent.
     await fillByLabel(staff, 'Tags at most', '1');
     await form.getByText('Not below the XP per tag.').waitFor();
     await fillByLabel(staff, 'Tags at most', String(before.active.config.max_tag_xp));
     await fillByLabel(staff, 'Any meaningful entry', String(before.active.config.base_xp + 2));
+    // Weekly challenges are a form too: a week has seven days, and a new one is added.
+    const logDays = before.active.config.challenges.findIndex((c) => c.kind === 'log_days');
+    await fillByLabel(staff, `Challenge ${logDays + 1}: goal`, '8');
+    await form.getByText('Between 1 and 7.').waitFor();
+    await fillByLabel(staff, `Challenge ${logDays + 1}: goal`, String(before.active.config.challenges[logDays].goal));
+    await form.getByRole('button', { name: 'Add a challenge' }).click();
+    const n = before.active.config.challenges.length + 1;
+    await fillByLabel(staff, `Challenge ${n}: title`, 'Write 2 outcomes');
+    await fillByLabel(staff, `Challenge ${n}: code`, 'write_2_outcomes');
+    await fillByLabel(staff, `Challenge ${n}: goal`, '2');
+    await fillByLabel(staff, `Challenge ${n}: XP`, '20');
     await a11y(staff, 'admin-reward-rules-form');
     await shot(staff, 'admin-reward-rules-form');
     await form.getByRole('button', { name: `Publish as version ${before.active.version + 1}` }).click();
@@ -1125,6 +1136,10 @@ async function main() {
     const after = await apiCall('GET', '/admin/gamification/config', { token });
     if (after.active.version !== before.active.version + 1 || after.active.config.base_xp !== before.active.config.base_xp + 2) {
       throw new Error(`published config: version ${after.active.version}, base_xp ${after.active.config.base_xp}`);
+    }
+    const added = after.active.config.challenges.find((c) => c.code === 'write_2_outcomes');
+    if (!added || added.goal !== 2 || added.xp_reward !== 20 || added.kind !== 'write_outcomes') {
+      throw new Error(`published challenges: ${JSON.stringify(after.active.config.challenges)}`);
     }
     // Grant XP through the form: the member found by e-mail, the workspace by id.
     const ownerMe = await apiCall('GET', '/me', { token: state.ownerToken });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changedKeys, RULE_GROUPS, ruleProblems, valuesOf } from '@/components/admin/rewardRules';
+import { challengeProblems, challengesBody, challengesOf, changedKeys, RULE_GROUPS, ruleProblems, valuesOf } from '@/components/admin/rewardRules';
 
 const defaults = {
   version: 3,
@@ -40,5 +40,26 @@ describe('reward rules form', () => {
     const v = valuesOf(defaults);
     expect(changedKeys(v, { ...v })).toEqual([]);
     expect(changedKeys(v, { ...v, base_xp: 12, max_freezes: 2 })).toEqual(['base_xp', 'max_freezes']);
+  });
+});
+
+
+describe('weekly challenges', () => {
+  const config = { challenges: [{ code: 'log_5_days', title: 'Log 5 days', kind: 'log_days', goal: 5, xp_reward: 50 }] };
+  it('reads and writes the templates', () => {
+    const list = challengesOf(config);
+    expect(list[0]!.published).toBe(true);
+    expect(challengesBody(list)).toEqual(config.challenges);
+  });
+  it('checks them as the server does', () => {
+    const list = challengesOf(config);
+    list[0]!.goal = 8;
+    list.push({ code: 'log_5_days', title: ' ', kind: 'write_outcomes', goal: 2, xp_reward: -1, published: false });
+    expect(challengeProblems(list)).toEqual({
+      '0.goal': 'Between 1 and 7.',
+      '1.code': 'Another challenge has this code.',
+      '1.title': 'Enter a title.',
+      '1.xp_reward': 'Between 0 and 100,000.',
+    });
   });
 });

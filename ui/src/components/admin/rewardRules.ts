@@ -78,3 +78,59 @@ export function valuesOf(config: Record<string, unknown>): RuleValues {
 export function changedKeys(before: RuleValues, after: RuleValues): string[] {
   return Object.keys(after).filter((k) => before[k] !== after[k]);
 }
+
+// ---- Weekly challenges ------------------------------------------------------------------
+
+export type ChallengeKind = 'log_days' | 'attach_evidence' | 'write_outcomes';
+
+export const CHALLENGE_KINDS: { value: ChallengeKind; label: string; max: number }[] = [
+  // A week has seven days, so "log 8 days" could never complete.
+  { value: 'log_days', label: 'Days with an entry', max: 7 },
+  { value: 'attach_evidence', label: 'Files attached', max: 1_000 },
+  { value: 'write_outcomes', label: 'Outcomes written', max: 1_000 },
+];
+
+export interface ChallengeForm {
+  code: string;
+  title: string;
+  kind: ChallengeKind;
+  goal: number;
+  xp_reward: number;
+  /** Published already: its code is the key of past completions, so it stays. */
+  published: boolean;
+}
+
+/** The challenge templates of a config, for the form. */
+export function challengesOf(config: Record<string, unknown>): ChallengeForm[] {
+  const list = Array.isArray(config.challenges) ? config.challenges : [];
+  return list.map((c: Record<string, unknown>) => ({
+    code: String(c.code ?? ''),
+    title: String(c.title ?? ''),
+    kind: (c.kind as ChallengeKind) ?? 'log_days',
+    goal: Number(c.goal ?? 1),
+    xp_reward: Number(c.xp_reward ?? 0),
+    published: true,
+  }));
+}
+
+/** The templates as the config stores them. */
+export function challengesBody(list: readonly ChallengeForm[]): Record<string, unknown>[] {
+  return list.map(({ code, title, kind, goal, xp_reward }) => ({ code: code.trim(), title: title.trim(), kind, goal, xp_reward }));
+}
+
+/** Problems by `index.field`, as the server checks them. */
+export function challengeProblems(list: readonly ChallengeForm[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const seen = new Set<string>();
+  list.forEach((c, i) => {
+    const code = c.code.trim();
+    if (!code) out[`${i}.code`] = 'Enter a code, e.g. log_5_days.';
+    else if (seen.has(code)) out[`${i}.code`] = 'Another challenge has this code.';
+    seen.add(code);
+    if (!c.title.trim()) out[`${i}.title`] = 'Enter a title.';
+    const max = CHALLENGE_KINDS.find((k) => k.value === c.kind)?.max ?? 1_000;
+    if (!Number.isInteger(c.goal) || c.goal < 1 || c.goal > max) out[`${i}.goal`] = `Between 1 and ${max.toLocaleString()}.`;
+    if (!Number.isInteger(c.xp_reward) || c.xp_reward < 0 || c.xp_reward > MAX_XP) out[`${i}.xp_reward`] = `Between 0 and ${MAX_XP.toLocaleString()}.`;
+  });
+  return out;
+}
