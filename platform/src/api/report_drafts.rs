@@ -192,13 +192,7 @@ impl From<VersionDoc> for VersionDetail {
                 .map(Into::into),
             title: v.title,
             markdown: v.markdown,
-            meta: VersionOut {
-                version: v.version,
-                by: v.by,
-                user_id: v.user_id,
-                note: v.note,
-                created_at: v.created_at,
-            },
+            meta: v.meta.into(),
         }
     }
 }

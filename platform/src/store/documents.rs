@@ -194,11 +194,8 @@ pub async fn versions(db: &TenantDb, report_id: &str) -> StoreResult<Vec<Version
 /// One version of a report with its draft and rendering.
 #[derive(Debug, Clone, Deserialize)]
 pub struct VersionDoc {
-    pub version: u32,
-    pub by: String,
-    pub user_id: Option<String>,
-    pub note: String,
-    pub created_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub meta: VersionRow,
     pub title: String,
     pub markdown: String,
     pub draft: serde_json::Value,

@@ -46,6 +46,10 @@ pub const SEARCH_INDEX_BYTES: u64 = 64 * 1024 * 1024;
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
+/// A term's postings: (slot, term frequency), slots ascending; borrowed from the index,
+/// or merged for a prefix.
+type Postings<'a> = Cow<'a, [(u32, u16)]>;
+
 /// Entries read per query while building an index.
 const BUILD_BATCH: usize = 2000;
 
@@ -188,7 +192,7 @@ impl TenantIndex {
     /// The postings of `t`: of that term alone, or, for a term of [`Self::PREFIX_MIN`]
     /// characters or more, merged with those of every term it begins (frequencies
     /// added per entry). `None` when no term matches.
-    fn postings_of(&self, t: &str) -> Option<Cow<'_, [(u32, u16)]>> {
+    fn postings_of(&self, t: &str) -> Option<Postings<'_>> {
         if t.chars().count() < Self::PREFIX_MIN {
             let i = self.dictionary.get(t)?;
             return Some(Cow::Borrowed(&self.postings[*i as usize]));
@@ -213,7 +217,7 @@ impl TenantIndex {
     }
 
     fn search(&self, query: &[String], f: &ListFilter, skip: usize, limit: usize) -> Ranked {
-        let mut lists: Vec<(f64, Cow<'_, [(u32, u16)]>)> = Vec::new();
+        let mut lists: Vec<(f64, Postings<'_>)> = Vec::new();
         let n = f64::from(self.live.max(1));
         let mut seen = HashSet::new();
         for t in query {
