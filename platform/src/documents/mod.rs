@@ -41,7 +41,7 @@ pub use markdown::markdown_to_html;
 pub use report::{report_html, report_markdown, report_pdf, ReportKind, ReportMeta};
 pub use resume::{
     apply_template, resume_docx, resume_html, resume_html_as, resume_markdown, resume_pdf,
-    ResumeTemplate,
+    resume_shared_html, ResumeTemplate,
 };
 
 /// Media type of the DOCX bytes returned by [`resume_docx`].

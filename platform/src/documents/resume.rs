@@ -10,9 +10,10 @@
 //! dates, summary, highlights), Skills (category: keywords), Projects, Education,
 //! Certificates, Languages; each section only when it has content.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::html::{render_page, CssMode, SafeHtml};
+use super::html::{push_escaped, render_page, CssMode, SafeHtml};
 use super::model::{
     blocks_to_html, blocks_to_markdown, clean_line, month_abbr, paragraphs, Block, Document,
     Inline, Marker,
@@ -94,15 +95,33 @@ pub fn resume_html(resume: &Value, css: CssMode<'_>) -> String {
 
 /// [`resume_html`] in a print template.
 pub fn resume_html_as(resume: &Value, css: CssMode<'_>, template: ResumeTemplate) -> String {
+    resume_page(resume, css, template, None)
+}
+
+/// The resume as a shared page: [`resume_html`] with when it was last updated.
+pub fn resume_shared_html(resume: &Value, css: CssMode<'_>, updated: DateTime<Utc>) -> String {
+    resume_page(resume, css, ResumeTemplate::Classic, Some(updated))
+}
+
+fn resume_page(
+    resume: &Value,
+    css: CssMode<'_>,
+    template: ResumeTemplate,
+    updated: Option<DateTime<Utc>>,
+) -> String {
     let doc = build(&apply_template(resume, template));
     let class = match template {
         ResumeTemplate::Classic => "doc doc-resume",
         ResumeTemplate::Compact => "doc doc-resume doc-compact",
     };
-    let body = format!(
-        "<main class=\"{class}\">\n{}</main>",
-        blocks_to_html(&doc.blocks)
-    );
+    let mut body = format!("<main class=\"{class}\">\n{}", blocks_to_html(&doc.blocks));
+    if let Some(at) = updated {
+        let day = at.date_naive();
+        body.push_str("<footer class=\"doc-footer\">Last updated ");
+        push_escaped(&mut body, &super::report::format_period((day, day)));
+        body.push_str("</footer>\n");
+    }
+    body.push_str("</main>");
     render_page(&doc.title, &SafeHtml::from_trusted(body), css)
 }
 

@@ -858,3 +858,13 @@ fn the_compact_template_keeps_one_page_of_the_resume() {
     let md = resume_markdown(&compact);
     assert!(md.contains("three") && !md.contains("five"));
 }
+
+#[test]
+fn a_shared_resume_says_when_it_was_last_updated() {
+    let at = Utc.with_ymd_and_hms(2026, 12, 8, 9, 0, 0).unwrap();
+    let html = resume_shared_html(&sample_resume(), CssMode::Linked(CSS_HREF), at);
+    assert!(
+        html.contains("<footer class=\"doc-footer\">Last updated 8 Dec 2026</footer>"),
+        "{html}"
+    );
+}

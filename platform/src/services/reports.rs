@@ -2,12 +2,12 @@
 //! Every member of a workspace reads its reports; only a report's author, admins and
 //! owners delete or share one ([`Principal::may_manage`]).
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::NaiveDate;
 
 use super::ai::{enqueue, ensure_llm_quota, valid_id, Rendered};
 use super::shares::{Expiry, NewLink};
-use std::collections::{HashMap, HashSet};
-
 use crate::agents::report::{ReportDraft, ReportKind};
 use crate::agents::report_edit;
 use crate::deps::Deps;

@@ -163,7 +163,7 @@ pub async fn open(state: &Deps, token: &str, rendering: Rendering<'_>) -> ApiRes
             }
         });
     }
-    let (doc, _) = merged_resume(&db, &link.doc_id).await?.ok_or_else(gone)?;
+    let (doc, row) = merged_resume(&db, &link.doc_id).await?.ok_or_else(gone)?;
     Ok(match rendering {
         Rendering::Data => {
             let title = doc["basics"]["name"]
@@ -172,8 +172,10 @@ pub async fn open(state: &Deps, token: &str, rendering: Rendering<'_>) -> ApiRes
                 .to_string();
             data("resume", title, None, Some(doc))
         }
-        Rendering::Page { stylesheet } => {
-            Shared::Page(docs::resume_html(&doc, CssMode::Linked(stylesheet)))
-        }
+        Rendering::Page { stylesheet } => Shared::Page(docs::resume_shared_html(
+            &doc,
+            CssMode::Linked(stylesheet),
+            row.updated_at,
+        )),
     })
 }
