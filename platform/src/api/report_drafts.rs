@@ -12,7 +12,10 @@ use poem_openapi::{Enum, Object, OpenApi};
 
 use super::jobs::JobAccepted;
 use super::reports::{ReportAccepted, ReportOut, ReportStarted};
-use super::schema::Id;
+use super::schema::{Between, Documented, Id};
+
+/// A version number: 1 for the first.
+type VersionNumber = Documented<u32, Between<1, { u32::MAX }>>;
 use super::security::{Authenticated, Writer};
 use super::Tag;
 use crate::agents::report::{Bullet, Origin, ReportDraft, Section};
@@ -110,6 +113,7 @@ pub struct EditSection {
 #[derive(Object)]
 pub struct EditReport {
     /// The `version` you read; if someone saved a newer one since, the answer is 409.
+    #[oai(validator(minimum(value = "0"), maximum(value = "4294967295")))]
     pub version: u32,
     #[oai(validator(max_length = 400))]
     pub title: String,
@@ -199,9 +203,9 @@ impl From<VersionDoc> for VersionDetail {
 
 #[derive(Object)]
 pub struct Regenerate {
-    /// The section to write again (0-based, in the draft's order); omit for the whole
-    /// report. Either way the result is a new version; the others are kept.
-    #[oai(validator(maximum(value = "11")))]
+    /// The section to write again (0-based, in the draft's order, so below its number
+    /// of sections: 422 otherwise); omit for the whole report. Either way the result is a new version; the others are kept.
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "11")))]
     pub section: Option<u32>,
 }
 
@@ -264,10 +268,12 @@ impl ReportDraftsApi {
         /// The report's id.
         id: Path<Id>,
         /// The version's number.
-        n: Path<u32>,
+        n: Path<VersionNumber>,
     ) -> ApiResult<Json<VersionDetail>> {
         Ok(Json(
-            service::version(&state, &auth.0, &id, n.0).await?.into(),
+            service::version(&state, &auth.0, &id, n.0.into_inner())
+                .await?
+                .into(),
         ))
     }
 
@@ -284,9 +290,9 @@ impl ReportDraftsApi {
         /// The report's id.
         id: Path<Id>,
         /// The version to restore.
-        n: Path<u32>,
+        n: Path<VersionNumber>,
     ) -> ApiResult<Json<ReportOut>> {
-        let r = service::restore(&state, &auth.0, &id, n.0).await?;
+        let r = service::restore(&state, &auth.0, &id, n.0.into_inner()).await?;
         Ok(Json(ReportOut::with_draft(r)))
     }
 

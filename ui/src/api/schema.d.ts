@@ -2438,10 +2438,10 @@ export interface components {
         Regenerate: {
             /**
              * Format: uint32
-             * @description The section to write again (0-based, in the draft's order); omit for the whole
-             *     report. Either way the result is a new version; the others are kept.
+             * @description The section to write again (0-based, in the draft's order, so below its number
+             *     of sections: 422 otherwise); omit for the whole report. Either way the result is a new version; the others are kept.
              */
-            section?: number;
+            section?: number | null;
         };
         /** ReportAccepted */
         ReportAccepted: {
