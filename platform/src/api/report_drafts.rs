@@ -10,8 +10,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 
-use super::jobs::JobAccepted;
-use super::reports::{ReportAccepted, ReportOut, ReportStarted};
+use super::reports::{ReportOut, ReportStarted};
 use super::schema::{Between, Documented, Id};
 
 /// A version number: 1 for the first.
@@ -313,13 +312,6 @@ impl ReportDraftsApi {
     ) -> ApiResult<ReportStarted> {
         let section = body.section.map(|s| s as usize);
         let (row, outcome) = service::regenerate(&state, &auth.0, &id, section).await?;
-        let job = JobAccepted::from_outcome(&state, outcome)?;
-        let mut report: ReportOut = row.into();
-        report.job_url = Some(job.url.clone());
-        report.job_id = Some(job.id.clone());
-        Ok(ReportStarted::Accepted(Json(ReportAccepted {
-            report,
-            job,
-        })))
+        super::reports::started(&state, row, outcome)
     }
 }

@@ -213,6 +213,22 @@ fn citations(cited: Vec<service::Citation>) -> Vec<Citation> {
         .collect()
 }
 
+/// The 202 of a job that writes a report: the report, and the job to follow.
+pub fn started(
+    state: &AppState,
+    row: ReportRow,
+    outcome: crate::jobs::queue::Enqueued,
+) -> ApiResult<ReportStarted> {
+    let job = JobAccepted::from_outcome(state, outcome)?;
+    let mut report: ReportOut = row.into();
+    report.job_url = Some(job.url.clone());
+    report.job_id = Some(job.id.clone());
+    Ok(ReportStarted::Accepted(Json(ReportAccepted {
+        report,
+        job,
+    })))
+}
+
 pub struct ReportsApi;
 
 #[OpenApi]
@@ -245,14 +261,7 @@ impl ReportsApi {
             instructions: b.instructions.map(Text::into_string),
         };
         let (row, outcome) = service::create(&state, &auth.0, new).await?;
-        let job = JobAccepted::from_outcome(&state, outcome)?;
-        let mut report: ReportOut = row.into();
-        report.job_url = Some(job.url.clone());
-        report.job_id = Some(job.id.clone());
-        Ok(ReportStarted::Accepted(Json(ReportAccepted {
-            report,
-            job,
-        })))
+        started(&state, row, outcome)
     }
 
     /// Your workspace's reports, newest first (`mine=true` for your own).

@@ -159,28 +159,20 @@ pub fn draft_of(r: &ReportRow) -> Option<ReportDraft> {
         .and_then(|d| serde_json::from_value(d.clone()).ok())
 }
 
+/// Most entries a report's period is read for, to check and resolve citations.
+const PERIOD_ENTRIES_MAX: usize = 10_000;
+
 /// The author's entries in the report's period: what it may cite.
 async fn period_entries(db: &TenantDb, r: &ReportRow) -> ApiResult<Vec<worklogs::EntryRow>> {
     let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-    let filter = worklogs::ListFilter {
-        from: d(&r.period_from),
-        to: d(&r.period_to),
-        author_id: Some(r.author_id.clone()),
-        ..worklogs::ListFilter::default()
-    };
-    let mut out = Vec::new();
-    let mut cursor = None;
-    // A period is at most 366 days; its entries are bounded by the hourly quota, and a
-    // report cites only what it was shown.
-    for _ in 0..20 {
-        let page = worklogs::page(db, &filter, cursor.as_ref(), 500, false).await?;
-        out.extend(page.rows);
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    Ok(out)
+    Ok(worklogs::entries_of(
+        db,
+        &r.author_id,
+        d(&r.period_from),
+        d(&r.period_to),
+        PERIOD_ENTRIES_MAX,
+    )
+    .await?)
 }
 
 /// Writes `draft` as the report's next version by `p` (rendered against the period's

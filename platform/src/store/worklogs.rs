@@ -669,6 +669,35 @@ async fn ranked_page(
     Ok((page, ranked.total))
 }
 
+/// Every entry of `author` in `[from, to]` (all days when absent), newest first, at most
+/// `cap` of them, read a page at a time.
+pub async fn entries_of(
+    db: &TenantDb,
+    author: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    cap: usize,
+) -> StoreResult<Vec<EntryRow>> {
+    let filter = ListFilter {
+        from,
+        to,
+        author_id: Some(author.to_string()),
+        ..ListFilter::default()
+    };
+    let mut out = Vec::new();
+    let mut cursor = None;
+    while out.len() < cap {
+        let page = page(db, &filter, cursor.as_ref(), 500, false).await?;
+        out.extend(page.rows);
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    out.truncate(cap);
+    Ok(out)
+}
+
 /// Builds the tenant's in-memory search index now if this store keeps one (searches
 /// would otherwise start it and use the database's index until it is ready).
 pub async fn warm_search(db: &TenantDb) -> StoreResult<()> {

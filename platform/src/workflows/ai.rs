@@ -17,7 +17,7 @@ use crate::agents::{
 };
 use crate::jobs::runner::JobError;
 use crate::llm::{CallContext, LlmError};
-use crate::store::worklogs::{self, EntryRow, ListFilter};
+use crate::store::worklogs::{self, EntryRow};
 use crate::store::{documents, platform, skills, Scope, TenantDb};
 
 /// The kinds of the AI workflows: the jobs that hold LLM tokens while in flight.
@@ -57,26 +57,9 @@ async fn entries_of(
     to: Option<NaiveDate>,
     cap: usize,
 ) -> Result<Vec<EntryRow>, JobError> {
-    let filter = ListFilter {
-        from,
-        to,
-        author_id: Some(author.to_string()),
-        ..ListFilter::default()
-    };
-    let mut out = Vec::new();
-    let mut cursor = None;
-    while out.len() < cap {
-        let page = worklogs::page(db, &filter, cursor.as_ref(), 500, false)
-            .await
-            .map_err(db_err)?;
-        out.extend(page.rows);
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    out.truncate(cap);
-    Ok(out)
+    worklogs::entries_of(db, author, from, to, cap)
+        .await
+        .map_err(db_err)
 }
 
 /// Every workflow of this module.
